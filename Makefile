@@ -1,0 +1,48 @@
+# Every target bootstraps the virtual environment itself: `make run` and `make test`
+# work on a fresh clone with nothing but Python and make.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+JOBS_DIR ?= jobs.d
+
+.PHONY: venv run test unit integration cli lint typecheck schema bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/scheduler validate --jobs-dir $(JOBS_DIR)
+	$(BIN)/scheduler list --jobs-dir $(JOBS_DIR)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest -q tests/integration
+
+cli: $(STAMP)
+	$(BIN)/python -m pytest -q tests/cli
+
+lint: $(STAMP)
+	$(BIN)/ruff check scheduler tests bench
+	$(BIN)/ruff format --check scheduler tests bench
+	$(BIN)/mypy
+
+# Rewrites schemas/job.schema.json from the models (a test fails when it is stale).
+schema: $(STAMP)
+	$(BIN)/scheduler schema > schemas/job.schema.json
+
+bench: $(STAMP)
+	$(BIN)/python bench/validate.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,166 @@
+"""Cron expressions: parsing, validation with located reasons, and wall-clock iteration.
+
+This is the one adapter around croniter. It iterates *naive local* times only, which
+croniter does well; what those wall-clock times mean as instants on DST nights is
+decided in ``schedule.py`` with the help of ``localtime.py``.
+
+Fields, as croniter and RQ read them: ``minute hour day-of-month month day-of-week``
+and an optional sixth field, ``second``, written *last*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+MACROS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+
+FIELD_NAMES = ("minute", "hour", "day-of-month", "month", "day-of-week", "second")
+_FIELD_RANGES = ("0-59", "0-23", "1-31", "1-12 or jan-dec", "0-7 or sun-sat", "0-59")
+# Where croniter is asked about one field alone, the others are wildcards.
+_PROBE_BASE = ["*", "*", "*", "*", "*", "*"]
+# Any reference works for "does it ever fire"; a fixed one keeps validation pure.
+_REFERENCE = datetime(2026, 1, 1)
+
+
+class CronSyntaxError(ValueError):
+    """A cron expression that cannot be used, with the reason in words."""
+
+
+@dataclass(frozen=True)
+class CronExpr:
+    """A validated cron expression; ``fields`` has macros expanded (5 or 6 fields)."""
+
+    text: str
+    fields: tuple[str, ...]
+
+    @property
+    def has_seconds(self) -> bool:
+        return len(self.fields) == 6
+
+    @property
+    def fixed_time(self) -> bool:
+        """Debian cron's test: neither minute nor hour begins with ``*``."""
+        return not self.fields[0].startswith("*") and not self.fields[1].startswith("*")
+
+    @property
+    def day_or(self) -> bool:
+        """Vixie cron: day-of-month OR day-of-week only when neither begins with ``*``."""
+        return not self.fields[2].startswith("*") and not self.fields[4].startswith("*")
+
+    def next_local(self, after: datetime) -> datetime | None:
+        """The first matching wall-clock time strictly after ``after`` (both naive)."""
+        return _next_match(self.fields, self.day_or, after)
+
+
+def parse_cron(text: str) -> CronExpr:
+    """Validate ``text`` and return it parsed; raise CronSyntaxError naming the bad field."""
+    return _parse_cached(" ".join(str(text).split()))
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(text: str) -> CronExpr:
+    if not text:
+        raise CronSyntaxError("the cron expression is empty")
+    if text.startswith("@"):
+        expanded = MACROS.get(text.lower())
+        if expanded is None:
+            names = " ".join(sorted(MACROS))
+            raise CronSyntaxError(f"unknown macro {text!r}; use one of {names}")
+        fields = tuple(expanded.split())
+    else:
+        fields = tuple(text.split())
+    if len(fields) == 7:
+        raise CronSyntaxError(
+            "has 7 fields; a year field is not supported (5 fields, or 6 with seconds last)"
+        )
+    if len(fields) not in (5, 6):
+        raise CronSyntaxError(
+            f"has {len(fields)} field{'s' if len(fields) != 1 else ''}; expected 5 "
+            "(minute hour day-of-month month day-of-week) or 6 (the same, then second)"
+        )
+    for index, field in enumerate(fields):
+        _reject_extensions(index, field)
+    expr = CronExpr(text=text, fields=fields)
+    if not _parses(fields, expr.day_or):
+        raise CronSyntaxError(_explain_bad_fields(fields))
+    if expr.next_local(_REFERENCE) is None:
+        raise CronSyntaxError(
+            "never fires: no date matches it (such as the 30th of February)"
+        )
+    return expr
+
+
+def _reject_extensions(index: int, field: str) -> None:
+    for item in field.upper().split(","):
+        if item == "H" or item.startswith(("H(", "H/")):
+            raise CronSyntaxError(
+                f"{FIELD_NAMES[index]} field {field!r}: hashed 'H' values are not supported; "
+                "use schedule.jitter for a stable per-job offset"
+            )
+        if item == "R":
+            raise CronSyntaxError(
+                f"{FIELD_NAMES[index]} field {field!r}: random 'R' values are not supported"
+            )
+
+
+def _explain_bad_fields(fields: tuple[str, ...]) -> str:
+    bad = [i for i in range(len(fields)) if not _field_parses(i, fields[i], len(fields))]
+    if not bad:
+        return f"{' '.join(fields)!r} is not a valid cron expression"
+    reasons = [
+        f"{FIELD_NAMES[i]} field {fields[i]!r} is not valid (allowed: {_FIELD_RANGES[i]})"
+        for i in bad
+    ]
+    message = "; ".join(reasons)
+    if len(fields) == 6:
+        seconds_last = fields[1:] + fields[:1]
+        if _parses(seconds_last, True):
+            message += (
+                f"; six-field expressions put seconds last, so a Quartz-style "
+                f"'{' '.join(fields)}' is written '{' '.join(seconds_last)}'"
+            )
+    return message
+
+
+def _field_parses(index: int, field: str, count: int) -> bool:
+    probe = _PROBE_BASE[:count]
+    probe[index] = field
+    return _parses(tuple(probe), True)
+
+
+def _croniter(fields: tuple[str, ...], day_or: bool, start: datetime) -> Any:
+    from croniter import croniter
+
+    return croniter(" ".join(fields), start, day_or=day_or, ret_type=datetime)
+
+
+def _parses(fields: tuple[str, ...], day_or: bool) -> bool:
+    try:
+        _croniter(fields, day_or, _REFERENCE)
+    except (ValueError, KeyError, IndexError, TypeError):
+        # croniter's errors derive from ValueError; odd input has raised the others.
+        return False
+    return True
+
+
+def _next_match(fields: tuple[str, ...], day_or: bool, after: datetime) -> datetime | None:
+    from croniter import CroniterBadDateError
+
+    try:
+        found: datetime = _croniter(fields, day_or, after).get_next(datetime)
+    except CroniterBadDateError:
+        return None
+    except OverflowError:
+        return None
+    return found
