@@ -1,0 +1,145 @@
+"""The jobs directory as a whole: which files are job files, and the set of jobs they define.
+
+This is the file-reading adapter around the pure loader. Job names are unique across
+everything loaded together; a second definition of a name is an error that names both
+places, and the file holding it is rejected as a whole (as the watcher would).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from scheduler.errors import JobFileError, JobFileWarning
+from scheduler.job import LoadedJob
+from scheduler.loader import FileResult, parse_job_documents
+from scheduler.yamlsource import MAX_CHARS
+
+JOB_SUFFIXES = (".yaml", ".yml")
+MAX_FILE_BYTES = MAX_CHARS * 4
+
+
+def is_job_file(path: Path) -> bool:
+    """``*.yaml`` / ``*.yml``, not hidden, not an editor temporary (``.#x``, ``x~``, ``.x.swp``)."""
+    name = path.name
+    if name.startswith((".", "#", "_")) or name.endswith("~"):
+        return False
+    return name.endswith(JOB_SUFFIXES)
+
+
+def discover(root: Path) -> list[Path]:
+    """Job files under ``root``, sub-folders included (hidden folders skipped), sorted."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        found.extend(Path(dirpath) / f for f in filenames if is_job_file(Path(f)))
+    return sorted(found)
+
+
+def read_job_file(path: Path, now: datetime | None = None) -> FileResult:
+    """Read and parse one file; unreadable or non-text files become located errors."""
+    source = display_path(path)
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        return FileResult(source, errors=[JobFileError(source, 1, 1, "", f"cannot read: {exc.strerror}")])
+    if len(raw) > MAX_FILE_BYTES:
+        return FileResult(
+            source, errors=[JobFileError(source, 1, 1, "", f"file is larger than {MAX_FILE_BYTES:,} bytes")]
+        )
+    try:
+        text = decode(raw)
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        return FileResult(
+            source,
+            errors=[JobFileError(source, line, column, "",
+                                 f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); job files are UTF-8 YAML")],
+        )
+    return parse_job_documents(text, source, now)
+
+
+def decode(raw: bytes) -> str:
+    """UTF-8 (a BOM is allowed), or UTF-16 when it starts with a UTF-16 BOM."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    return raw.decode("utf-8-sig")
+
+
+def display_path(path: Path) -> str:
+    """The path as the user would type it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve())) if path.is_absolute() else str(path)
+    except ValueError:
+        return str(path)
+
+
+@dataclass
+class Catalog:
+    """Every job file read together, and the valid jobs of the files that are wholly valid."""
+
+    files: list[FileResult] = field(default_factory=list)
+    jobs: dict[str, LoadedJob] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[JobFileError]:
+        return [e for f in self.files for e in f.errors]
+
+    @property
+    def warnings(self) -> list[JobFileWarning]:
+        return [w for f in self.files for w in f.warnings]
+
+    @property
+    def job_count(self) -> int:
+        """Job documents that validated, in any file (what ``validate`` counts)."""
+        return sum(len(f.jobs) for f in self.files)
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def invalid_file_for(self, name: str) -> FileResult | None:
+        """The rejected file that defines ``name``, if any."""
+        for f in self.files:
+            if not f.ok and any(j.name == name for j in f.jobs):
+                return f
+        return None
+
+
+def build_catalog(results: Iterable[FileResult]) -> Catalog:
+    """Combine per-file results, flag duplicate names, keep jobs of wholly valid files."""
+    catalog = Catalog()
+    first_seen: dict[str, LoadedJob] = {}
+    for result in results:
+        for job in result.jobs:
+            earlier = first_seen.get(job.name)
+            if earlier is None:
+                first_seen[job.name] = job
+                continue
+            result.errors.append(
+                JobFileError(
+                    result.file, job.name_line or job.line, job.column, "name",
+                    f"duplicate job name {job.name!r}: already defined at {earlier.file}:"
+                    f"{earlier.name_line or earlier.line}",
+                )
+            )
+        catalog.files.append(result)
+    for result in catalog.files:
+        if result.ok:
+            catalog.jobs.update((j.name, j) for j in result.jobs)
+    return catalog
+
+
+def load_paths(paths: Sequence[Path], now: datetime | None = None) -> Catalog:
+    """Load explicit files and directories (directories are searched for job files)."""
+    files: list[Path] = []
+    for path in paths:
+        files.extend(discover(path) if path.is_dir() else [path])
+    unique = list(dict.fromkeys(files))
+    return build_catalog(read_job_file(f, now) for f in unique)

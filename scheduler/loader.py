@@ -1,0 +1,86 @@
+"""Job documents to validated jobs: pure (text in, jobs and located problems out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from scheduler.errors import JobFileError, JobFileWarning
+from scheduler.job import LoadedJob
+from scheduler.messages import describe_value, problems_from_validation
+from scheduler.models import JobSpec
+from scheduler.yamlsource import Document, parse_documents
+
+
+@dataclass
+class FileResult:
+    """What one job file holds: its valid jobs and every problem found, located."""
+
+    file: str
+    jobs: list[LoadedJob] = field(default_factory=list)
+    errors: list[JobFileError] = field(default_factory=list)
+    warnings: list[JobFileWarning] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def parse_job_documents(text: str, source: str, now: datetime | None = None) -> FileResult:
+    """Parse and validate every job document in ``text`` (the contents of file ``source``).
+
+    ``now`` (aware) enables the warnings that depend on the date, such as a one-shot
+    ``at`` in the past; without it the result depends on the text alone.
+    """
+    result = FileResult(file=source)
+    documents, syntax_errors = parse_documents(text, source)
+    for doc in documents:
+        if doc.data is None:
+            continue  # an empty document, such as a trailing '---'
+        _validate_document(doc, source, now, result)
+    result.errors.extend(syntax_errors)
+    if not documents and not syntax_errors:
+        result.warnings.append(JobFileWarning(source, 1, 1, "", "file holds no job"))
+    return result
+
+
+def _validate_document(doc: Document, source: str, now: datetime | None, result: FileResult) -> None:
+    if not isinstance(doc.data, dict):
+        result.errors.append(
+            JobFileError(
+                source, doc.line, doc.column, "",
+                f"a job must be a mapping of fields (name, task, schedule, ...), "
+                f"got {describe_value(doc.data)}",
+            )
+        )
+        return
+    try:
+        spec = JobSpec.model_validate(doc.data)
+    except ValidationError as exc:
+        result.errors.extend(problems_from_validation(exc, doc, source))
+        return
+    name_line = doc.value_position(("name",))[0]
+    job = LoadedJob(spec=spec, file=source, line=doc.line, column=doc.column,
+                    document=doc.index, name_line=name_line)
+    if now is not None:
+        result.warnings.extend(_dated_warnings(job, doc, now))
+    result.jobs.append(job)
+
+
+def _dated_warnings(job: LoadedJob, doc: Document, now: datetime) -> list[JobFileWarning]:
+    sched = job.spec.schedule
+    out = []
+    if sched.at is not None and sched.aware(sched.at) <= now:
+        line, col = doc.value_position(("schedule", "at"))
+        out.append(JobFileWarning(job.file, line, col, "schedule.at",
+                                  f"{sched.at.isoformat()} is in the past; this one-shot job will not run"))
+    elif sched.end is not None and sched.aware(sched.end) <= now:
+        line, col = doc.value_position(("schedule", "end"))
+        out.append(JobFileWarning(job.file, line, col, "schedule.end",
+                                  f"the window ended at {sched.end.isoformat()}; this job will not run again"))
+    elif job.schedule.next_after(now) is None:
+        line, col = doc.value_position(("schedule",))
+        out.append(JobFileWarning(job.file, line, col, "schedule", "this schedule has no future run"))
+    return out
