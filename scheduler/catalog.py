@@ -25,7 +25,7 @@ MAX_FILE_BYTES = MAX_CHARS * 4
 def is_job_file(path: Path) -> bool:
     """``*.yaml`` / ``*.yml``, not hidden, not an editor temporary (``.#x``, ``x~``, ``.x.swp``)."""
     name = path.name
-    if name.startswith((".", "#", "_")) or name.endswith("~"):
+    if name.startswith((".", "#")) or name.endswith("~"):
         return False
     return name.endswith(JOB_SUFFIXES)
 

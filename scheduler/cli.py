@@ -1,2 +1,182 @@
+"""The ``scheduler`` command: parse options, call ``scheduler.api``, print, pick the exit code.
+
+Exit codes: 0 success, 1 the checked thing is wrong (invalid jobs, unknown job),
+2 usage error. No input makes it print a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from scheduler import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+def jobs_dir_option(fn: F) -> F:
+    return click.option(
+        "--jobs-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default="jobs.d",
+        envvar="SCHEDULER_JOBS_DIR",
+        show_default=True,
+        show_envvar=True,
+        help="Folder of job files.",
+    )(fn)
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    def decorate(fn: F) -> F:
+        return click.option(
+            "--format", "fmt", type=click.Choice(choices), default="text", show_default=True,
+            help="Output format.",
+        )(fn)
+    return decorate
+
+
+def _now() -> datetime:
+    from scheduler.clock import SystemClock
+
+    return SystemClock().now()
+
+
+def _require_dir(jobs_dir: Path) -> None:
+    if not jobs_dir.is_dir():
+        raise click.UsageError(f"jobs directory {str(jobs_dir)!r} does not exist (see --jobs-dir)")
+
+
+def _load(jobs_dir: Path) -> Any:
+    from scheduler import api
+
+    _require_dir(jobs_dir)
+    catalog = api.validate([jobs_dir], _now())
+    if catalog.errors:
+        bad = sorted({e.file for e in catalog.errors})
+        click.echo(
+            f"warning: {len(bad)} invalid job file(s) skipped ({', '.join(bad)}); "
+            "run 'scheduler validate' for details",
+            err=True,
+        )
+    return catalog
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="scheduler")
+def cli() -> None:
+    """Declarative job scheduler: YAML jobs in jobs.d/, dispatched to RQ on Redis."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@jobs_dir_option
+@format_option("text", "json", "github")
+def validate(paths: tuple[Path, ...], jobs_dir: Path, fmt: str) -> None:
+    """Check job files (default: the whole jobs dir). Exit 1 when any is invalid."""
+    from scheduler import api, report
+
+    if not paths:
+        _require_dir(jobs_dir)
+    catalog = api.validate(list(paths) or [jobs_dir], _now())
+    if fmt == "json":
+        click.echo(report.dumps(report.validation_json(catalog)))
+    elif fmt == "github":
+        out = report.validation_github(catalog)
+        if out:
+            click.echo(out)
+    else:
+        click.echo(report.validation_text(catalog))
+    sys.exit(EXIT_OK if catalog.valid else EXIT_INVALID)
+
+
+def _parse_after(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO-8601 date-time (e.g. 2026-03-29T01:00:00+01:00)",
+            param_hint="--after",
+        ) from None
+
+
+@cli.command(name="next")
+@click.argument("name")
+@click.option("--count", "-n", type=click.IntRange(1, 10_000), default=5, show_default=True,
+              help="How many runs.")
+@click.option("--after", metavar="ISO8601",
+              help="Runs strictly after this instant (default now); without an offset it is "
+              "read in the job's time zone.")
+@jobs_dir_option
+@format_option("text", "json")
+def next_(name: str, count: int, after: str | None, jobs_dir: Path, fmt: str) -> None:
+    """Show the next run instants of job NAME, in its time zone."""
+    from scheduler import api, report
+    from scheduler.errors import SchedulerError
+
+    start = _parse_after(after)
+    catalog = _load(jobs_dir)
+    try:
+        job = api.find_job(catalog, name)
+    except SchedulerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    if start is None:
+        start = _now()
+    elif start.tzinfo is None:
+        start = start.replace(tzinfo=job.timezone)
+    up = api.upcoming(job, start, count)
+    click.echo(report.dumps(up.as_json()) if fmt == "json" else report.upcoming_text(up))
+
+
+@cli.command(name="list")
+@jobs_dir_option
+@format_option("text", "json")
+def list_(jobs_dir: Path, fmt: str) -> None:
+    """List valid jobs: schedule in words, time zone, next run, source file."""
+    from scheduler import api, report
+
+    catalog = _load(jobs_dir)
+    rows = api.job_rows(catalog, _now())
+    click.echo(report.dumps(rows) if fmt == "json" else report.jobs_table(rows))
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of a job file (what schemas/job.schema.json holds)."""
+    from scheduler import report
+    from scheduler.models import json_schema
+
+    click.echo(report.dumps(json_schema()))
+
+
 def main() -> None:
-    raise SystemExit(0)
+    """Entry point: no exception escapes as a traceback."""
+    try:
+        cli.main(prog_name="scheduler", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE if isinstance(exc, click.UsageError) else EXIT_INVALID)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(EXIT_OK)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the contract: never a traceback
+        click.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_INVALID)

@@ -1,0 +1,105 @@
+"""How command results are printed: text for people, JSON for machines, GitHub annotations."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from scheduler.api import Upcoming
+from scheduler.catalog import Catalog
+from scheduler.errors import JobFileProblem
+from scheduler.job import local_iso
+
+
+def validation_json(catalog: Catalog) -> dict[str, Any]:
+    return {
+        "valid": catalog.valid,
+        "files": len(catalog.files),
+        "jobs": catalog.job_count,
+        "errors": [e.as_dict() for e in catalog.errors],
+        "warnings": [w.as_dict() for w in catalog.warnings],
+    }
+
+
+def validation_text(catalog: Catalog) -> str:
+    lines = [_problem_line(p) for p in _ordered([*catalog.errors, *catalog.warnings])]
+    n_err, n_warn = len(catalog.errors), len(catalog.warnings)
+    files = _plural(len(catalog.files), "file")
+    jobs = _plural(catalog.job_count, "valid job")
+    if n_err:
+        summary = f"invalid: {_plural(n_err, 'error')}, {_plural(n_warn, 'warning')} in {files} ({jobs})"
+    else:
+        warn = f", {_plural(n_warn, 'warning')}" if n_warn else ""
+        summary = f"ok: {files}, {_plural(catalog.job_count, 'job')}{warn}"
+    if lines:
+        lines.append("")
+    lines.append(summary)
+    return "\n".join(lines)
+
+
+def validation_github(catalog: Catalog) -> str:
+    out = []
+    for p in _ordered([*catalog.errors, *catalog.warnings]):
+        text = f"{p.path}: {p.message}" if p.path else p.message
+        out.append(
+            f"::{p.severity} file={_gh_property(p.file)},line={p.line},col={p.column}::{_gh_data(text)}"
+        )
+    return "\n".join(out)
+
+
+def upcoming_text(up: Upcoming) -> str:
+    from scheduler.describe import describe_schedule
+
+    tz = up.job.timezone
+    head = f"{up.job.name}: {describe_schedule(up.job.spec.schedule)} [{up.job.spec.schedule.timezone}]"
+    if not up.job.spec.enabled:
+        head += "  (disabled in its file: these runs will not be dispatched)"
+    if not up.runs:
+        return f"{head}\n  no future runs"
+    rows = [f"  {local_iso(r, tz)}  {r.astimezone(tz):%a}  ({r:%Y-%m-%d %H:%M:%S} UTC)" for r in up.runs]
+    return "\n".join([head, *rows])
+
+
+def jobs_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no jobs"
+    header = ("NAME", "SCHEDULE", "TIMEZONE", "NEXT RUN", "FILE")
+    table = [header] + [
+        (
+            r["name"],
+            r["schedule_text"],
+            r["timezone"],
+            (r["next_run"] or "-") if r["enabled"] else "disabled",
+            f"{r['file']}:{r['line']}",
+        )
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in table
+    )
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str)
+
+
+def _problem_line(p: JobFileProblem) -> str:
+    where = f"{p.path}: " if p.path else ""
+    return f"{p.file}:{p.line}:{p.column}: {p.severity}: {where}{p.message}"
+
+
+def _ordered(problems: list[JobFileProblem]) -> list[JobFileProblem]:
+    return sorted(problems, key=lambda p: (p.file, p.line, p.column))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _gh_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_property(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
