@@ -23,7 +23,10 @@ def validate(paths: Sequence[Path], now: datetime) -> Catalog:
 
 
 def find_job(catalog: Catalog, name: str) -> LoadedJob:
-    """The valid job called ``name``; InvalidJobError if its file is rejected, else UnknownJobError."""
+    """The valid job called ``name``.
+
+    Raises InvalidJobError when the file defining it is rejected, else UnknownJobError.
+    """
     job = catalog.jobs.get(name)
     if job is not None:
         return job
@@ -62,19 +65,21 @@ def job_rows(catalog: Catalog, now: datetime) -> list[dict[str, Any]]:
         job = catalog.jobs[name]
         spec = job.spec
         nxt = job.schedule.next_after(now) if spec.enabled else None
-        rows.append({
-            "name": name,
-            "description": spec.description,
-            "task": spec.task,
-            "queue": spec.queue,
-            "enabled": spec.enabled,
-            "schedule": spec.schedule.model_dump(mode="json", exclude_none=True),
-            "schedule_text": describe_schedule(spec.schedule),
-            "timezone": spec.schedule.timezone,
-            "next_run": None if nxt is None else local_iso(nxt, job.timezone),
-            "next_run_utc": None if nxt is None else nxt.astimezone(UTC).isoformat(),
-            "file": job.file,
-            "line": job.line,
-            "params": spec.params,
-        })
+        rows.append(
+            {
+                "name": name,
+                "description": spec.description,
+                "task": spec.task,
+                "queue": spec.queue,
+                "enabled": spec.enabled,
+                "schedule": spec.schedule.model_dump(mode="json", exclude_none=True),
+                "schedule_text": describe_schedule(spec.schedule),
+                "timezone": spec.schedule.timezone,
+                "next_run": None if nxt is None else local_iso(nxt, job.timezone),
+                "next_run_utc": None if nxt is None else nxt.astimezone(UTC).isoformat(),
+                "file": job.file,
+                "line": job.line,
+                "params": spec.params,
+            }
+        )
     return rows

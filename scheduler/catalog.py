@@ -46,10 +46,15 @@ def read_job_file(path: Path, now: datetime | None = None) -> FileResult:
         with path.open("rb") as fh:
             raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        return FileResult(source, errors=[JobFileError(source, 1, 1, "", f"cannot read: {exc.strerror}")])
+        return FileResult(
+            source, errors=[JobFileError(source, 1, 1, "", f"cannot read: {exc.strerror}")]
+        )
     if len(raw) > MAX_FILE_BYTES:
         return FileResult(
-            source, errors=[JobFileError(source, 1, 1, "", f"file is larger than {MAX_FILE_BYTES:,} bytes")]
+            source,
+            errors=[
+                JobFileError(source, 1, 1, "", f"file is larger than {MAX_FILE_BYTES:,} bytes")
+            ],
         )
     try:
         text = decode(raw)
@@ -59,8 +64,15 @@ def read_job_file(path: Path, now: datetime | None = None) -> FileResult:
         column = exc.start - (before.rfind(b"\n") + 1) + 1
         return FileResult(
             source,
-            errors=[JobFileError(source, line, column, "",
-                                 f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); job files are UTF-8 YAML")],
+            errors=[
+                JobFileError(
+                    source,
+                    line,
+                    column,
+                    "",
+                    f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); job files are UTF-8 YAML",
+                )
+            ],
         )
     return parse_job_documents(text, source, now)
 
@@ -75,7 +87,11 @@ def decode(raw: bytes) -> str:
 def display_path(path: Path) -> str:
     """The path as the user would type it: relative to the working directory when inside it."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve())) if path.is_absolute() else str(path)
+        return (
+            str(path.resolve().relative_to(Path.cwd().resolve()))
+            if path.is_absolute()
+            else str(path)
+        )
     except ValueError:
         return str(path)
 
@@ -124,7 +140,10 @@ def build_catalog(results: Iterable[FileResult]) -> Catalog:
                 continue
             result.errors.append(
                 JobFileError(
-                    result.file, job.name_line or job.line, job.column, "name",
+                    result.file,
+                    job.name_line or job.line,
+                    job.column,
+                    "name",
                     f"duplicate job name {job.name!r}: already defined at {earlier.file}:"
                     f"{earlier.name_line or earlier.line}",
                 )

@@ -36,9 +36,14 @@ def jobs_dir_option(fn: F) -> F:
 def format_option(*choices: str) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
         return click.option(
-            "--format", "fmt", type=click.Choice(choices), default="text", show_default=True,
+            "--format",
+            "fmt",
+            type=click.Choice(choices),
+            default="text",
+            show_default=True,
             help="Output format.",
         )(fn)
+
     return decorate
 
 
@@ -110,11 +115,20 @@ def _parse_after(value: str | None) -> datetime | None:
 
 @cli.command(name="next")
 @click.argument("name")
-@click.option("--count", "-n", type=click.IntRange(1, 10_000), default=5, show_default=True,
-              help="How many runs.")
-@click.option("--after", metavar="ISO8601",
-              help="Runs strictly after this instant (default now); without an offset it is "
-              "read in the job's time zone.")
+@click.option(
+    "--count",
+    "-n",
+    type=click.IntRange(1, 10_000),
+    default=5,
+    show_default=True,
+    help="How many runs.",
+)
+@click.option(
+    "--after",
+    metavar="ISO8601",
+    help="Runs strictly after this instant (default now); without an offset it is "
+    "read in the job's time zone.",
+)
 @jobs_dir_option
 @format_option("text", "json")
 def next_(name: str, count: int, after: str | None, jobs_dir: Path, fmt: str) -> None:
@@ -177,6 +191,6 @@ def main() -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as exc:  # noqa: BLE001 - the contract: never a traceback
+    except Exception as exc:
         click.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_INVALID)

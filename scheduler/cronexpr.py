@@ -95,9 +95,7 @@ def _parse_cached(text: str) -> CronExpr:
     if not _parses(fields, expr.day_or):
         raise CronSyntaxError(_explain_bad_fields(fields))
     if expr.next_local(_REFERENCE) is None:
-        raise CronSyntaxError(
-            "never fires: no date matches it (such as the 30th of February)"
-        )
+        raise CronSyntaxError("never fires: no date matches it (such as the 30th of February)")
     return expr
 
 

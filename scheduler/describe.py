@@ -5,8 +5,15 @@ from __future__ import annotations
 from scheduler.cronexpr import parse_cron
 from scheduler.models import ScheduleSpec
 
-_DAY_NAMES = {"sun": "Sun", "mon": "Mon", "tue": "Tue", "wed": "Wed", "thu": "Thu",
-              "fri": "Fri", "sat": "Sat"}
+_DAY_NAMES = {
+    "sun": "Sun",
+    "mon": "Mon",
+    "tue": "Tue",
+    "wed": "Wed",
+    "thu": "Thu",
+    "fri": "Fri",
+    "sat": "Sat",
+}
 
 
 def describe_schedule(spec: ScheduleSpec) -> str:
@@ -18,7 +25,10 @@ def describe_schedule(spec: ScheduleSpec) -> str:
     elif spec.daily is not None:
         text = f"daily at {', '.join(spec.daily)}"
     elif spec.weekly is not None:
-        days = ", ".join(_DAY_NAMES[d.value] for d in sorted(set(spec.weekly.days), key=lambda d: (d.cron + 6) % 7))
+        days = ", ".join(
+            _DAY_NAMES[d.value]
+            for d in sorted(set(spec.weekly.days), key=lambda d: (d.cron + 6) % 7)
+        )
         text = f"weekly on {days} at {', '.join(spec.weekly.at)}"
     else:
         assert spec.at is not None
@@ -41,7 +51,7 @@ def describe_cron(expression: str) -> str:
         options = Options()
         options.use_24hour_time_format = True
         text: str = ExpressionDescriptor(" ".join(fields), options).get_description()
-    except Exception:  # noqa: BLE001 - words are a nicety; never fail a command over them
+    except Exception:
         return expr.text
     dom, dow = expr.fields[2], expr.fields[4]
     if dom != "*" and dow != "*" and not expr.day_or:

@@ -46,11 +46,16 @@ def parse_job_documents(text: str, source: str, now: datetime | None = None) -> 
     return result
 
 
-def _validate_document(doc: Document, source: str, now: datetime | None, result: FileResult) -> None:
+def _validate_document(
+    doc: Document, source: str, now: datetime | None, result: FileResult
+) -> None:
     if not isinstance(doc.data, dict):
         result.errors.append(
             JobFileError(
-                source, doc.line, doc.column, "",
+                source,
+                doc.line,
+                doc.column,
+                "",
                 f"a job must be a mapping of fields (name, task, schedule, ...), "
                 f"got {describe_value(doc.data)}",
             )
@@ -62,8 +67,14 @@ def _validate_document(doc: Document, source: str, now: datetime | None, result:
         result.errors.extend(problems_from_validation(exc, doc, source))
         return
     name_line = doc.value_position(("name",))[0]
-    job = LoadedJob(spec=spec, file=source, line=doc.line, column=doc.column,
-                    document=doc.index, name_line=name_line)
+    job = LoadedJob(
+        spec=spec,
+        file=source,
+        line=doc.line,
+        column=doc.column,
+        document=doc.index,
+        name_line=name_line,
+    )
     if now is not None:
         result.warnings.extend(_dated_warnings(job, doc, now))
     result.jobs.append(job)
@@ -74,13 +85,29 @@ def _dated_warnings(job: LoadedJob, doc: Document, now: datetime) -> list[JobFil
     out = []
     if sched.at is not None and sched.aware(sched.at) <= now:
         line, col = doc.value_position(("schedule", "at"))
-        out.append(JobFileWarning(job.file, line, col, "schedule.at",
-                                  f"{sched.at.isoformat()} is in the past; this one-shot job will not run"))
+        out.append(
+            JobFileWarning(
+                job.file,
+                line,
+                col,
+                "schedule.at",
+                f"{sched.at.isoformat()} is in the past; this one-shot job will not run",
+            )
+        )
     elif sched.end is not None and sched.aware(sched.end) <= now:
         line, col = doc.value_position(("schedule", "end"))
-        out.append(JobFileWarning(job.file, line, col, "schedule.end",
-                                  f"the window ended at {sched.end.isoformat()}; this job will not run again"))
+        out.append(
+            JobFileWarning(
+                job.file,
+                line,
+                col,
+                "schedule.end",
+                f"the window ended at {sched.end.isoformat()}; this job will not run again",
+            )
+        )
     elif job.schedule.next_after(now) is None:
         line, col = doc.value_position(("schedule",))
-        out.append(JobFileWarning(job.file, line, col, "schedule", "this schedule has no future run"))
+        out.append(
+            JobFileWarning(job.file, line, col, "schedule", "this schedule has no future run")
+        )
     return out

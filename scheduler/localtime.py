@@ -9,7 +9,6 @@ and nowhere else.
 from __future__ import annotations
 
 import math
-
 from datetime import UTC, datetime, timedelta, tzinfo
 
 # No zone in the tz database changes its offset twice within this span, so probing at

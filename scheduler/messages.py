@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import difflib
 from datetime import date, datetime
-from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from scheduler.errors import JobFileError
 from scheduler.models import model_at
@@ -38,7 +38,7 @@ def describe_value(value: object) -> str:
     return type(value).__name__
 
 
-def _text_for(err: dict[str, Any], loc: Loc) -> str:
+def _text_for(err: ErrorDetails, loc: Loc) -> str:
     kind = err["type"]
     value = err.get("input")
     ctx = err.get("ctx") or {}
@@ -51,7 +51,9 @@ def _text_for(err: dict[str, Any], loc: Loc) -> str:
         allowed = model_at(loc[:-1])
         hint = ""
         if allowed is not None:
-            close = difflib.get_close_matches(str(field), list(allowed.model_fields), n=1, cutoff=0.6)
+            close = difflib.get_close_matches(
+                str(field), list(allowed.model_fields), n=1, cutoff=0.6
+            )
             hint = (
                 f"; did you mean {close[0]!r}?"
                 if close
@@ -59,9 +61,7 @@ def _text_for(err: dict[str, Any], loc: Loc) -> str:
             )
         return f"unknown field {field!r}{hint}"
     if kind == "string_type":
-        quote = (
-            f' (quote it: "{value}")' if isinstance(value, int | float | bool | date) else ""
-        )
+        quote = f' (quote it: "{value}")' if isinstance(value, int | float | bool | date) else ""
         return f"expected text, got {describe_value(value)}{quote}"
     if kind == "bool_type":
         return f"expected true or false, got {describe_value(value)}"
@@ -83,7 +83,9 @@ def _text_for(err: dict[str, Any], loc: Loc) -> str:
     return str(err.get("msg", kind))
 
 
-def problems_from_validation(exc: ValidationError, doc: Document, source: str) -> list[JobFileError]:
+def problems_from_validation(
+    exc: ValidationError, doc: Document, source: str
+) -> list[JobFileError]:
     """Every error in ``exc`` as a located JobFileError, in document order."""
     out: list[JobFileError] = []
     for err in exc.errors(include_url=False):

@@ -30,7 +30,8 @@ from scheduler.cronexpr import CronSyntaxError, parse_cron
 from scheduler.durations import DurationSyntaxError, parse_duration
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
-TASK_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+_DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
+TASK_PATTERN = rf"^{_DOTTED}:{_DOTTED}$"
 QUEUE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 DURATION_PATTERN = r"^\s*(\d+\s*[wdhms]\s*)+$"
 TIME_PATTERN = r"^([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?$"
@@ -155,7 +156,10 @@ def _timezone_hint(value: str) -> str:
 def _check_time_of_day(value: object) -> str:
     if isinstance(value, str) and _TIME_RE.fullmatch(value.strip()):
         parts = [int(p) for p in value.strip().split(":")]
-        return time(*parts).isoformat(timespec="seconds" if len(parts) == 3 else "minutes")
+        hour, minute, second = (*parts, 0)[:3]
+        return time(hour, minute, second).isoformat(
+            timespec="seconds" if len(parts) == 3 else "minutes"
+        )
     if isinstance(value, int) and not isinstance(value, bool):
         raise _fail("time_syntax", f'{value!r} is not a time of day; write it as "HH:MM" in quotes')
     raise _fail("time_syntax", f"{value!r} is not a time of day; write HH:MM or HH:MM:SS (24-hour)")
@@ -238,7 +242,7 @@ LocalDateTime = Annotated[
         {
             "type": "string",
             "pattern": LOCAL_DATETIME_PATTERN,
-            "description": "ISO-8601 date-time; without an offset it is local to schedule.timezone.",
+            "description": "ISO-8601 date-time; without an offset, local to schedule.timezone.",
         }
     ),
 ]
@@ -359,15 +363,12 @@ def field_names(model: type[BaseModel]) -> list[str]:
 
 def model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The model that owns the mapping at ``loc`` (relative to a job document)."""
+    nested: dict[str, type[BaseModel]] = {"schedule": ScheduleSpec, "weekly": WeeklySpec}
     model: type[BaseModel] = JobSpec
     for part in loc:
-        field = model.model_fields.get(str(part))
-        if field is None:
+        if str(part) not in model.model_fields or str(part) not in nested:
             return None
-        nested = {"schedule": ScheduleSpec, "weekly": WeeklySpec}.get(str(part))
-        if nested is None:
-            return None
-        model = nested
+        model = nested[str(part)]
     return model
 
 

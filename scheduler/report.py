@@ -27,7 +27,9 @@ def validation_text(catalog: Catalog) -> str:
     files = _plural(len(catalog.files), "file")
     jobs = _plural(catalog.job_count, "valid job")
     if n_err:
-        summary = f"invalid: {_plural(n_err, 'error')}, {_plural(n_warn, 'warning')} in {files} ({jobs})"
+        summary = (
+            f"invalid: {_plural(n_err, 'error')}, {_plural(n_warn, 'warning')} in {files} ({jobs})"
+        )
     else:
         warn = f", {_plural(n_warn, 'warning')}" if n_warn else ""
         summary = f"ok: {files}, {_plural(catalog.job_count, 'job')}{warn}"
@@ -41,9 +43,8 @@ def validation_github(catalog: Catalog) -> str:
     out = []
     for p in _ordered([*catalog.errors, *catalog.warnings]):
         text = f"{p.path}: {p.message}" if p.path else p.message
-        out.append(
-            f"::{p.severity} file={_gh_property(p.file)},line={p.line},col={p.column}::{_gh_data(text)}"
-        )
+        where = f"file={_gh_property(p.file)},line={p.line},col={p.column}"
+        out.append(f"::{p.severity} {where}::{_gh_data(text)}")
     return "\n".join(out)
 
 
@@ -51,12 +52,15 @@ def upcoming_text(up: Upcoming) -> str:
     from scheduler.describe import describe_schedule
 
     tz = up.job.timezone
-    head = f"{up.job.name}: {describe_schedule(up.job.spec.schedule)} [{up.job.spec.schedule.timezone}]"
-    if not up.job.spec.enabled:
+    spec = up.job.spec
+    head = f"{up.job.name}: {describe_schedule(spec.schedule)} [{spec.schedule.timezone}]"
+    if not spec.enabled:
         head += "  (disabled in its file: these runs will not be dispatched)"
     if not up.runs:
         return f"{head}\n  no future runs"
-    rows = [f"  {local_iso(r, tz)}  {r.astimezone(tz):%a}  ({r:%Y-%m-%d %H:%M:%S} UTC)" for r in up.runs]
+    rows = [
+        f"  {local_iso(r, tz)}  {r.astimezone(tz):%a}  ({r:%Y-%m-%d %H:%M:%S} UTC)" for r in up.runs
+    ]
     return "\n".join([head, *rows])
 
 

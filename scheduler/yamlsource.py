@@ -30,7 +30,8 @@ Loc = tuple[str | int, ...]
 
 _STANDARD_TAG = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {
-    f"{_STANDARD_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
+    f"{_STANDARD_TAG}{t}"
+    for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
 }
 _SEXAGESIMAL = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 _INT = re.compile(
@@ -57,10 +58,12 @@ _JobLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag not in _SEXAGESIMAL]
     for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
 }
-for _first in "-+0123456789":
-    _JobLoader.yaml_implicit_resolvers.setdefault(_first, []).append(("tag:yaml.org,2002:int", _INT))
-for _first in "-+.0123456789":
-    _JobLoader.yaml_implicit_resolvers.setdefault(_first, []).append(("tag:yaml.org,2002:float", _FLOAT))
+for _tag, _rx, _firsts in (
+    ("tag:yaml.org,2002:int", _INT, "-+0123456789"),
+    ("tag:yaml.org,2002:float", _FLOAT, "-+.0123456789"),
+):
+    for _first in _firsts:
+        _JobLoader.yaml_implicit_resolvers.setdefault(_first, []).append((_tag, _rx))
 
 
 @dataclass
@@ -88,17 +91,31 @@ class Document:
 
 
 class _Frame:
-    __slots__ = ("container", "key", "key_mark", "keys_seen", "loc")
+    """An open mapping or sequence, and (for a mapping) the key waiting for its value."""
+
+    __slots__ = ("container", "key", "key_position", "keys_seen", "loc")
 
     def __init__(self, container: dict[Any, Any] | list[Any], loc: Loc) -> None:
         self.container = container
         self.loc = loc
-        self.key: Any = _NO_KEY
-        self.key_mark: tuple[int, int] = (0, 0)
-        self.keys_seen: dict[Any, int] = {}
+        self.key: str | None = None
+        self.key_position = (0, 0)
+        self.keys_seen: dict[str, int] = {}
+
+    @property
+    def awaiting_key(self) -> bool:
+        return isinstance(self.container, dict) and self.key is None
+
+    def child_loc(self) -> Loc:
+        if isinstance(self.container, list):
+            return (*self.loc, len(self.container))
+        assert self.key is not None
+        return (*self.loc, self.key)
 
 
-_NO_KEY = object()
+class _Located(Exception):
+    def __init__(self, error: JobFileError) -> None:
+        self.error = error
 
 
 def parse_documents(text: str, source: str) -> tuple[list[Document], list[JobFileError]]:
@@ -115,8 +132,7 @@ def parse_documents(text: str, source: str) -> tuple[list[Document], list[JobFil
             if isinstance(event, yaml.StreamEndEvent):
                 break
             if isinstance(event, yaml.DocumentStartEvent):
-                doc = _compose_document(loader, source, len(documents), event)
-                documents.append(doc)
+                documents.append(_Composer(loader, source, len(documents)).document())
     except _Located as exc:
         return documents, [exc.error]
     except yaml.MarkedYAMLError as exc:
@@ -128,139 +144,120 @@ def parse_documents(text: str, source: str) -> tuple[list[Document], list[JobFil
     return documents, []
 
 
-class _Located(Exception):
-    def __init__(self, error: JobFileError) -> None:
-        self.error = error
-
-
 def _pos(mark: Any) -> tuple[int, int]:
     return mark.line + 1, mark.column + 1
 
 
-def _compose_document(loader: Any, source: str, index: int, start: Any) -> Document:
-    first = loader.peek_event()
-    line, column = _pos(first.start_mark)
-    doc = Document(data=None, index=index, line=line, column=column)
-    stack: list[_Frame] = []
-    nodes = 0
-    root: Any = None
+class _Composer:
+    """Builds one document's data from parser events, with an explicit stack (no recursion)."""
 
-    def fail(mark: Any, path: Loc, message: str) -> _Located:
-        ln, col = _pos(mark)
-        return _Located(JobFileError(source, ln, col, format_loc(path), message))
+    def __init__(self, loader: Any, source: str, index: int) -> None:
+        self.loader = loader
+        self.source = source
+        line, column = _pos(loader.peek_event().start_mark)
+        self.doc = Document(data=None, index=index, line=line, column=column)
+        self.stack: list[_Frame] = []
 
-    child_loc = _child_loc
-
-    def attach(value: Any, mark: Any, is_scalar: bool) -> Loc | None:
-        """Put a finished value into its parent; return its loc (None for a mapping key)."""
-        nonlocal root
-        if not stack:
-            root = value
-            doc.values[()] = _pos(mark)
-            return ()
-        frame = stack[-1]
-        if isinstance(frame.container, list):
-            loc = child_loc(frame)
-            frame.container.append(value)
-            doc.values[loc] = _pos(mark)
-            return loc
-        if frame.key is _NO_KEY:
-            if not is_scalar:
-                raise fail(mark, frame.loc, "mapping keys must be plain scalars")
-            try:
-                hash(value)
-            except TypeError:
-                raise fail(mark, frame.loc, "mapping keys must be plain scalars") from None
-            key_text = str(value)
-            if key_text in frame.keys_seen:
-                raise fail(
-                    mark,
-                    (*frame.loc, key_text),
-                    f"duplicate key {key_text!r} (first given on line {frame.keys_seen[key_text]})",
+    def document(self) -> Document:
+        nodes = 0
+        while True:
+            event = self.loader.get_event()
+            if isinstance(event, yaml.DocumentEndEvent):
+                return self.doc
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise self._fail(event, (), f"document has more than {MAX_NODES:,} values")
+            if isinstance(event, yaml.AliasEvent):
+                raise self._fail(
+                    event, self._here(), "YAML aliases (*name) are not allowed in job files"
                 )
-            frame.keys_seen[key_text] = _pos(mark)[0]
-            frame.key = key_text
-            frame.key_mark = _pos(mark)
-            return None
-        loc = child_loc(frame)
-        assert isinstance(frame.container, dict)
-        frame.container[frame.key] = value
-        doc.keys[loc] = frame.key_mark
-        doc.values[loc] = _pos(mark)
-        frame.key = _NO_KEY
+            if isinstance(event, yaml.ScalarEvent):
+                self._attach(self._scalar(event), event, is_scalar=True)
+            elif isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+                self._open(event)
+            elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+                self.stack.pop()
+
+    def _here(self) -> Loc:
+        """The loc the next value takes (a key being read counts as its mapping)."""
+        if not self.stack:
+            return ()
+        top = self.stack[-1]
+        return top.loc if top.awaiting_key else top.child_loc()
+
+    def _fail(self, event: Any, loc: Loc, message: str) -> _Located:
+        line, column = _pos(event.start_mark)
+        return _Located(JobFileError(self.source, line, column, format_loc(loc), message))
+
+    def _open(self, event: Any) -> None:
+        kind = "seq" if isinstance(event, yaml.SequenceStartEvent) else "map"
+        if event.tag not in (None, "!", f"{_STANDARD_TAG}{kind}"):
+            raise self._fail(event, self._here(), _tag_message(event.tag))
+        if len(self.stack) >= MAX_DEPTH:
+            raise self._fail(event, (), f"nested more than {MAX_DEPTH} levels deep")
+        container: dict[Any, Any] | list[Any] = [] if kind == "seq" else {}
+        loc = self._attach(container, event, is_scalar=False)
+        self.stack.append(_Frame(container, loc))
+
+    def _scalar(self, event: Any) -> Any:
+        tag = event.tag
+        if tag in (None, "!"):
+            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        elif tag not in _ALLOWED_TAGS:
+            raise self._fail(event, self._here(), _tag_message(tag))
+        if tag == "tag:yaml.org,2002:str":
+            return event.value
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        try:
+            return self.loader.yaml_constructors[tag](self.loader, node)
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            kind = tag.rsplit(":", 1)[-1]
+            raise self._fail(
+                event, self._here(), f"{event.value!r} is not a valid {kind}: {exc}"
+            ) from None
+
+    def _attach(self, value: Any, event: Any, *, is_scalar: bool) -> Loc:
+        """Put a finished value in its parent and record its position; return its loc."""
+        position = _pos(event.start_mark)
+        if not self.stack:
+            self.doc.data = value
+            self.doc.values[()] = position
+            return ()
+        frame = self.stack[-1]
+        if frame.awaiting_key:
+            self._take_key(frame, value, event, is_scalar)
+            return frame.loc
+        loc = frame.child_loc()
+        if isinstance(frame.container, list):
+            frame.container.append(value)
+        else:
+            frame.container[frame.key] = value
+            self.doc.keys[loc] = frame.key_position
+            frame.key = None
+        self.doc.values[loc] = position
         return loc
 
-    while True:
-        event = loader.get_event()
-        if isinstance(event, yaml.DocumentEndEvent):
-            break
-        nodes += 1
-        if nodes > MAX_NODES:
-            raise fail(event.start_mark, (), f"document has more than {MAX_NODES:,} values")
-        here = _current_loc(stack)
-        if isinstance(event, yaml.AliasEvent):
-            raise fail(event.start_mark, here, "YAML aliases (*name) are not allowed in job files")
-        if isinstance(event, yaml.ScalarEvent):
-            value = _construct_scalar(loader, event, lambda msg, e=event, h=here: fail(e.start_mark, h, msg))
-            attach(value, event.start_mark, True)
-        elif isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
-            _check_tag(event, "seq" if isinstance(event, yaml.SequenceStartEvent) else "map",
-                       lambda msg, e=event, h=here: fail(e.start_mark, h, msg))
-            if len(stack) >= MAX_DEPTH:
-                raise fail(event.start_mark, (), f"nested more than {MAX_DEPTH} levels deep")
-            if stack and isinstance(stack[-1].container, dict) and stack[-1].key is _NO_KEY:
-                raise fail(event.start_mark, stack[-1].loc, "mapping keys must be plain scalars")
-            container: dict[Any, Any] | list[Any] = (
-                [] if isinstance(event, yaml.SequenceStartEvent) else {}
+    def _take_key(self, frame: _Frame, value: Any, event: Any, is_scalar: bool) -> None:
+        if not is_scalar or isinstance(value, list | dict):
+            raise self._fail(event, frame.loc, "mapping keys must be plain scalars")
+        key = str(value)
+        if key in frame.keys_seen:
+            raise self._fail(
+                event,
+                (*frame.loc, key),
+                f"duplicate key {key!r} (first given on line {frame.keys_seen[key]})",
             )
-            loc = attach(container, event.start_mark, False)
-            stack.append(_Frame(container, loc if loc is not None else ()))
-        elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
-            stack.pop()
-    doc.data = root
-    return doc
+        frame.keys_seen[key] = _pos(event.start_mark)[0]
+        frame.key = key
+        frame.key_position = _pos(event.start_mark)
 
 
-def _child_loc(frame: _Frame) -> Loc:
-    if isinstance(frame.container, list):
-        return (*frame.loc, len(frame.container))
-    return (*frame.loc, frame.key)
-
-
-def _current_loc(stack: list[_Frame]) -> Loc:
-    """The loc the next value will take (a key being read counts as its mapping)."""
-    if not stack:
-        return ()
-    top = stack[-1]
-    if isinstance(top.container, dict) and top.key is _NO_KEY:
-        return top.loc
-    return _child_loc(top)
-
-
-def _check_tag(event: Any, kind: str, fail: Any) -> None:
-    tag = event.tag
-    if tag in (None, "!") or tag == f"{_STANDARD_TAG}{kind}":
-        return
-    raise fail(f"the tag {_show_tag(tag)} is not allowed; job files use plain YAML values only")
-
-
-def _construct_scalar(loader: Any, event: Any, fail: Any) -> Any:
-    tag = event.tag
-    if tag in (None, "!"):
-        tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
-    elif tag not in _ALLOWED_TAGS:
-        raise fail(f"the tag {_show_tag(tag)} is not allowed; job files use plain YAML values only")
-    if tag == "tag:yaml.org,2002:str":
-        return event.value
-    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-    try:
-        return loader.yaml_constructors[tag](loader, node)
-    except (yaml.YAMLError, ValueError, OverflowError) as exc:
-        raise fail(f"{event.value!r} is not a valid {tag.rsplit(':', 1)[-1]}: {exc}") from None
+def _tag_message(tag: str) -> str:
+    return f"the tag {_show_tag(tag)} is not allowed; job files use plain YAML values only"
 
 
 def _show_tag(tag: str) -> str:
-    return "!!" + tag[len(_STANDARD_TAG):] if tag.startswith(_STANDARD_TAG) else tag
+    return "!!" + tag[len(_STANDARD_TAG) :] if tag.startswith(_STANDARD_TAG) else tag
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, text: str, source: str) -> JobFileError:
