@@ -61,7 +61,8 @@ def read_job_file(path: Path, now: datetime | None = None) -> FileResult:
     except UnicodeDecodeError as exc:
         before = raw[: exc.start]
         line = before.count(b"\n") + 1
-        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        line_start = before[before.rfind(b"\n") + 1 :]
+        column = len(line_start.decode("utf-8", errors="replace")) + 1
         return FileResult(
             source,
             errors=[

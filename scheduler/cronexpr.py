@@ -10,6 +10,7 @@ and an optional sixth field, ``second``, written *last*.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -43,6 +44,12 @@ class CronExpr:
 
     text: str
     fields: tuple[str, ...]
+    engine_fields: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.engine_fields:
+            normalized = tuple(_normalize(i, f) for i, f in enumerate(self.fields))
+            object.__setattr__(self, "engine_fields", normalized)
 
     @property
     def has_seconds(self) -> bool:
@@ -60,7 +67,7 @@ class CronExpr:
 
     def next_local(self, after: datetime) -> datetime | None:
         """The first matching wall-clock time strictly after ``after`` (both naive)."""
-        return _next_match(self.fields, self.day_or, after)
+        return _next_match(self.engine_fields, self.day_or, after)
 
 
 def parse_cron(text: str) -> CronExpr:
@@ -92,11 +99,35 @@ def _parse_cached(text: str) -> CronExpr:
     for index, field in enumerate(fields):
         _reject_extensions(index, field)
     expr = CronExpr(text=text, fields=fields)
-    if not _parses(fields, expr.day_or):
+    if not _parses(expr.engine_fields, expr.day_or):
         raise CronSyntaxError(_explain_bad_fields(fields))
     if expr.next_local(_REFERENCE) is None:
         raise CronSyntaxError("never fires: no date matches it (such as the 30th of February)")
     return expr
+
+
+_EQUAL_RANGE = re.compile(r"^(\w+)-(\w+)(/\d+)?$")
+_OPEN_STEP = re.compile(r"^(\w+)/(\d+)$")
+
+
+def _normalize(index: int, field: str) -> str:
+    """Rewrite the two spellings croniter reads differently from Vixie cron and cronsim.
+
+    croniter takes an equal range ``a-a`` for the whole field (``9-9`` as every hour);
+    cron means the single value. In day-of-week, croniter ends an open step ``a/n`` at 6;
+    cron ranges run to 7 (Sunday again), so ``1/2`` is Mon, Wed, Fri *and* Sun.
+    """
+    items = []
+    for written in field.split(","):
+        item = written
+        step = _OPEN_STEP.match(item)
+        if index == 4 and step and not item.startswith("*"):
+            item = f"{step.group(1)}-7/{step.group(2)}"
+        same = _EQUAL_RANGE.match(item)
+        if same and same.group(1).lower() == same.group(2).lower():
+            item = same.group(1)
+        items.append(item)
+    return ",".join(items)
 
 
 def _reject_extensions(index: int, field: str) -> None:
@@ -133,7 +164,7 @@ def _explain_bad_fields(fields: tuple[str, ...]) -> str:
 
 def _field_parses(index: int, field: str, count: int) -> bool:
     probe = _PROBE_BASE[:count]
-    probe[index] = field
+    probe[index] = _normalize(index, field)
     return _parses(tuple(probe), True)
 
 

@@ -41,7 +41,7 @@ def parse_job_documents(text: str, source: str, now: datetime | None = None) -> 
             continue  # an empty document, such as a trailing '---'
         _validate_document(doc, source, now, result)
     result.errors.extend(syntax_errors)
-    if not documents and not syntax_errors:
+    if all(doc.data is None for doc in documents) and not syntax_errors:
         result.warnings.append(JobFileWarning(source, 1, 1, "", "file holds no job"))
     return result
 

@@ -39,6 +39,9 @@ LOCAL_DATETIME_PATTERN = (
     r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 )
 
+# Datetimes far from now only overflow date arithmetic; no schedule needs them.
+MIN_YEAR, MAX_YEAR = 1900, 9000
+
 _NAME_RE = re.compile(NAME_PATTERN)
 _TASK_RE = re.compile(TASK_PATTERN)
 _QUEUE_RE = re.compile(QUEUE_PATTERN)
@@ -191,6 +194,12 @@ def _to_datetime(value: object) -> object:
     return value
 
 
+def _check_year(value: datetime) -> datetime:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise _fail("datetime_range", f"year {value.year} is outside {MIN_YEAR}-{MAX_YEAR}")
+    return value
+
+
 Name = Annotated[StrictStr, AfterValidator(_check_name), Field(pattern=NAME_PATTERN)]
 TaskRef = Annotated[StrictStr, AfterValidator(_check_task), Field(pattern=TASK_PATTERN)]
 QueueName = Annotated[StrictStr, AfterValidator(_check_queue), Field(pattern=QUEUE_PATTERN)]
@@ -238,6 +247,7 @@ Day = Annotated[
 LocalDateTime = Annotated[
     datetime,
     BeforeValidator(_to_datetime),
+    AfterValidator(_check_year),
     WithJsonSchema(
         {
             "type": "string",

@@ -29,10 +29,9 @@ MAX_CHARS = 1_000_000
 Loc = tuple[str | int, ...]
 
 _STANDARD_TAG = "tag:yaml.org,2002:"
-_ALLOWED_TAGS = {
-    f"{_STANDARD_TAG}{t}"
-    for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
-}
+_SCALAR_TAGS = {f"{_STANDARD_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
+# YAML 1.1 resolves a plain '<<' and '=' to these; without aliases they mean nothing here.
+_TEXT_TAGS = {f"{_STANDARD_TAG}merge", f"{_STANDARD_TAG}value"}
 _SEXAGESIMAL = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 _INT = re.compile(
     r"""^(?:[-+]?0b[0-1_]+
@@ -124,7 +123,10 @@ def parse_documents(text: str, source: str) -> tuple[list[Document], list[JobFil
         return [], [JobFileError(source, 1, 1, "", f"file is larger than {MAX_CHARS:,} characters")]
     if text.startswith("\ufeff"):
         text = text[1:]
-    loader = _JobLoader(text)
+    try:
+        loader = _JobLoader(text)
+    except UnicodeEncodeError as exc:
+        return [], [_position_error(text, exc.start, source, "not valid Unicode text")]
     documents: list[Document] = []
     try:
         while True:
@@ -139,6 +141,8 @@ def parse_documents(text: str, source: str) -> tuple[list[Document], list[JobFil
         return documents, [_syntax_error(exc, text, source)]
     except yaml.YAMLError as exc:
         return documents, [_reader_error(exc, text, source)]
+    except UnicodeEncodeError as exc:
+        return documents, [_position_error(text, exc.start, source, "not valid Unicode text")]
     finally:
         loader.dispose()
     return documents, []
@@ -203,17 +207,17 @@ class _Composer:
         tag = event.tag
         if tag in (None, "!"):
             tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
-        elif tag not in _ALLOWED_TAGS:
+        elif tag not in _SCALAR_TAGS:
             raise self._fail(event, self._here(), _tag_message(tag))
-        if tag == "tag:yaml.org,2002:str":
+        if tag == f"{_STANDARD_TAG}str" or tag in _TEXT_TAGS:
             return event.value
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
             return self.loader.yaml_constructors[tag](self.loader, node)
-        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+        except Exception:
             kind = tag.rsplit(":", 1)[-1]
             raise self._fail(
-                event, self._here(), f"{event.value!r} is not a valid {kind}: {exc}"
+                event, self._here(), f"{event.value!r} is not a valid {kind}"
             ) from None
 
     def _attach(self, value: Any, event: Any, *, is_scalar: bool) -> Loc:
@@ -274,16 +278,18 @@ def _syntax_error(exc: yaml.MarkedYAMLError, text: str, source: str) -> JobFileE
 
 def _reader_error(exc: yaml.YAMLError, text: str, source: str) -> JobFileError:
     position = getattr(exc, "position", None)
-    if isinstance(position, int):
-        before = text[:position]
-        line = before.count("\n") + 1
-        column = position - (before.rfind("\n") + 1) + 1
-    else:
-        line, column = 1, 1
     reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
     char = getattr(exc, "character", None)
     shown = f" (character {char!r})" if char is not None else ""
-    return JobFileError(source, line, column, "", f"not a readable YAML file: {reason}{shown}")
+    message = f"not a readable YAML file: {reason}{shown}"
+    return _position_error(text, position if isinstance(position, int) else 0, source, message)
+
+
+def _position_error(text: str, position: int, source: str, message: str) -> JobFileError:
+    before = text[:position]
+    line = before.count("\n") + 1
+    column = position - (before.rfind("\n") + 1) + 1
+    return JobFileError(source, line, column, "", message)
 
 
 def format_loc(loc: Loc) -> str:

@@ -154,14 +154,15 @@ def _term(lo: int, hi: int, names: list[str] | None, bias: tuple[int, int] | Non
     single = number.map(str) if not names else st.one_of(number.map(str), st.sampled_from(names))
 
     @st.composite
-    def ranged(draw):
-        # 'a-a' is excluded: croniter reads it as the whole field (pinned as a bug in
-        # test_schedule_kinds.py).
-        a = draw(st.integers(lo, hi - 1))
-        return f"{a}-{draw(st.integers(a + 1, hi))}"
+    def ranged(draw, min_width: int = 0):
+        # Includes 'a-a', which croniter alone reads as the whole field.
+        a = draw(st.integers(lo, hi - min_width))
+        return f"{a}-{draw(st.integers(a + min_width, hi))}"
 
     steps = st.integers(1, hi - lo + 1)
-    stepped = st.builds(lambda r, n: f"{r}/{n}", ranged(), steps)
+    # Stepped ranges are at least two wide: cronsim reads 'a-a/n' as 'a/n' (to the end of
+    # the field), cron as the single value a (pinned below).
+    stepped = st.builds(lambda r, n: f"{r}/{n}", ranged(1), steps)
     parts = [single, ranged(), stepped]
     if open_step:
         parts.append(st.builds(lambda a, n: f"{a}/{n}", st.integers(lo, hi), steps))
@@ -183,9 +184,8 @@ MINUTE = field(0, 59, bias=(0, 1))
 HOUR = field(0, 23, bias=(0, 3))  # most DST changes happen between 00:00 and 03:00
 DOM = field(1, 31)
 MONTH = field(1, 12, MONTHS)
-# 'a/n' in day-of-week is excluded: cronsim runs it up to 7 (Sunday), croniter up to 6
-# (pinned in test_open_step_day_of_week_matches_cronsim).
-DOW = field(0, 7, DAYS, open_step=False)
+# Includes 'a/n', which croniter alone ends at 6; cron (and cronsim) run it up to 7.
+DOW = field(0, 7, DAYS)
 SECOND = field(0, 59, bias=(0, 1))
 
 
@@ -360,12 +360,6 @@ def test_cronsim_skips_half_an_hour_after_lord_howe_falls_back():
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="DISAGREEMENT with cronsim: croniter ends day-of-week 'a/n' at 6 (and reads "
-    "'7/6' as Saturday and Sunday); cronsim ends it at 7, Sunday",
-)
 @pytest.mark.parametrize(
     ("dow", "days"),
     [
@@ -380,3 +374,14 @@ def test_open_step_day_of_week_matches_cronsim(dow, days):
     start = datetime(2026, 1, 1, tzinfo=UTC)
     assert {d.strftime("%a") for d in plain_cronsim(expr, "UTC", start, 14)} == days
     assert {d.strftime("%a") for d in ours(expr, "UTC", start, 14)} == days
+
+
+def test_one_value_stepped_range_is_that_value_unlike_cronsim():
+    """'0-0/1' in the hour field is hour 0 only, as in cron; cronsim reads it as '0/1'."""
+    runs = next_runs(
+        CronSchedule(parse_cron("5 0-0/1 * * *"), UTC), datetime(2026, 1, 1, tzinfo=UTC), 2
+    )
+    assert [r.isoformat() for r in runs] == [
+        "2026-01-01T00:05:00+00:00",
+        "2026-01-02T00:05:00+00:00",
+    ]

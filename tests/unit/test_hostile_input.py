@@ -219,11 +219,6 @@ def test_binary_file_is_an_error(tmp_path):
     assert result.jobs == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: read_job_file counts the column of an undecodable byte in bytes, "
-    "not characters (b'name: \\xc3\\xa9\\xff' gives column 9; the editor shows column 8)",
-)
 def test_invalid_utf8_column_counts_characters(tmp_path):
     """The column of a bad byte counts the characters before it, as editors do."""
     path = tmp_path / "accent.yaml"
@@ -255,12 +250,6 @@ def test_carriage_returns_count_as_line_breaks():
         assert (line, column, path) == (3, 18, "schedule.cron")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeEncodeError,
-    reason="BUG: a str holding a lone surrogate ('\\ud800') makes parse_job_documents raise "
-    "UnicodeEncodeError instead of returning a located error",
-)
 def test_lone_surrogate_is_an_error():
     """A lone UTF-16 surrogate in the text (e.g. from surrogateescape) is an error."""
     result = load("name: '\ud800'\n")
@@ -414,11 +403,6 @@ def test_bom_only_file_warns(tmp_path):
     assert [w.message for w in result.warnings] == ["file holds no job"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a file holding only '---' (or comments and '---') holds no job but "
-    "gets no 'file holds no job' warning, unlike an empty or comments-only file",
-)
 @pytest.mark.parametrize("text", ["---\n", "# nothing yet\n---\n# still nothing\n"])
 def test_file_of_empty_documents_warns(text):
     """Explicit but empty documents hold no job either, and warn the same way."""
@@ -430,12 +414,6 @@ def test_file_of_empty_documents_warns(text):
 # --- scalars the safe constructors choke on ------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="BUG: plain scalars '<<' and '=' resolve to the merge/value tags, which have no "
-    "constructor: parse_job_documents raises KeyError('tag:yaml.org,2002:merge'/'value')",
-)
 @pytest.mark.parametrize(
     "text",
     [VALID + "<<: {queue: low}\n", VALID + "description: <<\n", VALID + "description: =\n"],
@@ -447,13 +425,6 @@ def test_merge_and_value_scalars_give_errors(text):
     assert_located(result)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(KeyError, IndexError, AttributeError),
-    reason="BUG: an explicit core tag on an ill-formed scalar escapes the error handling: "
-    "!!bool maybe -> KeyError, !!int '' / !!float '' -> IndexError, "
-    "!!timestamp x -> AttributeError",
-)
 @pytest.mark.parametrize("value", ["!!bool maybe", "!!int ''", "!!float ''", "!!timestamp x"])
 def test_explicit_core_tag_on_bad_scalar_is_an_error(value):
     """A core tag whose scalar does not fit it is an error located at the value."""
@@ -469,12 +440,6 @@ def test_explicit_core_tag_on_bad_scalar_is_located(value):
     assert "is not a valid" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: '!!map x' / '!!seq x' (a collection tag on a scalar) is accepted and puts a "
-    "generator object in params; the job loads and job.definition_hash then raises "
-    "ConstructorError",
-)
 @pytest.mark.parametrize("tag", ["!!map", "!!seq"])
 def test_collection_tag_on_scalar_is_an_error(tag):
     """A mapping or sequence tag on a plain scalar is refused at the value."""
@@ -543,17 +508,6 @@ binary_text = st.binary(max_size=300).map(lambda b: b.decode("utf-8", errors="re
 junk = st.one_of(st.text(max_size=300), binary_text, yamlish)
 
 
-def _is_known_bug(exc: Exception) -> bool:
-    """The one crash st.text() can reach today, pinned by test_merge_and_value_scalars_give_errors.
-
-    Remove this (and the catch below) once that xfail starts passing.
-    """
-    return isinstance(exc, KeyError) and exc.args[0] in (
-        "tag:yaml.org,2002:merge",
-        "tag:yaml.org,2002:value",
-    )
-
-
 @settings(
     max_examples=300,
     deadline=None,
@@ -562,12 +516,7 @@ def _is_known_bug(exc: Exception) -> bool:
 @given(junk)
 def test_junk_never_raises_and_every_problem_is_located(text):
     """Any text gives a FileResult whose every problem is located, never an exception."""
-    try:
-        result = parse_job_documents(text, SOURCE)
-    except KeyError as exc:
-        if _is_known_bug(exc):
-            return
-        raise
+    result = parse_job_documents(text, SOURCE)
     assert isinstance(result, FileResult)
     assert result.file == SOURCE
     assert_located(result)
@@ -579,12 +528,7 @@ def test_junk_never_raises_and_every_problem_is_located(text):
 @given(st.lists(st.sampled_from(FRAGMENTS), max_size=40).map("".join))
 def test_junk_appended_to_a_valid_job_never_raises(suffix):
     """A valid job followed by junk gives a located result, never an exception."""
-    try:
-        result = parse_job_documents(VALID + suffix, SOURCE)
-    except KeyError as exc:
-        if _is_known_bug(exc):
-            return
-        raise
+    result = parse_job_documents(VALID + suffix, SOURCE)
     assert_located(result)
 
 
@@ -595,10 +539,5 @@ def test_read_job_file_never_raises_on_random_bytes(tmp_path_factory, raw):
     """Any bytes on disk give a located FileResult from read_job_file."""
     path: Path = tmp_path_factory.mktemp("junk") / "junk.yaml"
     path.write_bytes(raw)
-    try:
-        result = read_job_file(path)
-    except KeyError as exc:
-        if _is_known_bug(exc):
-            return
-        raise
+    result = read_job_file(path)
     assert_located(result)

@@ -499,12 +499,6 @@ def test_fixed_time_is_minute_and_hour_not_starting_with_star(text, fixed):
     assert parse_cron(text).fixed_time is fixed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: croniter 7 reads an equal range 'a-a' as the whole field "
-    "('0 9-9 * * *' runs every hour); cronsim and Vixie cron read it as 'a'",
-)
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
