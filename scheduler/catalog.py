@@ -35,13 +35,20 @@ def discover(root: Path) -> list[Path]:
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found.extend(Path(dirpath) / f for f in filenames if is_job_file(Path(f)))
+        for name in filenames:
+            path = Path(dirpath) / name
+            # A dangling symlink is kept (it becomes a "cannot read" error); a FIFO is not.
+            if is_job_file(path) and (path.is_file() or path.is_symlink()):
+                found.append(path)
     return sorted(found)
 
 
 def read_job_file(path: Path, now: datetime | None = None) -> FileResult:
     """Read and parse one file; unreadable or non-text files become located errors."""
     source = display_path(path)
+    if path.exists() and not path.is_file():
+        # A FIFO or device would block open() or read forever.
+        return FileResult(source, errors=[JobFileError(source, 1, 1, "", "not a regular file")])
     try:
         with path.open("rb") as fh:
             raw = fh.read(MAX_FILE_BYTES + 1)
@@ -113,18 +120,13 @@ class Catalog:
         return [w for f in self.files for w in f.warnings]
 
     @property
-    def job_count(self) -> int:
-        """Job documents that validated, in any file (what ``validate`` counts)."""
-        return sum(len(f.jobs) for f in self.files)
-
-    @property
     def valid(self) -> bool:
         return not self.errors
 
     def invalid_file_for(self, name: str) -> FileResult | None:
-        """The rejected file that defines ``name``, if any."""
+        """The rejected file that declares ``name`` (in a valid document or not), if any."""
         for f in self.files:
-            if not f.ok and any(j.name == name for j in f.jobs):
+            if not f.ok and name in f.declared:
                 return f
         return None
 
@@ -158,8 +160,8 @@ def build_catalog(results: Iterable[FileResult]) -> Catalog:
 
 def load_paths(paths: Sequence[Path], now: datetime | None = None) -> Catalog:
     """Load explicit files and directories (directories are searched for job files)."""
-    files: list[Path] = []
+    files: dict[Path, Path] = {}
     for path in paths:
-        files.extend(discover(path) if path.is_dir() else [path])
-    unique = list(dict.fromkeys(files))
-    return build_catalog(read_job_file(f, now) for f in unique)
+        for found in discover(path) if path.is_dir() else [path]:
+            files.setdefault(found.resolve(), found)
+    return build_catalog(read_job_file(f, now) for f in files.values())

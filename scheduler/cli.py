@@ -104,13 +104,20 @@ def validate(paths: tuple[Path, ...], jobs_dir: Path, fmt: str) -> None:
 def _parse_after(value: str | None) -> datetime | None:
     if value is None:
         return None
+    from scheduler.models import MAX_YEAR, MIN_YEAR
+
     try:
-        return datetime.fromisoformat(value.strip())
+        parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         raise click.BadParameter(
             f"{value!r} is not an ISO-8601 date-time (e.g. 2026-03-29T01:00:00+01:00)",
             param_hint="--after",
         ) from None
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise click.BadParameter(
+            f"year {parsed.year} is outside {MIN_YEAR}-{MAX_YEAR}", param_hint="--after"
+        )
+    return parsed
 
 
 @cli.command(name="next")
@@ -146,7 +153,10 @@ def next_(name: str, count: int, after: str | None, jobs_dir: Path, fmt: str) ->
     if start is None:
         start = _now()
     elif start.tzinfo is None:
-        start = start.replace(tzinfo=job.timezone)
+        # A local time read as the job file reads one (a skipped time means the gap's end).
+        from scheduler.localtime import first_instant
+
+        start = first_instant(start, job.timezone)
     up = api.upcoming(job, start, count)
     click.echo(report.dumps(up.as_json()) if fmt == "json" else report.upcoming_text(up))
 
@@ -164,7 +174,8 @@ def list_(jobs_dir: Path, fmt: str) -> None:
 
 
 @cli.command()
-def schema() -> None:
+@jobs_dir_option
+def schema(jobs_dir: Path) -> None:
     """Print the JSON Schema of a job file (what schemas/job.schema.json holds)."""
     from scheduler import report
     from scheduler.models import json_schema

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _PART = re.compile(r"(\d+)\s*([wdhms])")
-_WHOLE = re.compile(r"(?:\d+\s*[wdhms]\s*)+")
+_WHOLE = re.compile(r"(?:\d{1,12}\s*[wdhms]\s*)+")
 
 
 class DurationSyntaxError(ValueError):
@@ -19,6 +19,8 @@ def parse_duration(text: str) -> timedelta:
     s = text.strip().lower()
     if s.startswith("-"):
         raise DurationSyntaxError(f"{text!r} is negative; durations must be positive")
+    if len(s) > 100:
+        raise DurationSyntaxError(f"{text[:20]!r}... is too long to be a duration")
     if s.isdigit():
         raise DurationSyntaxError(f"{text!r} has no unit; write {s}s, {s}m, {s}h or {s}d")
     if not _WHOLE.fullmatch(s):

@@ -22,6 +22,8 @@ class FileResult:
     jobs: list[LoadedJob] = field(default_factory=list)
     errors: list[JobFileError] = field(default_factory=list)
     warnings: list[JobFileWarning] = field(default_factory=list)
+    declared: dict[str, int] = field(default_factory=dict)
+    """Every job name a document in the file gives (valid or not), with its line."""
 
     @property
     def ok(self) -> bool:
@@ -49,6 +51,8 @@ def parse_job_documents(text: str, source: str, now: datetime | None = None) -> 
 def _validate_document(
     doc: Document, source: str, now: datetime | None, result: FileResult
 ) -> None:
+    if isinstance(doc.data, dict) and isinstance(doc.data.get("name"), str):
+        result.declared.setdefault(doc.data["name"], doc.value_position(("name",))[0])
     if not isinstance(doc.data, dict):
         result.errors.append(
             JobFileError(

@@ -15,7 +15,7 @@ def validation_json(catalog: Catalog) -> dict[str, Any]:
     return {
         "valid": catalog.valid,
         "files": len(catalog.files),
-        "jobs": catalog.job_count,
+        "jobs": len(catalog.jobs),
         "errors": [e.as_dict() for e in catalog.errors],
         "warnings": [w.as_dict() for w in catalog.warnings],
     }
@@ -25,14 +25,14 @@ def validation_text(catalog: Catalog) -> str:
     lines = [_problem_line(p) for p in _ordered([*catalog.errors, *catalog.warnings])]
     n_err, n_warn = len(catalog.errors), len(catalog.warnings)
     files = _plural(len(catalog.files), "file")
-    jobs = _plural(catalog.job_count, "valid job")
+    jobs = _plural(len(catalog.jobs), "valid job")
     if n_err:
         summary = (
             f"invalid: {_plural(n_err, 'error')}, {_plural(n_warn, 'warning')} in {files} ({jobs})"
         )
     else:
         warn = f", {_plural(n_warn, 'warning')}" if n_warn else ""
-        summary = f"ok: {files}, {_plural(catalog.job_count, 'job')}{warn}"
+        summary = f"ok: {files}, {_plural(len(catalog.jobs), 'job')}{warn}"
     if lines:
         lines.append("")
     lines.append(summary)

@@ -126,12 +126,6 @@ def test_version_exits_0(cli) -> None:
     assert result.out.startswith("scheduler, version ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a date at the edge of the datetime range in a job file (anchor/end in year 1, "
-    "at 9999-12-31 plus jitter) crashes validate with 'internal error: OverflowError' instead "
-    "of a located error, and poisons every command for every job in the directory",
-)
 @pytest.mark.parametrize(
     ("schedule", "field"),
     [
@@ -171,10 +165,6 @@ def test_dates_at_the_edge_of_time_are_located_errors(
     assert cli("next", "survivor", cwd=tmp_path).code == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a FIFO named *.yaml in the jobs dir makes validate block forever on open()",
-)
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX named pipes")
 def test_fifo_in_jobs_dir_does_not_hang(cli, tmp_path: Path) -> None:
     """A named pipe that looks like a job file is reported (or skipped), not read forever."""

@@ -179,10 +179,6 @@ def test_schema_equals_the_committed_file(schema_run) -> None:
     assert schema_run.json() == committed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (contract): DESIGN says every command takes --jobs-dir; schema rejects it (exit 2)",
-)
 def test_schema_accepts_the_shared_jobs_dir_option(cli) -> None:
     """schema --jobs-dir DIR is accepted like on every other command."""
     result = cli("schema", "--jobs-dir", "valid")

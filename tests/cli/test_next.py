@@ -292,11 +292,6 @@ def test_job_in_an_invalid_file_names_file_and_line(cli) -> None:
     assert result.out == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: next on a job whose own document is invalid says 'no job named ...' "
-    "(even suggesting another job) instead of naming the file, line and field",
-)
 @pytest.mark.parametrize(
     ("name", "where"),
     [
@@ -343,11 +338,6 @@ def test_garbage_names_get_a_message_not_a_traceback(cli, name: str) -> None:
     assert result.out == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: --after near the ends of the datetime range ends in "
-    "'error: internal error: OverflowError: date value out of range' (exit 1)",
-)
 @pytest.mark.parametrize("after", ["9999-12-31T23:00:00+00:00", "0001-01-01T00:00:00"])
 def test_after_at_the_ends_of_time_is_handled(cli, after: str) -> None:
     """--after at year 1 or 9999 gives runs, no runs, or a usage error; never an internal error."""

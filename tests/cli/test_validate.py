@@ -148,11 +148,6 @@ def test_one_invalid_file_argument_fails(cli) -> None:
     assert {e["file"] for e in result.json()["errors"]} == {"invalid/bad_cron.yaml"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the same file named twice (relative and absolute, or via '..') is loaded twice "
-    "and reported as a duplicate of itself",
-)
 def test_same_file_named_twice_is_read_once(cli, workdir: Path) -> None:
     """validate DIR DIR/FILE, with FILE spelled absolutely, reads FILE once."""
     result = cli("validate", "valid", str(workdir / "valid" / "cron.yaml"), "--format", "json")

@@ -115,7 +115,6 @@ def test_load_paths_of_directory_loads_every_job(jobs_dir):
     catalog = load_paths([jobs_dir])
     assert catalog.valid
     assert sorted(catalog.jobs) == ["alpha", "beta", "gamma"]
-    assert catalog.job_count == 3
     assert [f.file for f in catalog.files] == ["jobs.d/a.yaml", "jobs.d/sub/b.yml"]
     assert catalog.jobs["gamma"].file == "jobs.d/sub/b.yml"
     assert catalog.jobs["gamma"].line == 6
@@ -219,9 +218,9 @@ def test_valid_job_in_a_file_with_an_invalid_document_is_excluded(jobs_dir):
     write(jobs_dir, "b.yaml", job_text("other"))
     catalog = load_paths([jobs_dir])
     assert sorted(catalog.jobs) == ["other"]
-    assert catalog.job_count == 2
     rejected = catalog.invalid_file_for("good")
     assert rejected is not None
+    assert catalog.invalid_file_for("bad") is rejected
     assert rejected.file == "jobs.d/a.yaml"
 
 
