@@ -11,6 +11,7 @@ and an optional sixth field, ``second``, written *last*.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -183,13 +184,24 @@ def _parses(fields: tuple[str, ...], day_or: bool) -> bool:
     return True
 
 
+_ITERATORS: dict[tuple[tuple[str, ...], bool], Any] = {}
+_ITERATORS_LOCK = threading.Lock()
+
+
 def _next_match(fields: tuple[str, ...], day_or: bool, after: datetime) -> datetime | None:
     from croniter import CroniterBadDateError
 
-    try:
-        found: datetime = _croniter(fields, day_or, after).get_next(datetime)
-    except CroniterBadDateError:
-        return None
-    except OverflowError:
-        return None
+    # Building a croniter expands every field (most of its cost), so keep one per
+    # expression and move it to ``after``; the lock makes that move-and-step atomic.
+    key = (fields, day_or)
+    with _ITERATORS_LOCK:
+        iterator = _ITERATORS.get(key)
+        try:
+            if iterator is None:
+                iterator = _ITERATORS[key] = _croniter(fields, day_or, after)
+            else:
+                iterator.set_current(after, force=True)
+            found: datetime = iterator.get_next(datetime)
+        except (CroniterBadDateError, OverflowError):
+            return None
     return found
