@@ -83,3 +83,127 @@ def job_rows(catalog: Catalog, now: datetime) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+# -- records and the running system --------------------------------------------------
+
+DB_NAME = "scheduler.db"
+#: `health` calls a heartbeat older than this stale (the watcher writes one every 2 s).
+HEARTBEAT_MAX_AGE_S = 30.0
+
+
+def store_path(data_dir: Path) -> Path:
+    return data_dir / DB_NAME
+
+
+def history(
+    data_dir: Path, *, job: str | None, status: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Recorded runs, newest scheduled first, as ``history --format json`` prints them."""
+    from scheduler.runs import RunStatus
+    from scheduler.store import Store
+
+    with Store.open_readonly(store_path(data_dir)) as store:
+        rows = store.history(job=job, status=RunStatus(status) if status else None, limit=limit)
+    return [row.as_json() for row in rows]
+
+
+def status(catalog: Catalog, data_dir: Path, now: datetime) -> dict[str, Any]:
+    """Each job with its next run and last run (from SQLite), plus the watcher's health."""
+    from scheduler.store import Store, StoreMissingError
+
+    states: dict[str, Any] = {}
+    last: dict[str, Any] = {}
+    meta: dict[str, tuple[str, datetime] | None] = {}
+    try:
+        with Store.open_readonly(store_path(data_dir)) as store:
+            states = store.job_states()
+            last = store.last_runs()
+            meta = {k: store.get_meta(k) for k in ("generation", "heartbeat", "last_rejected")}
+    except StoreMissingError:
+        pass
+    jobs = []
+    for name in sorted(catalog.jobs):
+        job = catalog.jobs[name]
+        state = states.get(name)
+        run = last.get(name)
+        nxt = state.next_run if state is not None else None
+        if nxt is None and job.spec.enabled:
+            nxt = job.schedule.next_after(now)
+        jobs.append(
+            {
+                "name": name,
+                "enabled": job.spec.enabled,
+                "next_run": None
+                if nxt is None or not job.spec.enabled
+                else local_iso(nxt, job.timezone),
+                "last_run": None
+                if run is None
+                else {
+                    "scheduled_for": local_iso(run.scheduled_for, job.timezone),
+                    "status": str(run.status),
+                    "trigger": str(run.trigger),
+                    "duration_s": run.duration_s,
+                    "error": run.error,
+                },
+                "file": job.file,
+            }
+        )
+    return {"watcher": watcher_health(meta, now), "jobs": jobs}
+
+
+def watcher_health(meta: dict[str, tuple[str, datetime] | None], now: datetime) -> dict[str, Any]:
+    """The watcher's heartbeat, live config generation and last rejected file."""
+    beat = meta.get("heartbeat")
+    age = None if beat is None else (now - beat[1]).total_seconds()
+    state, _, watcher = (beat[0] if beat else "").partition(" ")
+    healthy = (
+        beat is not None and state == "running" and age is not None and age <= HEARTBEAT_MAX_AGE_S
+    )
+    gen = meta.get("generation")
+    rejected = meta.get("last_rejected")
+    return {
+        "healthy": healthy,
+        "state": state or "never started",
+        "watcher": watcher or None,
+        "heartbeat_age_s": None if age is None else round(age, 3),
+        "generation": gen[0] if gen else None,
+        "last_rejected": rejected[0] if rejected else None,
+    }
+
+
+def health(data_dir: Path, now: datetime) -> dict[str, Any]:
+    """The watcher's health from its SQLite heartbeat (works without Redis)."""
+    from scheduler.store import Store, StoreMissingError
+
+    try:
+        with Store.open_readonly(store_path(data_dir)) as store:
+            meta = {k: store.get_meta(k) for k in ("generation", "heartbeat", "last_rejected")}
+    except StoreMissingError:
+        meta = {}
+    return watcher_health(meta, now)
+
+
+def trigger(conn: Any, job: LoadedJob, now: datetime) -> dict[str, Any]:
+    """Enqueue one manual run of ``job`` now; returns what was enqueued."""
+    from scheduler.dispatch import Dispatcher
+    from scheduler.runs import RunRequest, RunTrigger, iso_utc, run_id
+
+    request = RunRequest(
+        run_id=run_id(job.name, now, RunTrigger.manual),
+        job=job.name,
+        task=job.spec.task,
+        params=dict(job.spec.params),
+        scheduled_for=iso_utc(now),
+        trigger=RunTrigger.manual,
+        queue=job.spec.queue,
+    )
+    [outcome] = Dispatcher(conn, owner="cli").enqueue([request], now)
+    return {
+        "job": job.name,
+        "run_id": request.run_id,
+        "queue": request.queue,
+        "scheduled_for": request.scheduled_for,
+        "trigger": str(request.trigger),
+        "enqueued": outcome.enqueued,
+    }

@@ -34,6 +34,50 @@ def jobs_dir_option(fn: F) -> F:
     )(fn)
 
 
+def data_dir_option(fn: F) -> F:
+    return click.option(
+        "--data-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default="data",
+        envvar="SCHEDULER_DATA_DIR",
+        show_default=True,
+        show_envvar=True,
+        help="Folder of the SQLite records (and of the embedded Redis).",
+    )(fn)
+
+
+def redis_url_option(fn: F) -> F:
+    return click.option(
+        "--redis-url",
+        envvar="REDIS_URL",
+        show_envvar=True,
+        default=None,
+        help="Redis to use; unset means the embedded one under the data dir.",
+    )(fn)
+
+
+def _redis(data_dir: Path, redis_url: str | None) -> Any:
+    """A client for the Redis in use: the given URL, else the embedded one if it runs."""
+    import redis
+
+    url = redis_url
+    if url is None:
+        marker = data_dir / "redis.url"
+        if marker.is_file():
+            url = marker.read_text(encoding="utf-8").strip()
+    if not url:
+        click.echo(
+            "error: no Redis to talk to: set --redis-url or REDIS_URL, or start "
+            "'scheduler run' (which starts an embedded Redis under the data dir)",
+            err=True,
+        )
+        sys.exit(EXIT_INVALID)
+    try:
+        return redis.Redis.from_url(url, socket_timeout=10)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--redis-url") from None
+
+
 def format_option(*choices: str) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
         return click.option(
@@ -182,6 +226,144 @@ def schema(jobs_dir: Path) -> None:
     from scheduler.models import json_schema
 
     click.echo(report.dumps(json_schema()))
+
+
+@cli.command(name="run")
+@jobs_dir_option
+@data_dir_option
+@redis_url_option
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=None,
+    help="RQ worker processes to start [default: 2 with the embedded Redis, 0 with --redis-url].",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["json", "console"]),
+    default="json",
+    show_default=True,
+    help="JSON lines for log pipelines, console for people.",
+)
+def run_(
+    jobs_dir: Path, data_dir: Path, redis_url: str | None, workers: int | None, log_format: str
+) -> None:
+    """Run the watcher: follow the jobs dir and enqueue each due run into RQ."""
+    from scheduler import daemon, log
+
+    log.configure("console" if log_format == "console" else "json")
+    code = daemon.run(
+        daemon.RunOptions(
+            jobs_dir=jobs_dir,
+            data_dir=data_dir,
+            redis_url=redis_url,
+            workers=workers,
+        )
+    )
+    sys.exit(code)
+
+
+@cli.command()
+@click.argument("queues", nargs=-1)
+@data_dir_option
+@redis_url_option
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+def worker(queues: tuple[str, ...], data_dir: Path, redis_url: str | None, burst: bool) -> None:
+    """Run an RQ worker for the scheduler's runs (QUEUES default: default)."""
+    from rq import Worker
+
+    from scheduler import log
+
+    log.configure("json")
+    # Like `rq worker`, make task modules in the working directory importable.
+    sys.path.insert(0, os.getcwd())
+    conn = _redis(data_dir, redis_url)
+    Worker(list(queues) or ["default"], connection=conn).work(burst=burst, with_scheduler=False)
+
+
+@cli.command()
+@click.argument("name")
+@jobs_dir_option
+@data_dir_option
+@redis_url_option
+@format_option("text", "json")
+def trigger(name: str, jobs_dir: Path, data_dir: Path, redis_url: str | None, fmt: str) -> None:
+    """Run job NAME now: enqueue one run at once, recorded as manual."""
+    import redis
+
+    from scheduler import api, report
+    from scheduler.errors import SchedulerError
+
+    catalog = _load(jobs_dir)
+    try:
+        job = api.find_job(catalog, name)
+    except SchedulerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    try:
+        result = api.trigger(_redis(data_dir, redis_url), job, _now())
+    except redis.RedisError as exc:
+        click.echo(f"error: cannot reach Redis: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    if fmt == "json":
+        click.echo(report.dumps(result))
+    else:
+        click.echo(f"enqueued {result['job']} as {result['run_id']} on queue {result['queue']}")
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--limit", type=click.IntRange(1, 100_000), default=20, show_default=True)
+@click.option(
+    "--status",
+    type=click.Choice(["enqueued", "started", "succeeded", "failed", "skipped", "missed"]),
+    default=None,
+)
+@data_dir_option
+@format_option("text", "json")
+def history(name: str | None, limit: int, status: str | None, data_dir: Path, fmt: str) -> None:
+    """Recorded runs (of job NAME), newest first."""
+    from scheduler import api, report
+    from scheduler.store import StoreError
+
+    try:
+        rows = api.history(data_dir, job=name, status=status, limit=limit)
+    except StoreError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    click.echo(report.dumps(rows) if fmt == "json" else report.history_table(rows))
+
+
+@cli.command()
+@jobs_dir_option
+@data_dir_option
+@format_option("text", "json")
+def status(jobs_dir: Path, data_dir: Path, fmt: str) -> None:
+    """Each job: enabled, next run, last run and its status; and the watcher's health."""
+    from scheduler import api, report
+
+    data = api.status(_load(jobs_dir), data_dir, _now())
+    click.echo(report.dumps(data) if fmt == "json" else report.status_text(data))
+
+
+@cli.command()
+@data_dir_option
+@format_option("text", "json")
+def health(data_dir: Path, fmt: str) -> None:
+    """Exit 0 when the watcher's heartbeat is fresh, 1 otherwise (a container probe)."""
+    from scheduler import api, report
+
+    data = api.health(data_dir, _now())
+    if fmt == "json":
+        click.echo(report.dumps(data))
+    else:
+        age = data["heartbeat_age_s"]
+        click.echo(
+            f"{'ok' if data['healthy'] else 'unhealthy'}: watcher {data['state']}"
+            + (f", heartbeat {age:.1f}s ago" if age is not None else "")
+            + (f", generation {data['generation']}" if data["generation"] else "")
+        )
+    sys.exit(EXIT_OK if data["healthy"] else EXIT_INVALID)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from scheduler.api import Upcoming
@@ -107,3 +108,53 @@ def _gh_data(text: str) -> str:
 
 def _gh_property(text: str) -> str:
     return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def history_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no runs recorded"
+    header = ("SCHEDULED FOR (UTC)", "JOB", "TRIGGER", "STATUS", "DURATION", "ERROR")
+    table = [header] + [
+        (
+            str(r["scheduled_for"]).replace("+00:00", "Z"),
+            r["job"],
+            r["trigger"],
+            r["status"],
+            "-" if r["duration_s"] is None else f"{r['duration_s']:.3f}s",
+            (r["error"] or r.get("note") or "")[:80],
+        )
+        for r in rows
+    ]
+    return _table(table)
+
+
+def status_text(data: dict[str, Any]) -> str:
+    w = data["watcher"]
+    age = w["heartbeat_age_s"]
+    head = (
+        f"watcher: {'healthy' if w['healthy'] else 'NOT healthy'} ({w['state']}"
+        + (f", heartbeat {age:.1f}s ago" if age is not None else "")
+        + f"), generation {w['generation'] or '-'}"
+    )
+    if w["last_rejected"]:
+        head += f"\nlast rejected: {w['last_rejected']}"
+    rows = [("NAME", "ENABLED", "NEXT RUN", "LAST RUN", "LAST STATUS")]
+    for j in data["jobs"]:
+        last = j["last_run"]
+        rows.append(
+            (
+                j["name"],
+                "yes" if j["enabled"] else "no",
+                (j["next_run"] or "-") if j["enabled"] else "disabled",
+                last["scheduled_for"] if last else "-",
+                last["status"] if last else "-",
+            )
+        )
+    return head + "\n\n" + _table(rows)
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows
+    )

@@ -1,0 +1,99 @@
+"""The due queue: every job's next run instant in a heap, so finding what is due is O(log n).
+
+Pure: instants come in as arguments, nothing reads a clock. Replacing or removing a job
+does not search the heap; the old entry stays behind, marked stale by a sequence number,
+and is dropped when it reaches the top.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, order=True)
+class DueRun:
+    """One job due at one instant (aware UTC)."""
+
+    instant: datetime
+    job: str
+
+
+class DueQueue:
+    """Next instant per job; at most one live entry per job."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[datetime, int, str]] = []
+        self._live: dict[str, tuple[datetime, int]] = {}
+        self._seq = itertools.count()
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def __contains__(self, job: object) -> bool:
+        return job in self._live
+
+    def set(self, job: str, instant: datetime | None) -> None:
+        """Make ``instant`` the job's next due instant (None: the job has no next run)."""
+        if instant is None:
+            self.remove(job)
+            return
+        if instant.tzinfo is None:
+            raise ValueError("due instants must be aware")
+        seq = next(self._seq)
+        self._live[job] = (instant, seq)
+        heapq.heappush(self._heap, (instant, seq, job))
+        self._compact()
+
+    def remove(self, job: str) -> None:
+        self._live.pop(job, None)
+
+    def get(self, job: str) -> datetime | None:
+        entry = self._live.get(job)
+        return None if entry is None else entry[0]
+
+    def peek(self) -> DueRun | None:
+        """The earliest due run, without removing it."""
+        self._drop_stale()
+        if not self._heap:
+            return None
+        instant, _, job = self._heap[0]
+        return DueRun(instant, job)
+
+    def pop_due(self, now: datetime, limit: int | None = None) -> list[DueRun]:
+        """Remove and return every run due at or before ``now``, earliest first.
+
+        Each popped job has no entry left; the caller sets its next instant.
+        """
+        due: list[DueRun] = []
+        while limit is None or len(due) < limit:
+            self._drop_stale()
+            if not self._heap or self._heap[0][0] > now:
+                break
+            instant, _, job = heapq.heappop(self._heap)
+            del self._live[job]
+            due.append(DueRun(instant, job))
+        return due
+
+    def upcoming(self, until: datetime) -> list[DueRun]:
+        """Runs due at or before ``until``, earliest first, without removing them."""
+        return sorted(
+            DueRun(instant, job) for job, (instant, _) in self._live.items() if instant <= until
+        )
+
+    def _drop_stale(self) -> None:
+        heap, live = self._heap, self._live
+        while heap:
+            instant, seq, job = heap[0]
+            if live.get(job) == (instant, seq):
+                return
+            heapq.heappop(heap)
+
+    def _compact(self) -> None:
+        # Stale entries are dropped lazily; rebuild when they outnumber live ones, so
+        # frequent reloads cannot grow the heap without bound.
+        if len(self._heap) > 2 * len(self._live) + 1024:
+            self._heap = [(i, s, j) for j, (i, s) in self._live.items()]
+            heapq.heapify(self._heap)

@@ -1,0 +1,130 @@
+"""The live set of jobs, changed one file at a time, keeping the last valid definitions.
+
+A file that becomes invalid is rejected and the jobs it held keep their last valid
+definition; other files are unaffected, and only the changed file is re-read. The
+watcher (and its startup) apply every change through here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from scheduler.catalog import discover, display_path, read_job_file
+from scheduler.errors import JobFileError
+from scheduler.job import LoadedJob
+from scheduler.loader import FileResult
+
+
+@dataclass
+class _FileState:
+    digest: str
+    jobs: dict[str, LoadedJob]
+
+
+@dataclass
+class Change:
+    """The effect of reloading one file."""
+
+    file: str
+    added: list[LoadedJob] = field(default_factory=list)
+    updated: list[LoadedJob] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    rejected: list[JobFileError] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.updated or self.removed or self.rejected)
+
+
+class LiveConfig:
+    """Jobs by name, built from the files under one jobs directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._files: dict[str, _FileState] = {}
+        self.jobs: dict[str, LoadedJob] = {}
+        self._owner: dict[str, str] = {}  # job name -> file
+        self.rejected: dict[str, list[JobFileError]] = {}  # file -> why, until it is fixed
+
+    @property
+    def generation(self) -> str:
+        """A digest of the accepted content of every job file (changes when any does)."""
+        h = hashlib.sha256()
+        for name in sorted(self._files):
+            h.update(f"{name}\0{self._files[name].digest}\n".encode())
+        return h.hexdigest()[:16]
+
+    def rescan(self, now: datetime) -> list[Change]:
+        """Re-read every job file whose content changed, and forget deleted ones."""
+        present = {display_path(p): p for p in discover(self.root)} if self.root.is_dir() else {}
+        changes = [self.apply(path, now) for path in present.values()]
+        changes += [self.apply(Path(gone), now) for gone in set(self._files) - set(present)]
+        return [c for c in changes if not c.empty]
+
+    def apply(self, path: Path, now: datetime) -> Change:
+        """Reload one file (or its deletion)."""
+        source = display_path(path)
+        if not path.exists():
+            self.rejected.pop(source, None)
+            return self._replace(source, None, {})
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            raw = b""
+        digest = hashlib.sha256(raw).hexdigest()
+        known = self._files.get(source)
+        if known is not None and known.digest == digest and source not in self.rejected:
+            return Change(source)
+        result = read_job_file(path, now)
+        self._reject_duplicates(result)
+        if not result.ok:
+            self.rejected[source] = result.errors
+            return Change(source, rejected=result.errors)
+        self.rejected.pop(source, None)
+        return self._replace(source, digest, {j.name: j for j in result.jobs})
+
+    def retry_rejected(self, now: datetime) -> list[Change]:
+        """Re-read rejected files: one may have clashed with a job that is now gone."""
+        return [c for c in (self.apply(Path(f), now) for f in list(self.rejected)) if not c.empty]
+
+    def _reject_duplicates(self, result: FileResult) -> None:
+        seen: set[str] = set()
+        for job in result.jobs:
+            owner = self._owner.get(job.name)
+            if (owner is not None and owner != result.file) or job.name in seen:
+                where = (
+                    self.jobs[job.name].location if owner and owner != result.file else result.file
+                )
+                result.errors.append(
+                    JobFileError(
+                        result.file,
+                        job.name_line or job.line,
+                        job.column,
+                        "name",
+                        f"duplicate job name {job.name!r}: already defined at {where}",
+                    )
+                )
+            seen.add(job.name)
+
+    def _replace(self, source: str, digest: str | None, jobs: dict[str, LoadedJob]) -> Change:
+        change = Change(source)
+        old = self._files.pop(source, None)
+        old_jobs = old.jobs if old else {}
+        for name in old_jobs.keys() - jobs.keys():
+            change.removed.append(name)
+            self.jobs.pop(name, None)
+            self._owner.pop(name, None)
+        for name, job in jobs.items():
+            before = old_jobs.get(name)
+            if before is None:
+                change.added.append(job)
+            elif before.definition_hash != job.definition_hash:
+                change.updated.append(job)
+            self.jobs[name] = job
+            self._owner[name] = source
+        if digest is not None:
+            self._files[source] = _FileState(digest, jobs)
+        return change

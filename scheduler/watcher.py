@@ -1,0 +1,473 @@
+"""The watcher: follows jobs.d/, and at each due instant enqueues the run into RQ.
+
+One loop thread does all the work: reloading files, dispatching due runs, and writing
+SQLite. Two helper threads only *request* work: the watchdog handler queues changed
+paths, and the results reader queues worker events; both then set the loop's wake
+event. The loop sleeps on that event until the earliest due instant (capped, so a
+wall-clock jump costs at most one cap), so idle jobs cost nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import redis
+import structlog
+
+from scheduler.catalog import is_job_file
+from scheduler.catchup import DEFAULT_GRACE, resume
+from scheduler.clock import Clock
+from scheduler.dispatch import Dispatcher
+from scheduler.duequeue import DueQueue
+from scheduler.events import EventReader
+from scheduler.job import LoadedJob
+from scheduler.liveconfig import Change, LiveConfig
+from scheduler.runs import RunEvent, RunRequest, RunTrigger, iso_utc, run_id
+from scheduler.store import Store
+
+log = structlog.get_logger("scheduler.watcher")
+
+#: Longest sleep between loop turns (bounds the cost of a wall-clock jump).
+MAX_SLEEP = 1.0
+#: File events arriving within this window are reloaded together.
+DEBOUNCE = 0.15
+HEARTBEAT_EVERY = 2.0
+HEARTBEAT_KEY = "scheduler:heartbeat:"
+HEARTBEAT_TTL = 30
+#: Runs dispatched per Redis pipeline.
+BATCH = 2000
+
+
+@dataclass(frozen=True, kw_only=True)
+class WatcherOptions:
+    jobs_dir: Path
+    data_dir: Path
+    grace: timedelta = DEFAULT_GRACE
+    watcher_id: str = ""
+
+
+class Watcher:
+    """Runs until ``stop()`` is called (or a signal handler calls it)."""
+
+    def __init__(
+        self, options: WatcherOptions, *, store: Store, conn: redis.Redis, clock: Clock
+    ) -> None:
+        self.options = options
+        self.store = store
+        self.conn = conn
+        self.clock = clock
+        self.id = options.watcher_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.config = LiveConfig(options.jobs_dir)
+        self.due = DueQueue()
+        self.dispatcher = Dispatcher(conn, owner=self.id)
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._paths: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
+        self._events: queue.SimpleQueue[tuple[str, RunEvent]] = queue.SimpleQueue()
+        self._reader = EventReader(conn, group=_group_for(options.data_dir), consumer="watcher")
+        self._threads: list[threading.Thread] = []
+        self._observer: Any = None
+        self._redis_ok = True
+        self._retry_at = 0.0
+        self._backoff = 0.5
+        self._last_beat = 0.0
+        self.ready = threading.Event()
+
+    # -- life cycle ------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the loop to finish (safe from signal handlers and other threads)."""
+        self._stopping.set()
+        self._wake.set()
+
+    def run(self) -> None:
+        """Load, then loop until stopped; flushes state and stops helpers on the way out."""
+        now = self.clock.now()
+        self.store.set_meta("watcher_id", self.id, now)
+        self._start_observer()  # first, so no edit made during start-up goes unseen
+        self._startup(now)
+        self._start_reader()
+        log.info(
+            "watcher.started",
+            watcher=self.id,
+            jobs=len(self.config.jobs),
+            generation=self.config.generation,
+            jobs_dir=str(self.options.jobs_dir),
+        )
+        self.ready.set()
+        try:
+            while not self._stopping.is_set():
+                self._turn()
+        finally:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._observer is not None:
+            self._observer.stop()
+        for thread in self._threads:
+            thread.join(timeout=3)
+        if self._observer is not None:
+            self._observer.join(timeout=3)
+        self._drain_events()
+        self._save_heartbeat(force=True, state="stopped")
+        log.info("watcher.stopped", watcher=self.id)
+
+    # -- the loop --------------------------------------------------------------------
+
+    def _turn(self) -> None:
+        self._reload_requested()
+        self._drain_events()
+        now = self.clock.now()
+        if self._redis_ok or time.monotonic() >= self._retry_at:
+            self._dispatch_due(now)
+        self._save_heartbeat()
+        nxt = self.due.peek()
+        delay = MAX_SLEEP
+        if nxt is not None:
+            delay = min(delay, max(0.0, (nxt.instant - self.clock.now()).total_seconds()))
+        if not self._redis_ok:
+            delay = min(delay, max(0.0, self._retry_at - time.monotonic()))
+        if delay > 0:
+            self._wake.wait(delay)
+        self._wake.clear()
+
+    def _dispatch_due(self, now: datetime) -> None:
+        while True:
+            due = self.due.pop_due(now, limit=BATCH)
+            if not due:
+                return
+            requests: list[RunRequest] = []
+            later: dict[str, tuple[datetime | None, datetime]] = {}
+            for run in due:
+                job = self.config.jobs.get(run.job)
+                if job is None or not job.spec.enabled:
+                    continue
+                plan = resume(job.schedule, run.instant, now, grace=self.options.grace)
+                requests.append(_request(job, run.instant, RunTrigger.schedule))
+                requests += [_request(job, t, RunTrigger.schedule) for t in plan.late]
+                if plan.catch_up is not None:
+                    requests.append(_request(job, plan.catch_up, RunTrigger.catch_up))
+                self._record_missed(job, plan.missed, plan.missed_total, "watcher fell behind")
+                last = max([run.instant, *plan.late, *filter(None, [plan.catch_up])])
+                later[job.name] = (plan.next_run, last)
+            if not self._send(requests, now):
+                for run in due:  # put them back: they go out late, once Redis answers
+                    self.due.set(run.job, run.instant)
+                return
+            for name, (nxt, last) in later.items():
+                self.due.set(name, nxt)
+                self._save_state(self.config.jobs[name], nxt, last=last)
+
+    def _send(self, requests: list[RunRequest], now: datetime) -> bool:
+        if not requests:
+            return True
+        try:
+            outcomes = self.dispatcher.enqueue(requests, now)
+        except redis.RedisError as exc:
+            self._redis_failed(exc)
+            return False
+        self._redis_recovered()
+        for outcome in outcomes:
+            req = outcome.request
+            scheduled = datetime.fromisoformat(req.scheduled_for)
+            bound = log.bind(job=req.job, run_id=req.run_id, scheduled_for=req.scheduled_for)
+            if outcome.enqueued:
+                self.store.record_enqueued(
+                    run_id=req.run_id,
+                    job=req.job,
+                    scheduled_for=scheduled,
+                    trigger=req.trigger,
+                    enqueued_at=outcome.at,
+                )
+                bound.info("run.enqueued", trigger=str(req.trigger), queue=req.queue)
+            else:
+                self.store.record_enqueued(
+                    run_id=req.run_id,
+                    job=req.job,
+                    scheduled_for=scheduled,
+                    trigger=req.trigger,
+                    enqueued_at=outcome.at,
+                    note="enqueued by another watcher or an earlier attempt",
+                )
+                bound.info("run.deduplicated", trigger=str(req.trigger))
+        return True
+
+    def _redis_failed(self, exc: Exception) -> None:
+        if self._redis_ok:
+            log.error("redis.unavailable", error=str(exc))
+        self._redis_ok = False
+        self._retry_at = time.monotonic() + self._backoff
+        self._backoff = min(self._backoff * 2, 10.0)
+
+    def _redis_recovered(self) -> None:
+        if not self._redis_ok:
+            log.info("redis.recovered")
+        self._redis_ok = True
+        self._backoff = 0.5
+
+    # -- configuration ---------------------------------------------------------------
+
+    def _startup(self, now: datetime) -> None:
+        states = self.store.job_states()
+        for change in self.config.rescan(now):
+            self._log_rejected(change)
+        catch_ups: list[tuple[LoadedJob, datetime, datetime | None]] = []
+        for job in self.config.jobs.values():
+            state = states.get(job.name)
+            if (
+                state is not None
+                and state.last_scheduled is not None
+                and state.definition_hash == job.definition_hash
+                and job.spec.enabled
+            ):
+                # Same definition as before the restart: account for what passed meanwhile.
+                plan = resume(job.schedule, state.last_scheduled, now, grace=timedelta(0))
+                self._record_missed(job, plan.missed, plan.missed_total, "watcher was down")
+                if plan.catch_up is not None:
+                    catch_ups.append((job, plan.catch_up, plan.next_run))
+                self.due.set(job.name, plan.next_run)
+                self._save_state(job, plan.next_run, last=state.last_scheduled)
+            else:
+                self._schedule_from(job, now)
+        requests = [_request(job, t, RunTrigger.catch_up) for job, t, _ in catch_ups]
+        if self._send(requests, now):
+            for job, instant, nxt in catch_ups:
+                self._save_state(job, nxt, last=instant)
+        else:
+            for job, instant, _ in catch_ups:
+                self.due.set(job.name, instant)  # Redis is down: it goes out when Redis is back
+        self._log_generation()
+
+    def _schedule_from(self, job: LoadedJob, now: datetime) -> None:
+        nxt = job.schedule.next_after(now) if job.spec.enabled else None
+        self.due.set(job.name, nxt)
+        self._save_state(job, nxt, last=now)
+
+    def _take_paths(self, paths: set[Path]) -> bool:
+        """Move queued file events into ``paths``; True if a full rescan was asked for."""
+        rescan = False
+        while True:
+            try:
+                item = self._paths.get_nowait()
+            except queue.Empty:
+                return rescan
+            if item is None:
+                rescan = True
+            else:
+                paths.add(item)
+
+    def _reload_requested(self) -> None:
+        paths: set[Path] = set()
+        rescan = self._take_paths(paths)
+        if not paths and not rescan:
+            return
+        time.sleep(DEBOUNCE)  # let an editor's write-rename-delete burst settle
+        rescan = self._take_paths(paths) or rescan
+        now = self.clock.now()
+        if rescan:
+            changes = self.config.rescan(now)
+        else:
+            # Deletions first, so a job moved from one file to another is not a duplicate.
+            ordered = sorted(paths, key=lambda p: (p.exists(), str(p)))
+            changes = [self.config.apply(p, now) for p in ordered]
+        if any(c.removed for c in changes):
+            changes += self.config.retry_rejected(now)
+        for change in changes:
+            self._apply_change(change, now)
+        if any(not c.empty for c in changes):
+            self._log_generation()
+
+    def _apply_change(self, change: Change, now: datetime) -> None:
+        self._log_rejected(change)
+        for job in change.added + change.updated:
+            self._schedule_from(job, now)
+            log.info(
+                "config.job_loaded",
+                job=job.name,
+                file=job.file,
+                next_run=_iso(self.due.get(job.name)),
+            )
+        for name in change.removed:
+            self.due.remove(name)
+            self.store.forget_job(name)
+            log.info("config.job_removed", job=name, file=change.file)
+
+    def _log_rejected(self, change: Change) -> None:
+        for error in change.rejected:
+            log.error(
+                "config.rejected",
+                file=error.file,
+                line=error.line,
+                column=error.column,
+                path=error.path,
+                error=error.message,
+                kept=[n for n, j in self.config.jobs.items() if j.file == error.file],
+            )
+        if change.rejected:
+            first = change.rejected[0]
+            self.store.set_meta("last_rejected", str(first), self.clock.now())
+
+    def _log_generation(self) -> None:
+        generation = self.config.generation
+        self.store.set_meta("generation", generation, self.clock.now())
+        log.info(
+            "config.loaded",
+            generation=generation,
+            jobs=len(self.config.jobs),
+            rejected=sorted(self.config.rejected),
+        )
+
+    def _save_state(self, job: LoadedJob, nxt: datetime | None, *, last: datetime) -> None:
+        self.store.save_job_state(
+            job=job.name,
+            last_scheduled=last,
+            next_run=nxt,
+            definition_hash=job.definition_hash,
+            source_file=job.file,
+            enabled=job.spec.enabled,
+            updated_at=self.clock.now(),
+        )
+
+    def _record_missed(self, job: LoadedJob, missed: list[datetime], total: int, why: str) -> None:
+        for instant in missed:
+            self.store.record_missed(
+                job=job.name, scheduled_for=instant, run_id=run_id(job.name, instant), note=why
+            )
+        if total:
+            log.warning(
+                "run.missed",
+                job=job.name,
+                count=total,
+                recorded=len(missed),
+                reason=why,
+                first=_iso(missed[0]) if missed else None,
+            )
+
+    # -- results ---------------------------------------------------------------------
+
+    def _drain_events(self) -> None:
+        acked: list[str] = []
+        while True:
+            try:
+                entry_id, event = self._events.get_nowait()
+            except queue.Empty:
+                break
+            if self.store.apply_event(event):
+                fields: dict[str, Any] = {"worker": event.worker}
+                if event.duration_s is not None:
+                    fields["duration_s"] = event.duration_s
+                if event.error:
+                    fields["error"] = event.error
+                log.info(
+                    f"run.{event.kind}",
+                    job=event.job,
+                    run_id=event.run_id,
+                    scheduled_for=event.scheduled_for,
+                    trigger=str(event.trigger),
+                    **fields,
+                )
+            acked.append(entry_id)
+        if acked:
+            # Unacked entries come back on the next read; applying them again is idempotent.
+            with contextlib.suppress(redis.RedisError):
+                self._reader.ack(acked)
+
+    def _start_reader(self) -> None:
+        thread = threading.Thread(target=self._read_events, name="results-reader", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _read_events(self) -> None:
+        backoff = 0.5
+        ready = False
+        while not self._stopping.is_set():
+            try:
+                if not ready:
+                    self._reader.ensure_group()
+                    ready = True
+                entries = self._reader.read(block_ms=500)
+                backoff = 0.5
+            except redis.RedisError as exc:
+                log.warning("results.unavailable", error=str(exc))
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            for entry in entries:
+                self._events.put(entry)
+            if entries:
+                self._wake.set()
+
+    # -- files -----------------------------------------------------------------------
+
+    def _start_observer(self) -> None:
+        from watchdog.events import FileSystemEvent, FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        paths, wake = self._paths, self._wake
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event: FileSystemEvent) -> None:
+                if event.event_type in ("opened", "closed_no_write"):
+                    return
+                if event.is_directory and event.event_type != "modified":
+                    paths.put(None)  # a folder moved or removed: rescan everything
+                    wake.set()
+                    return
+                touched = [event.src_path, getattr(event, "dest_path", "")]
+                hits = [Path(os.fsdecode(p)) for p in touched if p]
+                hits = [p for p in hits if is_job_file(p)]
+                for p in hits:
+                    paths.put(p)
+                if hits:
+                    wake.set()
+
+        self.options.jobs_dir.mkdir(parents=True, exist_ok=True)
+        observer = Observer()
+        observer.schedule(Handler(), str(self.options.jobs_dir), recursive=True)
+        observer.daemon = True
+        observer.start()
+        self._observer = observer
+
+    # -- heartbeat -------------------------------------------------------------------
+
+    def _save_heartbeat(self, *, force: bool = False, state: str = "running") -> None:
+        mono = time.monotonic()
+        if not force and mono - self._last_beat < HEARTBEAT_EVERY:
+            return
+        self._last_beat = mono
+        now = self.clock.now()
+        self.store.set_meta("heartbeat", f"{state} {self.id}", now)
+        with contextlib.suppress(redis.RedisError):  # `health` reads the SQLite heartbeat
+            self.conn.set(HEARTBEAT_KEY + self.id, iso_utc(now), ex=HEARTBEAT_TTL)
+
+
+def _request(job: LoadedJob, instant: datetime, trigger: RunTrigger) -> RunRequest:
+    return RunRequest(
+        run_id=run_id(job.name, instant, trigger),
+        job=job.name,
+        task=job.spec.task,
+        params=dict(job.spec.params),
+        scheduled_for=iso_utc(instant),
+        trigger=trigger,
+        queue=job.spec.queue,
+    )
+
+
+def _group_for(data_dir: Path) -> str:
+    # One consumer group per data directory: each store sees every result event once.
+    import hashlib
+
+    return "store-" + hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
+
+
+def _iso(instant: datetime | None) -> str | None:
+    return None if instant is None else iso_utc(instant)
