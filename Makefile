@@ -16,9 +16,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The watcher on jobs.d/ with an embedded Redis and 2 RQ workers, data under ./data/.
+# With REDIS_URL set it uses that Redis and starts no workers (add WORKERS=N).
 run: $(STAMP)
-	$(BIN)/scheduler validate --jobs-dir $(JOBS_DIR)
-	$(BIN)/scheduler list --jobs-dir $(JOBS_DIR)
+	-$(BIN)/scheduler validate --jobs-dir $(JOBS_DIR)
+	$(BIN)/scheduler run --jobs-dir $(JOBS_DIR) --data-dir data --log-format console $(if $(WORKERS),--workers $(WORKERS))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
