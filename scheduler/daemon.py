@@ -8,9 +8,7 @@ SIGINT only ask the loop to stop; it flushes state and exits.
 
 from __future__ import annotations
 
-import os
 import signal
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -32,10 +30,6 @@ class RunOptions:
     workers: int | None
 
 
-def worker_command(redis_url: str, queues: list[str]) -> list[str]:
-    return [sys.executable, "-m", "scheduler", "worker", "--redis-url", redis_url, *queues]
-
-
 def run(options: RunOptions) -> int:
     """Run the watcher until a signal; returns the process exit code."""
     import redis
@@ -55,22 +49,15 @@ def run(options: RunOptions) -> int:
     if url is None:
         embedded = EmbeddedRedis(options.data_dir)
         url = embedded.start()
-        log.info("embedded_redis.started", url=url)
         workers = DEFAULT_EMBEDDED_WORKERS if workers is None else workers
     store = Store(store_path(options.data_dir))
     try:
         if workers:
+            # Embedded workers serve every queue the jobs name at start-up, and inherit this
+            # process's environment with the working directory on PYTHONPATH (task modules).
             queues = _queues(load_paths([options.jobs_dir]).jobs.values())
-            env = {
-                "PYTHONPATH": os.pathsep.join(
-                    filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")])
-                )
-            }
-            pool = WorkerPool(
-                url, count=workers, queues=queues, env=env, command=worker_command(url, queues)
-            )
+            pool = WorkerPool(url, count=workers, queues=queues, cwd=Path.cwd())
             pool.start()
-            log.info("workers.started", count=workers, queues=queues)
         conn = redis.Redis.from_url(url, health_check_interval=10, socket_timeout=10)
         watcher = Watcher(
             WatcherOptions(jobs_dir=options.jobs_dir, data_dir=options.data_dir),

@@ -164,7 +164,7 @@ class EmbeddedRedis:
             _terminate_child(self._proc, timeout)
         elif _pid_alive(self._pid) and "redis-server" in _cmdline(self._pid):
             _terminate_pid(self._pid, timeout)  # adopted; the check guards against pid reuse
-        log.info("embedded_redis_stopped", url=self._url, pid=self._pid)
+        log.info("embedded_redis.stopped", url=self._url, pid=self._pid)
         for leftover in (self._url_path, self._pid_path, self.socket_path):
             leftover.unlink(missing_ok=True)
         self._proc = self._pid = self._url = None
@@ -201,7 +201,7 @@ class EmbeddedRedis:
             if Path(served_dir).resolve() == self.data_dir:
                 self._wait_ready(None, url, time.monotonic() + self.start_timeout, 0)
                 self._pid, self._url = pid, url
-                log.info("embedded_redis_adopted", url=url, pid=pid)
+                log.info("embedded_redis.adopted", url=url, pid=pid)
                 return url
             if url.startswith("unix://"):
                 raise EmbeddedRedisError(
@@ -215,7 +215,7 @@ class EmbeddedRedis:
             with contextlib.suppress(ValueError, OSError):
                 pid = int(self._pid_path.read_text().strip())
                 if _pid_alive(pid) and "redis-server" in _cmdline(pid):
-                    log.warning("embedded_redis_unresponsive_stopped", pid=pid)
+                    log.warning("embedded_redis.unresponsive_stopped", pid=pid)
                     _terminate_pid(pid, STOP_TIMEOUT)
         for leftover in (self._pid_path, self._url_path, self.socket_path):
             leftover.unlink(missing_ok=True)
@@ -253,7 +253,7 @@ class EmbeddedRedis:
                 raise
             self._proc, self._pid, self._url = proc, proc.pid, url
             self._url_path.write_text(url + "\n")
-            log.info("embedded_redis_started", url=url, pid=proc.pid, executable=executable)
+            log.info("embedded_redis.started", url=url, pid=proc.pid, executable=executable)
             return url
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -332,7 +332,7 @@ class WorkerPool:
         if self._procs:
             return
         self._procs = [self._spawn(slot) for slot in range(self.count)]
-        log.info("worker_pool_started", count=self.count, pids=self.pids, queues=self.queues)
+        log.info("workers.started", count=self.count, pids=self.pids, queues=self.queues)
 
     def alive(self) -> int:
         """How many workers are running."""
@@ -343,7 +343,7 @@ class WorkerPool:
         respawned = 0
         for slot, proc in enumerate(self._procs):
             if proc.poll() is not None:
-                log.warning("worker_died", pid=proc.pid, exit_code=proc.returncode)
+                log.warning("workers.died", pid=proc.pid, exit_code=proc.returncode)
                 self._procs[slot] = self._spawn(slot)
                 respawned += 1
         return respawned
@@ -364,19 +364,19 @@ class WorkerPool:
         running = _wait_all(running, first_signal + timeout)
         if running:
             time.sleep(max(0.0, first_signal + _RQ_DUPLICATE_SIGNAL_WINDOW - time.monotonic()))
-            log.warning("worker_cold_shutdown", pids=[proc.pid for proc in running])
+            log.warning("workers.cold_shutdown", pids=[proc.pid for proc in running])
             for proc in running:
                 _signal(proc.pid, signal.SIGTERM)
             running = _wait_all(running, time.monotonic() + _COLD_SHUTDOWN_GRACE)
         for proc in running:
-            log.warning("worker_killed", pid=proc.pid)
+            log.warning("workers.killed", pid=proc.pid)
             for child in _child_pids(proc.pid):  # work horses run in a group of their own
                 _signal(child, signal.SIGKILL, group=True)
                 _signal(child, signal.SIGKILL)
             _signal(proc.pid, signal.SIGKILL, group=True)
             proc.wait()
         if procs:
-            log.info("worker_pool_stopped", count=len(procs))
+            log.info("workers.stopped", count=len(procs))
 
     def __enter__(self) -> Self:
         self.start()
