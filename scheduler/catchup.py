@@ -28,23 +28,25 @@ class Resume:
     late: list[datetime] = field(default_factory=list)  # dispatch as ordinary runs
     catch_up: datetime | None = None  # dispatch once, marked catch-up
     missed: list[datetime] = field(default_factory=list)  # record as missed (capped)
-    missed_total: int = 0  # all missed instants found, recorded or not
+    missed_total: int = 0  # missed instants found, recorded or not (a lower bound if truncated)
     scan_truncated: bool = False  # more instants passed than were looked at
     next_run: datetime | None = None  # the first instant after now
 
 
 def resume(schedule: Schedule, last: datetime, now: datetime, *, grace: timedelta) -> Resume:
     """Sort the instants in (last, now] into late runs, one catch-up and missed ones."""
-    passed: list[datetime] = []
-    t = last
-    while len(passed) < _MAX_SCAN:
-        nxt = schedule.next_after(t)
-        if nxt is None or nxt > now:
-            break
-        passed.append(nxt)
-        t = nxt
-    truncated = len(passed) >= _MAX_SCAN
-    next_run = schedule.next_after(now) if truncated or passed else schedule.next_after(last)
+    passed, truncated = _scan(schedule, last, now)
+    if truncated:
+        # Too many to list from ``last``: what matters is the tail just before now, so
+        # look back over growing windows until one holds instants and fits the scan.
+        head = passed
+        for window in _TAIL_WINDOWS:
+            start = max(last, now - window)
+            tail, tail_truncated = _scan(schedule, start, now)
+            if tail and not tail_truncated:
+                break
+        passed = head + [t for t in tail if t > head[-1]]
+    next_run = schedule.next_after(now) if passed else schedule.next_after(last)
     if next_run is not None and next_run <= now:
         next_run = schedule.next_after(now)
     late = [i for i in passed if now - i <= grace]
@@ -52,12 +54,31 @@ def resume(schedule: Schedule, last: datetime, now: datetime, *, grace: timedelt
     catch_up = None
     if older and not late:
         catch_up = older.pop()
-    missed_total = len(older)
     return Resume(
         late=late,
         catch_up=catch_up,
         missed=older[-MAX_RECORDED_MISSED:],
-        missed_total=missed_total,
+        missed_total=len(older),
         scan_truncated=truncated,
         next_run=next_run,
     )
+
+
+_TAIL_WINDOWS = tuple(
+    timedelta(seconds=s)
+    for s in (60, 3600, 86400, 7 * 86400, 31 * 86400, 366 * 86400, 3650 * 86400)
+)
+
+
+def _scan(schedule: Schedule, after: datetime, now: datetime) -> tuple[list[datetime], bool]:
+    """Instants in (after, now], at most _MAX_SCAN; True when more passed than were listed."""
+    passed: list[datetime] = []
+    t = after
+    while True:
+        nxt = schedule.next_after(t)
+        if nxt is None or nxt > now:
+            return passed, False
+        if len(passed) == _MAX_SCAN:
+            return passed, True
+        passed.append(nxt)
+        t = nxt

@@ -2,7 +2,7 @@
 
 Pure: instants come in as arguments, nothing reads a clock. Replacing or removing a job
 does not search the heap; the old entry stays behind, marked stale by a sequence number,
-and is dropped when it reaches the top.
+and is dropped when it reaches the top. Jobs due at the same instant come out by name.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class DueQueue:
     """Next instant per job; at most one live entry per job."""
 
     def __init__(self) -> None:
-        self._heap: list[tuple[datetime, int, str]] = []
+        self._heap: list[tuple[datetime, str, int]] = []
         self._live: dict[str, tuple[datetime, int]] = {}
         self._seq = itertools.count()
 
@@ -44,7 +44,7 @@ class DueQueue:
             raise ValueError("due instants must be aware")
         seq = next(self._seq)
         self._live[job] = (instant, seq)
-        heapq.heappush(self._heap, (instant, seq, job))
+        heapq.heappush(self._heap, (instant, job, seq))
         self._compact()
 
     def remove(self, job: str) -> None:
@@ -59,7 +59,7 @@ class DueQueue:
         self._drop_stale()
         if not self._heap:
             return None
-        instant, _, job = self._heap[0]
+        instant, job, _ = self._heap[0]
         return DueRun(instant, job)
 
     def pop_due(self, now: datetime, limit: int | None = None) -> list[DueRun]:
@@ -67,26 +67,37 @@ class DueQueue:
 
         Each popped job has no entry left; the caller sets its next instant.
         """
+        if now.tzinfo is None:
+            raise ValueError("now must be aware")
         due: list[DueRun] = []
         while limit is None or len(due) < limit:
             self._drop_stale()
             if not self._heap or self._heap[0][0] > now:
                 break
-            instant, _, job = heapq.heappop(self._heap)
+            instant, job, _ = heapq.heappop(self._heap)
             del self._live[job]
             due.append(DueRun(instant, job))
         return due
 
-    def upcoming(self, until: datetime) -> list[DueRun]:
-        """Runs due at or before ``until``, earliest first, without removing them."""
-        return sorted(
-            DueRun(instant, job) for job, (instant, _) in self._live.items() if instant <= until
-        )
+    def upcoming(self, until: datetime, limit: int = 10_000) -> list[DueRun]:
+        """Runs due at or before ``until``, earliest first, without removing them.
+
+        Costs O(k log n) for k runs found: they are popped, then pushed back unchanged.
+        """
+        found: list[tuple[datetime, str, int]] = []
+        while len(found) < limit:
+            self._drop_stale()
+            if not self._heap or self._heap[0][0] > until:
+                break
+            found.append(heapq.heappop(self._heap))
+        for entry in found:
+            heapq.heappush(self._heap, entry)
+        return [DueRun(instant, job) for instant, job, _ in found]
 
     def _drop_stale(self) -> None:
         heap, live = self._heap, self._live
         while heap:
-            instant, seq, job = heap[0]
+            instant, job, seq = heap[0]
             if live.get(job) == (instant, seq):
                 return
             heapq.heappop(heap)
@@ -95,5 +106,5 @@ class DueQueue:
         # Stale entries are dropped lazily; rebuild when they outnumber live ones, so
         # frequent reloads cannot grow the heap without bound.
         if len(self._heap) > 2 * len(self._live) + 1024:
-            self._heap = [(i, s, j) for j, (i, s) in self._live.items()]
+            self._heap = [(i, j, s) for j, (i, s) in self._live.items()]
             heapq.heapify(self._heap)

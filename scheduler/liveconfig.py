@@ -60,8 +60,10 @@ class LiveConfig:
     def rescan(self, now: datetime) -> list[Change]:
         """Re-read every job file whose content changed, and forget deleted ones."""
         present = {display_path(p): p for p in discover(self.root)} if self.root.is_dir() else {}
-        changes = [self.apply(path, now) for path in present.values()]
-        changes += [self.apply(Path(gone), now) for gone in set(self._files) - set(present)]
+        gone = (set(self._files) | set(self.rejected)) - set(present)
+        # Deletions first, so a job moved from one file to another is not a duplicate.
+        changes = [self.apply(Path(name), now) for name in sorted(gone)]
+        changes += [self.apply(path, now) for path in present.values()]
         return [c for c in changes if not c.empty]
 
     def apply(self, path: Path, now: datetime) -> Change:
@@ -91,23 +93,27 @@ class LiveConfig:
         return [c for c in (self.apply(Path(f), now) for f in list(self.rejected)) if not c.empty]
 
     def _reject_duplicates(self, result: FileResult) -> None:
-        seen: set[str] = set()
+        seen: dict[str, LoadedJob] = {}
         for job in result.jobs:
             owner = self._owner.get(job.name)
-            if (owner is not None and owner != result.file) or job.name in seen:
-                where = (
-                    self.jobs[job.name].location if owner and owner != result.file else result.file
+            first = seen.get(job.name)
+            if first is not None:
+                where = f"{result.file}:{first.name_line or first.line}"
+            elif owner is not None and owner != result.file:
+                other = self.jobs[job.name]
+                where = f"{other.file}:{other.name_line or other.line}"
+            else:
+                seen[job.name] = job
+                continue
+            result.errors.append(
+                JobFileError(
+                    result.file,
+                    job.name_line or job.line,
+                    job.column,
+                    "name",
+                    f"duplicate job name {job.name!r}: already defined at {where}",
                 )
-                result.errors.append(
-                    JobFileError(
-                        result.file,
-                        job.name_line or job.line,
-                        job.column,
-                        "name",
-                        f"duplicate job name {job.name!r}: already defined at {where}",
-                    )
-                )
-            seen.add(job.name)
+            )
 
     def _replace(self, source: str, digest: str | None, jobs: dict[str, LoadedJob]) -> Change:
         change = Change(source)

@@ -213,6 +213,7 @@ class Store:
         """Open or create the file (and its parent folders) for writing, migrating it."""
         self.path = Path(path)
         self.readonly = False
+        self._in_batch = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = self._connect(self.path, str(self.path), uri=False)
         try:
@@ -240,6 +241,7 @@ class Store:
         store = cls.__new__(cls)
         store.path = path
         store.readonly = True
+        store._in_batch = False
         store._conn = cls._connect(path, f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             store._conn.execute("PRAGMA query_only=ON")
@@ -296,7 +298,23 @@ class Store:
         return str(self._conn.execute("PRAGMA journal_mode").fetchone()[0])
 
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group the writes made inside into one transaction (one commit for a whole burst)."""
+        if self._in_batch:
+            yield
+            return
+        with self._write():
+            self._in_batch = True
+            try:
+                yield
+            finally:
+                self._in_batch = False
+
+    @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        if self._in_batch:
+            yield self._conn
+            return
         # IMMEDIATE takes the write lock up front, so a conditional UPDATE never has to
         # upgrade a read lock mid-transaction (which fails at once instead of waiting).
         self._conn.execute("BEGIN IMMEDIATE")

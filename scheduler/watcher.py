@@ -45,6 +45,8 @@ HEARTBEAT_KEY = "scheduler:heartbeat:"
 HEARTBEAT_TTL = 30
 #: Runs dispatched per Redis pipeline.
 BATCH = 2000
+#: Runs due this soon are serialised before their instant (see Dispatcher.prepare).
+PREPARE_AHEAD = timedelta(milliseconds=500)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,6 +132,7 @@ class Watcher:
         if self._redis_ok or time.monotonic() >= self._retry_at:
             self._dispatch_due(now)
         self._save_heartbeat()
+        self._prepare_soon(self.clock.now())
         nxt = self.due.peek()
         delay = MAX_SLEEP
         if nxt is not None:
@@ -139,6 +142,18 @@ class Watcher:
         if delay > 0:
             self._wake.wait(delay)
         self._wake.clear()
+
+    def _prepare_soon(self, now: datetime) -> None:
+        nxt = self.due.peek()
+        if nxt is None or nxt.instant - now > PREPARE_AHEAD:
+            return
+        soon = self.due.upcoming(now + PREPARE_AHEAD, limit=BATCH)
+        requests = []
+        for run in soon:
+            job = self.config.jobs.get(run.job)
+            if job is not None and job.spec.enabled:
+                requests.append(_request(job, run.instant, RunTrigger.schedule))
+        self.dispatcher.prepare(requests)
 
     def _dispatch_due(self, now: datetime) -> None:
         while True:
@@ -159,13 +174,14 @@ class Watcher:
                 self._record_missed(job, plan.missed, plan.missed_total, "watcher fell behind")
                 last = max([run.instant, *plan.late, *filter(None, [plan.catch_up])])
                 later[job.name] = (plan.next_run, last)
-            if not self._send(requests, now):
-                for run in due:  # put them back: they go out late, once Redis answers
-                    self.due.set(run.job, run.instant)
-                return
-            for name, (nxt, last) in later.items():
-                self.due.set(name, nxt)
-                self._save_state(self.config.jobs[name], nxt, last=last)
+            with self.store.batch():
+                if not self._send(requests, now):
+                    for run in due:  # put them back: they go out late, once Redis answers
+                        self.due.set(run.job, run.instant)
+                    return
+                for name, (nxt, last) in later.items():
+                    self.due.set(name, nxt)
+                    self._save_state(self.config.jobs[name], nxt, last=last)
 
     def _send(self, requests: list[RunRequest], now: datetime) -> bool:
         if not requests:
@@ -356,6 +372,14 @@ class Watcher:
 
     def _drain_events(self) -> None:
         acked: list[str] = []
+        with self.store.batch():
+            self._apply_events(acked)
+        if acked:
+            # Unacked entries come back on the next read; applying them again is idempotent.
+            with contextlib.suppress(redis.RedisError):
+                self._reader.ack(acked)
+
+    def _apply_events(self, acked: list[str]) -> None:
         while True:
             try:
                 entry_id, event = self._events.get_nowait()
@@ -376,10 +400,6 @@ class Watcher:
                     **fields,
                 )
             acked.append(entry_id)
-        if acked:
-            # Unacked entries come back on the next read; applying them again is idempotent.
-            with contextlib.suppress(redis.RedisError):
-                self._reader.ack(acked)
 
     def _start_reader(self) -> None:
         thread = threading.Thread(target=self._read_events, name="results-reader", daemon=True)

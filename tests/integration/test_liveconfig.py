@@ -165,11 +165,6 @@ def test_rescan_forgets_a_deleted_file(root):
     assert sorted(config.jobs) == ["z"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: rescan only looks for deleted files among accepted ones (_files), so a file "
-    "that was only ever rejected stays in `rejected` after it is deleted and rescanned",
-)
 def test_rescan_forgets_a_deleted_file_that_was_only_ever_rejected(root):
     """An invalid file deleted before it was ever valid is no longer listed as rejected."""
     write(root, "good.yaml", job_text("ok"))
@@ -408,11 +403,6 @@ def test_duplicate_names_within_one_file_are_rejected(root):
     assert "d" not in config.jobs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a duplicate within one file says 'already defined at jobs.d/dup.yaml' with no "
-    "line, where `validate` (catalog.build_catalog) says 'jobs.d/dup.yaml:1'",
-)
 def test_duplicate_within_one_file_names_the_line_of_the_first_definition(root):
     """The duplicate error points at the first definition's line, as `validate` does."""
     write(root, "dup.yaml", job_text("d") + "---\n" + job_text("d", cron="0 10 * * *"))
@@ -496,12 +486,6 @@ def test_job_moved_is_settled_by_a_rescan_and_retry(root):
     assert config.rejected == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: rescan applies present files before deleted ones (the opposite of the "
-    "watcher's 'deletions first'), so a job moved to another file is first rejected as a "
-    "duplicate of itself and only accepted by a later retry_rejected",
-)
 def test_rescan_applies_deletions_first_so_a_moved_job_is_no_duplicate(root):
     """One rescan after x moved from a.yaml to b.yaml rejects nothing and gives x to b.yaml."""
     a = write(root, "a.yaml", job_text("x"))

@@ -110,12 +110,6 @@ def test_ties_pop_in_a_deterministic_order():
     assert sorted(orders[0]) == ["a", "b", "c"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: pop_due breaks ties by set order (heap sequence number), while DueRun's own "
-    "ordering and upcoming() break them by job name; two queues with the same contents pop "
-    "tied jobs in different orders",
-)
 def test_ties_pop_by_job_name_whatever_the_set_order():
     """Two queues holding the same runs pop them in the same order, the order upcoming() shows."""
     first = queue(a=at(1), b=at(1))
@@ -197,11 +191,6 @@ def test_naive_instant_is_rejected():
     assert q.get("a") == at(1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: pop_due does not check now: a naive now returns [] on an empty queue and "
-    "raises TypeError (not ValueError) once a job is queued",
-)
 def test_naive_now_is_rejected_like_a_naive_instant():
     """pop_due refuses a naive now with ValueError, even while the queue is empty."""
     with pytest.raises(ValueError, match="aware"):
