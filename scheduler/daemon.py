@@ -74,7 +74,8 @@ def run(options: RunOptions) -> int:
         watcher.run()
     finally:
         if pool is not None:
-            pool.stop()
+            # Idle workers leave at once; a running task gets 2 s before a cold shutdown.
+            pool.stop(timeout=2)
         store.close()
         if embedded is not None:
             embedded.stop()

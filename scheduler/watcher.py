@@ -119,6 +119,10 @@ class Watcher:
             thread.join(timeout=3)
         if self._observer is not None:
             self._observer.join(timeout=3)
+        # Results that arrived while stopping: take what the stream holds now, without waiting.
+        with contextlib.suppress(redis.RedisError):
+            for entry in self._reader.read(block_ms=None):
+                self._events.put(entry)
         self._drain_events()
         self._save_heartbeat(force=True, state="stopped")
         log.info("watcher.stopped", watcher=self.id)
@@ -153,7 +157,9 @@ class Watcher:
             job = self.config.jobs.get(run.job)
             if job is not None and job.spec.enabled:
                 requests.append(_request(job, run.instant, RunTrigger.schedule))
-        self.dispatcher.prepare(requests)
+        # Preparing asks Redis its version once; if Redis is down, dispatch reports it.
+        with contextlib.suppress(redis.RedisError):
+            self.dispatcher.prepare(requests)
 
     def _dispatch_due(self, now: datetime) -> None:
         while True:
