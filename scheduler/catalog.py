@@ -131,6 +131,18 @@ class Catalog:
         return None
 
 
+def duplicate_name_error(file: str, job: LoadedJob, earlier: LoadedJob) -> JobFileError:
+    """The error at ``job``'s name line naming where ``earlier`` already defined it."""
+    return JobFileError(
+        file,
+        job.name_line or job.line,
+        job.column,
+        "name",
+        f"duplicate job name {job.name!r}: already defined at {earlier.file}:"
+        f"{earlier.name_line or earlier.line}",
+    )
+
+
 def build_catalog(results: Iterable[FileResult]) -> Catalog:
     """Combine per-file results, flag duplicate names, keep jobs of wholly valid files."""
     catalog = Catalog()
@@ -141,16 +153,7 @@ def build_catalog(results: Iterable[FileResult]) -> Catalog:
             if earlier is None:
                 first_seen[job.name] = job
                 continue
-            result.errors.append(
-                JobFileError(
-                    result.file,
-                    job.name_line or job.line,
-                    job.column,
-                    "name",
-                    f"duplicate job name {job.name!r}: already defined at {earlier.file}:"
-                    f"{earlier.name_line or earlier.line}",
-                )
-            )
+            result.errors.append(duplicate_name_error(result.file, job, earlier))
         catalog.files.append(result)
     for result in catalog.files:
         if result.ok:

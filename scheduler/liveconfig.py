@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from scheduler.catalog import discover, display_path, read_job_file
+from scheduler.catalog import discover, display_path, duplicate_name_error, read_job_file
 from scheduler.errors import JobFileError
 from scheduler.job import LoadedJob
 from scheduler.loader import FileResult
@@ -96,24 +96,13 @@ class LiveConfig:
         seen: dict[str, LoadedJob] = {}
         for job in result.jobs:
             owner = self._owner.get(job.name)
-            first = seen.get(job.name)
-            if first is not None:
-                where = f"{result.file}:{first.name_line or first.line}"
-            elif owner is not None and owner != result.file:
-                other = self.jobs[job.name]
-                where = f"{other.file}:{other.name_line or other.line}"
-            else:
+            earlier = seen.get(job.name)
+            if earlier is None and owner is not None and owner != result.file:
+                earlier = self.jobs[job.name]
+            if earlier is None:
                 seen[job.name] = job
-                continue
-            result.errors.append(
-                JobFileError(
-                    result.file,
-                    job.name_line or job.line,
-                    job.column,
-                    "name",
-                    f"duplicate job name {job.name!r}: already defined at {where}",
-                )
-            )
+            else:
+                result.errors.append(duplicate_name_error(result.file, job, earlier))
 
     def _replace(self, source: str, digest: str | None, jobs: dict[str, LoadedJob]) -> Change:
         change = Change(source)

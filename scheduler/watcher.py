@@ -202,24 +202,19 @@ class Watcher:
             req = outcome.request
             scheduled = datetime.fromisoformat(req.scheduled_for)
             bound = log.bind(job=req.job, run_id=req.run_id, scheduled_for=req.scheduled_for)
+            # A duplicate is an expected outcome (another watcher, an earlier attempt): the
+            # run exists in Redis, so it is recorded here too, and logged at info level.
+            self.store.record_enqueued(
+                run_id=req.run_id,
+                job=req.job,
+                scheduled_for=scheduled,
+                trigger=req.trigger,
+                enqueued_at=outcome.at,
+                note=None if outcome.enqueued else "enqueued by another watcher or earlier",
+            )
             if outcome.enqueued:
-                self.store.record_enqueued(
-                    run_id=req.run_id,
-                    job=req.job,
-                    scheduled_for=scheduled,
-                    trigger=req.trigger,
-                    enqueued_at=outcome.at,
-                )
                 bound.info("run.enqueued", trigger=str(req.trigger), queue=req.queue)
             else:
-                self.store.record_enqueued(
-                    run_id=req.run_id,
-                    job=req.job,
-                    scheduled_for=scheduled,
-                    trigger=req.trigger,
-                    enqueued_at=outcome.at,
-                    note="enqueued by another watcher or an earlier attempt",
-                )
                 bound.info("run.deduplicated", trigger=str(req.trigger))
         return True
 
