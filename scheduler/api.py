@@ -110,7 +110,8 @@ def history(
 
 def status(catalog: Catalog, data_dir: Path, now: datetime) -> dict[str, Any]:
     """Each job with its next run and last run (from SQLite), plus the watcher's health."""
-    from scheduler.store import Store, StoreMissingError
+    from scheduler.errors import StoreMissingError
+    from scheduler.store import Store
 
     states: dict[str, Any] = {}
     last: dict[str, Any] = {}
@@ -174,7 +175,8 @@ def watcher_health(meta: dict[str, tuple[str, datetime] | None], now: datetime) 
 
 def health(data_dir: Path, now: datetime) -> dict[str, Any]:
     """The watcher's health from its SQLite heartbeat (works without Redis)."""
-    from scheduler.store import Store, StoreMissingError
+    from scheduler.errors import StoreMissingError
+    from scheduler.store import Store
 
     try:
         with Store.open_readonly(store_path(data_dir)) as store:

@@ -324,7 +324,7 @@ def trigger(name: str, jobs_dir: Path, data_dir: Path, redis_url: str | None, fm
 def history(name: str | None, limit: int, status: str | None, data_dir: Path, fmt: str) -> None:
     """Recorded runs (of job NAME), newest first."""
     from scheduler import api, report
-    from scheduler.store import StoreError
+    from scheduler.errors import StoreError
 
     try:
         rows = api.history(data_dir, job=name, status=status, limit=limit)

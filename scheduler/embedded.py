@@ -31,7 +31,7 @@ import structlog
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from scheduler.errors import SchedulerError
+from scheduler.errors import EmbeddedRedisError, WorkerPoolError
 
 log = structlog.get_logger(__name__)
 
@@ -44,28 +44,6 @@ STOP_TIMEOUT = 5.0
 _RQ_DUPLICATE_SIGNAL_WINDOW = 1.1
 _COLD_SHUTDOWN_GRACE = 3.0
 _POLL = 0.05
-
-
-class EmbeddedRedisError(SchedulerError):
-    """The embedded Redis could not be found, started or reached.
-
-    ``log_tail`` holds the server's last log lines when there are any.
-    """
-
-    def __init__(self, reason: str, log_tail: str = "") -> None:
-        self.reason = reason
-        self.log_tail = log_tail
-        tail = f"\nredis-server log:\n{log_tail}" if log_tail else ""
-        super().__init__(f"embedded Redis: {reason}{tail}")
-
-
-class WorkerPoolError(SchedulerError):
-    """A worker process could not be started."""
-
-    def __init__(self, command: Sequence[str], reason: str) -> None:
-        self.command = list(command)
-        self.reason = reason
-        super().__init__(f"cannot start worker {' '.join(self.command)!r}: {reason}")
 
 
 def find_redis_server() -> str | None:

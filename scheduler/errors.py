@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -90,3 +91,60 @@ class InvalidJobError(SchedulerError):
         self.problems = problems
         lines = "\n".join(f"  {p}" for p in problems)
         super().__init__(f"job {name!r} is invalid:\n{lines}")
+
+
+class StoreError(SchedulerError):
+    """The run records file cannot be used."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}")
+
+
+class StoreMissingError(StoreError):
+    """The run records file does not exist yet (the watcher creates it on its first start)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, "no run records yet; `scheduler run` creates this file")
+
+
+class StoreVersionError(StoreError):
+    """The file's schema version is not one this code can use."""
+
+    def __init__(self, path: Path, found: int, supported: int, hint: str) -> None:
+        self.found, self.supported = found, supported
+        super().__init__(path, f"schema version {found}, this version expects {supported}; {hint}")
+
+
+class EmbeddedRedisError(SchedulerError):
+    """The embedded Redis could not be found, started or reached.
+
+    ``log_tail`` holds the server's last log lines when there are any.
+    """
+
+    def __init__(self, reason: str, log_tail: str = "") -> None:
+        self.reason = reason
+        self.log_tail = log_tail
+        tail = f"\nredis-server log:\n{log_tail}" if log_tail else ""
+        super().__init__(f"embedded Redis: {reason}{tail}")
+
+
+class WorkerPoolError(SchedulerError):
+    """A worker process could not be started."""
+
+    def __init__(self, command: Sequence[str], reason: str) -> None:
+        self.command = list(command)
+        self.reason = reason
+        super().__init__(f"cannot start worker {' '.join(self.command)!r}: {reason}")
+
+
+class TaskImportError(SchedulerError, ImportError):
+    """A job's ``task`` reference that does not resolve to a callable."""
+
+    def __init__(self, ref: str, reason: str) -> None:
+        self.ref = ref
+        self.reason = reason
+        super().__init__(f"cannot import task {ref!r}: {reason}")
+
+    def __reduce__(self) -> tuple[type[TaskImportError], tuple[str, str]]:
+        return (type(self), (self.ref, self.reason))

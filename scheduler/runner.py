@@ -26,7 +26,7 @@ import redis
 import rq
 import structlog
 
-from scheduler.errors import SchedulerError
+from scheduler.errors import TaskImportError
 from scheduler.events import publish
 from scheduler.runs import EventKind, RunEvent, RunRequest, iso_utc
 
@@ -34,18 +34,6 @@ RESULT_CAP = 4096  # bytes of JSON text in a succeeded event
 ERROR_CAP = 2048  # bytes of "ExcType: message"
 TRACEBACK_CAP = 8192  # bytes of traceback text, kept from the end
 TRACEBACK_LINES = 30  # lines of traceback, the last ones
-
-
-class TaskImportError(SchedulerError, ImportError):
-    """A job's ``task`` reference that does not resolve to a callable."""
-
-    def __init__(self, ref: str, reason: str) -> None:
-        self.ref = ref
-        self.reason = reason
-        super().__init__(f"cannot import task {ref!r}: {reason}")
-
-    def __reduce__(self) -> tuple[type[TaskImportError], tuple[str, str]]:
-        return (type(self), (self.ref, self.reason))
 
 
 def import_task(ref: str) -> Callable[..., Any]:

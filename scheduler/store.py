@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from scheduler.errors import SchedulerError
+from scheduler.errors import StoreError, StoreMissingError, StoreVersionError
 from scheduler.runs import EventKind, RunEvent, RunStatus, RunTrigger, iso_utc
 
 # Each migration is a list of statements applied in one transaction, then user_version is set
@@ -78,29 +78,6 @@ _RUN_COLUMNS = (
     "id, run_id, job, scheduled_for, trigger, status, enqueued_at, started_at, finished_at,"
     " duration_s, error, traceback, result, worker, note"
 )
-
-
-class StoreError(SchedulerError):
-    """The run records file cannot be used."""
-
-    def __init__(self, path: Path, message: str) -> None:
-        self.path = path
-        super().__init__(f"{path}: {message}")
-
-
-class StoreMissingError(StoreError):
-    """The run records file does not exist yet (the watcher creates it on its first start)."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, "no run records yet; `scheduler run` creates this file")
-
-
-class StoreVersionError(StoreError):
-    """The file's schema version is not one this code can use."""
-
-    def __init__(self, path: Path, found: int, supported: int, hint: str) -> None:
-        self.found, self.supported = found, supported
-        super().__init__(path, f"schema version {found}, this version expects {supported}; {hint}")
 
 
 def _aware(value: datetime, name: str) -> str:
