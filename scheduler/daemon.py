@@ -43,7 +43,6 @@ def run(options: RunOptions) -> int:
     options.data_dir.mkdir(parents=True, exist_ok=True)
     options.jobs_dir.mkdir(parents=True, exist_ok=True)
     embedded: EmbeddedRedis | None = None
-    pool: WorkerPool | None = None
     url = options.redis_url
     workers = options.workers
     if url is None:
@@ -51,16 +50,36 @@ def run(options: RunOptions) -> int:
         url = embedded.start()
         workers = DEFAULT_EMBEDDED_WORKERS if workers is None else workers
     store = Store(store_path(options.data_dir))
+    pools: list[WorkerPool] = []
+    served: set[str] = set()
+
+    def serve(queues: list[str]) -> None:
+        # Embedded workers inherit this process's environment, with the working directory
+        # on PYTHONPATH (task modules). A queue named later gets workers of its own.
+        new = sorted(set(queues) - served)
+        if not workers or not new:
+            return
+        pool = WorkerPool(url, count=workers, queues=new, cwd=Path.cwd())
+        pool.start()
+        pools.append(pool)
+        served.update(new)
+
+    def stop_workers() -> None:
+        # Idle workers leave at once; a running task gets 2 s before a cold shutdown.
+        for pool in pools:
+            pool.stop(timeout=2)
+
     try:
-        if workers:
-            # Embedded workers serve every queue the jobs name at start-up, and inherit this
-            # process's environment with the working directory on PYTHONPATH (task modules).
-            queues = _queues(load_paths([options.jobs_dir]).jobs.values())
-            pool = WorkerPool(url, count=workers, queues=queues, cwd=Path.cwd())
-            pool.start()
+        serve(_queues(load_paths([options.jobs_dir]).jobs.values()))
         conn = redis.Redis.from_url(url, health_check_interval=10, socket_timeout=10)
         watcher = Watcher(
-            WatcherOptions(jobs_dir=options.jobs_dir, data_dir=options.data_dir),
+            WatcherOptions(
+                jobs_dir=options.jobs_dir,
+                data_dir=options.data_dir,
+                queues=frozenset(served),
+                queues_changed=serve if workers else None,
+                on_stopping=stop_workers,
+            ),
             store=store,
             conn=conn,
             clock=SystemClock(),
@@ -73,9 +92,7 @@ def run(options: RunOptions) -> int:
         signal.signal(signal.SIGINT, on_signal)
         watcher.run()
     finally:
-        if pool is not None:
-            # Idle workers leave at once; a running task gets 2 s before a cold shutdown.
-            pool.stop(timeout=2)
+        stop_workers()  # again, in case the watcher never ran (stopping twice is harmless)
         store.close()
         if embedded is not None:
             embedded.stop()

@@ -15,6 +15,7 @@ import queue
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -45,6 +46,10 @@ HEARTBEAT_KEY = "scheduler:heartbeat:"
 HEARTBEAT_TTL = 30
 #: Runs dispatched per Redis pipeline.
 BATCH = 2000
+#: How often unfinished runs are looked up in RQ, and how old (since enqueued or started)
+#: they must be, so that a result still on its way is not overtaken.
+RECONCILE_EVERY = 15.0
+RECONCILE_MIN_AGE = timedelta(seconds=30)
 #: Runs due this soon are serialised before their instant (see Dispatcher.prepare).
 PREPARE_AHEAD = timedelta(milliseconds=500)
 
@@ -55,6 +60,13 @@ class WatcherOptions:
     data_dir: Path
     grace: timedelta = DEFAULT_GRACE
     watcher_id: str = ""
+    #: Queues workers already serve; ``queues_changed`` is called with the new full set
+    #: when a job names another one (the daemon starts workers for it).
+    queues: frozenset[str] = frozenset()
+    queues_changed: Callable[[list[str]], None] | None = None
+    #: Called first when stopping (the daemon stops its workers, so their last results
+    #: are read before the watcher exits).
+    on_stopping: Callable[[], None] | None = None
 
 
 class Watcher:
@@ -73,7 +85,9 @@ class Watcher:
         self.dispatcher = Dispatcher(conn, owner=self.id)
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._paths: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
+        self._paths: queue.SimpleQueue[tuple[Path | None, datetime]] = queue.SimpleQueue()
+        self._last: dict[str, datetime] = {}  # job -> last instant dispatched or accounted for
+        self._queues: set[str] = set(options.queues)
         self._events: queue.SimpleQueue[tuple[str, RunEvent]] = queue.SimpleQueue()
         self._reader = EventReader(conn, group=_group_for(options.data_dir), consumer="watcher")
         self._threads: list[threading.Thread] = []
@@ -82,6 +96,8 @@ class Watcher:
         self._retry_at = 0.0
         self._backoff = 0.5
         self._last_beat = 0.0
+        # The first pass waits for the reader to apply the stream's backlog.
+        self._next_reconcile = time.monotonic() + 5.0
         self.ready = threading.Event()
 
     # -- life cycle ------------------------------------------------------------------
@@ -119,11 +135,15 @@ class Watcher:
             thread.join(timeout=3)
         if self._observer is not None:
             self._observer.join(timeout=3)
+        if self.options.on_stopping is not None:
+            self.options.on_stopping()
         # Results that arrived while stopping: take what the stream holds now, without waiting.
         with contextlib.suppress(redis.RedisError):
             for entry in self._reader.read(block_ms=None):
                 self._events.put(entry)
         self._drain_events()
+        # Every result a stopped worker sent is applied now: close what it never finished.
+        self._reconcile(self.clock.now(), min_age=timedelta(0))
         self._save_heartbeat(force=True, state="stopped")
         log.info("watcher.stopped", watcher=self.id)
 
@@ -136,6 +156,9 @@ class Watcher:
         if self._redis_ok or time.monotonic() >= self._retry_at:
             self._dispatch_due(now)
         self._save_heartbeat()
+        if time.monotonic() >= self._next_reconcile:
+            self._next_reconcile = time.monotonic() + RECONCILE_EVERY
+            self._reconcile(now, min_age=RECONCILE_MIN_AGE)
         self._prepare_soon(self.clock.now())
         nxt = self.due.peek()
         delay = MAX_SLEEP
@@ -187,6 +210,7 @@ class Watcher:
                     return
                 for name, (nxt, last) in later.items():
                     self.due.set(name, nxt)
+                    self._last[name] = last
                     self._save_state(self.config.jobs[name], nxt, last=last)
 
     def _send(self, requests: list[RunRequest], now: datetime) -> bool:
@@ -264,19 +288,21 @@ class Watcher:
                 self.due.set(job.name, instant)  # Redis is down: it goes out when Redis is back
         self._log_generation()
 
-    def _schedule_from(self, job: LoadedJob, now: datetime) -> None:
-        nxt = job.schedule.next_after(now) if job.spec.enabled else None
+    def _schedule_from(self, job: LoadedJob, since: datetime) -> None:
+        """Schedule ``job`` from ``since``: its instants after that are due (late if past)."""
+        nxt = job.schedule.next_after(since) if job.spec.enabled else None
         self.due.set(job.name, nxt)
-        self._save_state(job, nxt, last=now)
+        self._save_state(job, nxt, last=since)
 
-    def _take_paths(self, paths: set[Path]) -> bool:
-        """Move queued file events into ``paths``; True if a full rescan was asked for."""
-        rescan = False
+    def _take_paths(self, paths: set[Path]) -> tuple[bool, datetime | None]:
+        """Move queued file events into ``paths``; (rescan asked for, earliest event time)."""
+        rescan, earliest = False, None
         while True:
             try:
-                item = self._paths.get_nowait()
+                item, seen = self._paths.get_nowait()
             except queue.Empty:
-                return rescan
+                return rescan, earliest
+            earliest = seen if earliest is None else min(earliest, seen)
             if item is None:
                 rescan = True
             else:
@@ -284,13 +310,14 @@ class Watcher:
 
     def _reload_requested(self) -> None:
         paths: set[Path] = set()
-        rescan = self._take_paths(paths)
-        if not paths and not rescan:
+        rescan, first_seen = self._take_paths(paths)
+        if first_seen is None:
             return
         time.sleep(DEBOUNCE)  # let an editor's write-rename-delete burst settle
-        rescan = self._take_paths(paths) or rescan
+        rescan_too, _ = self._take_paths(paths)
+        rejected_before = set(self.config.rejected)
         now = self.clock.now()
-        if rescan:
+        if rescan or rescan_too:
             changes = self.config.rescan(now)
         else:
             # Deletions first, so a job moved from one file to another is not a duplicate.
@@ -299,14 +326,17 @@ class Watcher:
         if any(c.removed for c in changes):
             changes += self.config.retry_rejected(now)
         for change in changes:
-            self._apply_change(change, now)
-        if any(not c.empty for c in changes):
+            # A change is live from when it was written: an instant that passed while it
+            # settled (the debounce) still runs, with the new definition.
+            self._apply_change(change, first_seen)
+        if any(not c.empty for c in changes) or set(self.config.rejected) != rejected_before:
             self._log_generation()
 
-    def _apply_change(self, change: Change, now: datetime) -> None:
+    def _apply_change(self, change: Change, since: datetime) -> None:
         self._log_rejected(change)
         for job in change.added + change.updated:
-            self._schedule_from(job, now)
+            last = self._last.get(job.name)
+            self._schedule_from(job, since if last is None else max(last, since))
             log.info(
                 "config.job_loaded",
                 job=job.name,
@@ -315,8 +345,17 @@ class Watcher:
             )
         for name in change.removed:
             self.due.remove(name)
+            self._last.pop(name, None)
             self.store.forget_job(name)
             log.info("config.job_removed", job=name, file=change.file)
+        if change.added or change.updated:
+            self._check_queues()
+
+    def _check_queues(self) -> None:
+        queues = {j.spec.queue for j in self.config.jobs.values()}
+        if self.options.queues_changed is not None and not queues <= self._queues:
+            self._queues |= queues
+            self.options.queues_changed(sorted(self._queues))
 
     def _log_rejected(self, change: Change) -> None:
         for error in change.rejected:
@@ -335,7 +374,10 @@ class Watcher:
 
     def _log_generation(self) -> None:
         generation = self.config.generation
-        self.store.set_meta("generation", generation, self.clock.now())
+        now = self.clock.now()
+        self.store.set_meta("generation", generation, now)
+        if not self.config.rejected:
+            self.store.set_meta("last_rejected", "", now)
         log.info(
             "config.loaded",
             generation=generation,
@@ -344,6 +386,7 @@ class Watcher:
         )
 
     def _save_state(self, job: LoadedJob, nxt: datetime | None, *, last: datetime) -> None:
+        self._last[job.name] = last
         self.store.save_job_state(
             job=job.name,
             last_scheduled=last,
@@ -368,6 +411,37 @@ class Watcher:
                 reason=why,
                 first=_iso(missed[0]) if missed else None,
             )
+
+    def _reconcile(self, now: datetime, *, min_age: timedelta) -> None:
+        from scheduler.reconcile import reconcile
+        from scheduler.runs import RunStatus
+
+        rows = [
+            row
+            for status in (RunStatus.started, RunStatus.enqueued)
+            for row in self.store.history(status=status, limit=1000)
+            if now - (row.started_at or row.enqueued_at or row.scheduled_for) >= min_age
+        ]
+        try:
+            events = reconcile(
+                self.conn,
+                [(r.run_id, r.job, r.scheduled_for, r.trigger, str(r.status)) for r in rows],
+                now,
+            )
+        except redis.RedisError:
+            return  # Redis is down: the next pass tries again
+        with self.store.batch():
+            for event in events:
+                if self.store.apply_event(event):
+                    log.warning(
+                        f"run.{event.kind}",
+                        job=event.job,
+                        run_id=event.run_id,
+                        scheduled_for=event.scheduled_for,
+                        trigger=str(event.trigger),
+                        error=event.error,
+                        reconciled=True,
+                    )
 
     # -- results ---------------------------------------------------------------------
 
@@ -433,21 +507,22 @@ class Watcher:
         from watchdog.events import FileSystemEvent, FileSystemEventHandler
         from watchdog.observers import Observer
 
-        paths, wake = self._paths, self._wake
+        paths, wake, clock = self._paths, self._wake, self.clock
 
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event: FileSystemEvent) -> None:
                 if event.event_type in ("opened", "closed_no_write"):
                     return
+                seen = clock.now()
                 if event.is_directory and event.event_type != "modified":
-                    paths.put(None)  # a folder moved or removed: rescan everything
+                    paths.put((None, seen))  # a folder moved or removed: rescan everything
                     wake.set()
                     return
                 touched = [event.src_path, getattr(event, "dest_path", "")]
                 hits = [Path(os.fsdecode(p)) for p in touched if p]
                 hits = [p for p in hits if is_job_file(p)]
                 for p in hits:
-                    paths.put(p)
+                    paths.put((p, seen))
                 if hits:
                     wake.set()
 

@@ -432,11 +432,6 @@ def test_edited_job_file_uses_the_new_schedule_and_params(spawn: Spawn, tmp_path
     assert new_instants == sorted(set(new_instants))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a job edited less than the 150 ms debounce before one of its instants loses "
-    "that run: the reload reschedules from after `now`, and it is neither run nor recorded missed",
-)
 def test_edit_just_before_an_instant_does_not_lose_that_run(spawn: Spawn, tmp_path: Path) -> None:
     """An edit saved 80 ms before an instant: that instant still runs (old or new params)."""
     watcher = spawn()
@@ -495,11 +490,6 @@ def test_broken_file_is_rejected_and_the_old_definition_keeps_running(
     assert not watcher.find("config.rejected", since=since)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: reverting a rejected file to its last valid content logs nothing: the "
-    "watcher never says the file is accepted again (no config.loaded with rejected=[])",
-)
 def test_broken_file_reverted_to_its_last_valid_content_is_accepted(
     spawn: Spawn, tmp_path: Path
 ) -> None:
@@ -658,11 +648,6 @@ def test_disabled_job_is_never_dispatched(spawn: Spawn, tmp_path: Path) -> None:
     assert jobs["active"]["last_run"]["status"] in ("enqueued", "started", "succeeded")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: embedded workers listen only on the queues named at start-up; a job added "
-    "later with a new `queue` is enqueued and never run",
-)
 def test_job_on_a_new_queue_added_while_running_is_executed(spawn: Spawn, tmp_path: Path) -> None:
     """A job naming a queue no job used at start-up still gets run by the embedded workers."""
     watcher = spawn()
@@ -750,11 +735,6 @@ def test_sigterm_while_a_task_runs_exits_0_within_5_s(spawn: Spawn, tmp_path: Pa
     assert watcher.find("watcher.stopped")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a run whose task is killed by the shutdown of `scheduler run` (cold "
-    "shutdown of its embedded workers) stays `started` in SQLite forever, also after a restart",
-)
 def test_run_cut_short_by_sigterm_does_not_stay_started(spawn: Spawn, tmp_path: Path) -> None:
     """A run killed by the watcher's own shutdown ends as failed, not started forever."""
     watcher = spawn()
