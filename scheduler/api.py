@@ -169,7 +169,7 @@ def watcher_health(meta: dict[str, tuple[str, datetime] | None], now: datetime) 
         "watcher": watcher or None,
         "heartbeat_age_s": None if age is None else round(age, 3),
         "generation": gen[0] if gen else None,
-        "last_rejected": rejected[0] if rejected else None,
+        "last_rejected": rejected[0] if rejected and rejected[0] else None,
     }
 
 

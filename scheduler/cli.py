@@ -239,6 +239,14 @@ def schema(jobs_dir: Path) -> None:
     help="RQ worker processes to start [default: 2 with the embedded Redis, 0 with --redis-url].",
 )
 @click.option(
+    "--health-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    envvar="SCHEDULER_HEALTH_PORT",
+    show_envvar=True,
+    help="Serve GET /healthz on this port (200 while the heartbeat is fresh, else 503).",
+)
+@click.option(
     "--log-format",
     type=click.Choice(["json", "console"]),
     default="json",
@@ -246,7 +254,12 @@ def schema(jobs_dir: Path) -> None:
     help="JSON lines for log pipelines, console for people.",
 )
 def run_(
-    jobs_dir: Path, data_dir: Path, redis_url: str | None, workers: int | None, log_format: str
+    jobs_dir: Path,
+    data_dir: Path,
+    redis_url: str | None,
+    workers: int | None,
+    health_port: int | None,
+    log_format: str,
 ) -> None:
     """Run the watcher: follow the jobs dir and enqueue each due run into RQ."""
     from scheduler import daemon, log
@@ -258,6 +271,7 @@ def run_(
             data_dir=data_dir,
             redis_url=redis_url,
             workers=workers,
+            health_port=health_port,
         )
     )
     sys.exit(code)

@@ -12,10 +12,14 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from scheduler.api import store_path
+
+if TYPE_CHECKING:
+    from scheduler.embedded import EmbeddedRedis, WorkerPool
 
 log = structlog.get_logger("scheduler.daemon")
 
@@ -28,6 +32,34 @@ class RunOptions:
     data_dir: Path
     redis_url: str | None
     workers: int | None
+    health_port: int | None = None
+
+
+class _Workers:
+    """Embedded worker pools: one per batch of queue names, started as jobs name them."""
+
+    def __init__(self, url: str, count: int) -> None:
+        self.url, self.count = url, count
+        self.pools: list[WorkerPool] = []
+        self.served: set[str] = set()
+
+    def serve(self, queues: list[str]) -> None:
+        # Workers inherit this process's environment, with the working directory on
+        # PYTHONPATH (task modules). A queue named later gets workers of its own.
+        from scheduler.embedded import WorkerPool
+
+        new = sorted(set(queues) - self.served)
+        if not self.count or not new:
+            return
+        pool = WorkerPool(self.url, count=self.count, queues=new, cwd=Path.cwd())
+        pool.start()
+        self.pools.append(pool)
+        self.served.update(new)
+
+    def stop(self) -> None:
+        # Idle workers leave at once; a running task gets 2 s before a cold shutdown.
+        for pool in self.pools:
+            pool.stop(timeout=2)
 
 
 def run(options: RunOptions) -> int:
@@ -36,53 +68,36 @@ def run(options: RunOptions) -> int:
 
     from scheduler.catalog import load_paths
     from scheduler.clock import SystemClock
-    from scheduler.embedded import EmbeddedRedis, WorkerPool
     from scheduler.store import Store
     from scheduler.watcher import Watcher, WatcherOptions
 
     options.data_dir.mkdir(parents=True, exist_ok=True)
     options.jobs_dir.mkdir(parents=True, exist_ok=True)
-    embedded: EmbeddedRedis | None = None
-    url = options.redis_url
-    workers = options.workers
-    if url is None:
-        embedded = EmbeddedRedis(options.data_dir)
-        url = embedded.start()
-        workers = DEFAULT_EMBEDDED_WORKERS if workers is None else workers
-    store = Store(store_path(options.data_dir))
-    pools: list[WorkerPool] = []
-    served: set[str] = set()
-
-    def serve(queues: list[str]) -> None:
-        # Embedded workers inherit this process's environment, with the working directory
-        # on PYTHONPATH (task modules). A queue named later gets workers of its own.
-        new = sorted(set(queues) - served)
-        if not workers or not new:
-            return
-        pool = WorkerPool(url, count=workers, queues=new, cwd=Path.cwd())
-        pool.start()
-        pools.append(pool)
-        served.update(new)
-
-    def stop_workers() -> None:
-        # Idle workers leave at once; a running task gets 2 s before a cold shutdown.
-        for pool in pools:
-            pool.stop(timeout=2)
-
+    embedded, url, count = _redis(options)
+    store: Store | None = None
+    workers = _Workers(url, count)
+    healthz_server: Any = None
+    clock = SystemClock()
     try:
-        serve(_queues(load_paths([options.jobs_dir]).jobs.values()))
-        conn = redis.Redis.from_url(url, health_check_interval=10, socket_timeout=10)
+        store = Store(store_path(options.data_dir))
+        jobs = load_paths([options.jobs_dir]).jobs.values()
+        workers.serve(sorted({"default"} | {job.spec.queue for job in jobs}))
+        if options.health_port is not None:
+            from scheduler import healthz
+
+            healthz_server = healthz.serve(options.data_dir, options.health_port, clock)
+            log.info("healthz.listening", port=healthz_server.server_address[1])
         watcher = Watcher(
             WatcherOptions(
                 jobs_dir=options.jobs_dir,
                 data_dir=options.data_dir,
-                queues=frozenset(served),
-                queues_changed=serve if workers else None,
-                on_stopping=stop_workers,
+                queues=frozenset(workers.served),
+                queues_changed=workers.serve if count else None,
+                on_stopping=workers.stop,
             ),
             store=store,
-            conn=conn,
-            clock=SystemClock(),
+            conn=redis.Redis.from_url(url, health_check_interval=10, socket_timeout=10),
+            clock=clock,
         )
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -92,15 +107,23 @@ def run(options: RunOptions) -> int:
         signal.signal(signal.SIGINT, on_signal)
         watcher.run()
     finally:
-        stop_workers()  # again, in case the watcher never ran (stopping twice is harmless)
-        store.close()
+        if healthz_server is not None:
+            healthz_server.shutdown()
+        workers.stop()  # again, in case the watcher never ran (stopping twice is harmless)
+        if store is not None:
+            store.close()
         if embedded is not None:
             embedded.stop()
     return 0
 
 
-def _queues(jobs: object) -> list[str]:
-    names = {"default"}
-    for job in jobs:  # type: ignore[attr-defined]
-        names.add(job.spec.queue)
-    return sorted(names)
+def _redis(options: RunOptions) -> tuple[EmbeddedRedis | None, str, int]:
+    """(the embedded Redis if one is started, the URL to use, how many workers to start)."""
+    if options.redis_url is not None:
+        return None, options.redis_url, options.workers or 0
+    from scheduler.embedded import EmbeddedRedis
+
+    embedded = EmbeddedRedis(options.data_dir)
+    url = embedded.start()
+    count = DEFAULT_EMBEDDED_WORKERS if options.workers is None else options.workers
+    return embedded, url, count
