@@ -265,6 +265,7 @@ def run_(
     from scheduler import daemon, log
 
     log.configure("console" if log_format == "console" else "json")
+    os.environ["SCHEDULER_LOG_FORMAT"] = log_format  # embedded workers log the same way
     code = daemon.run(
         daemon.RunOptions(
             jobs_dir=jobs_dir,
@@ -282,13 +283,22 @@ def run_(
 @data_dir_option
 @redis_url_option
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
-def worker(queues: tuple[str, ...], data_dir: Path, redis_url: str | None, burst: bool) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["json", "console"]),
+    default="json",
+    envvar="SCHEDULER_LOG_FORMAT",
+    show_default=True,
+)
+def worker(
+    queues: tuple[str, ...], data_dir: Path, redis_url: str | None, burst: bool, log_format: str
+) -> None:
     """Run an RQ worker for the scheduler's runs (QUEUES default: default)."""
     from rq import Worker
 
     from scheduler import log
 
-    log.configure("json")
+    log.configure("console" if log_format == "console" else "json")
     # Like `rq worker`, make task modules in the working directory importable.
     sys.path.insert(0, os.getcwd())
     conn = _redis(data_dir, redis_url)
