@@ -99,12 +99,19 @@ def store_path(data_dir: Path) -> Path:
 def history(
     data_dir: Path, *, job: str | None, status: str | None, limit: int
 ) -> list[dict[str, Any]]:
-    """Recorded runs, newest scheduled first, as ``history --format json`` prints them."""
+    """Recorded runs, newest scheduled first, as ``history --format json`` prints them.
+
+    Before the watcher's first start there are no records, which is an empty history.
+    """
+    from scheduler.errors import StoreMissingError
     from scheduler.runs import RunStatus
     from scheduler.store import Store
 
-    with Store.open_readonly(store_path(data_dir)) as store:
-        rows = store.history(job=job, status=RunStatus(status) if status else None, limit=limit)
+    try:
+        with Store.open_readonly(store_path(data_dir)) as store:
+            rows = store.history(job=job, status=RunStatus(status) if status else None, limit=limit)
+    except StoreMissingError:
+        return []
     return [row.as_json() for row in rows]
 
 
