@@ -20,12 +20,15 @@ class JobFileProblem:
 
     severity = "error"
 
-    def __init__(self, file: Path | str, line: int, column: int, path: str, message: str) -> None:
+    def __init__(
+        self, file: Path | str, line: int, column: int, path: str, message: str, code: str = ""
+    ) -> None:
         self.file = str(file)
         self.line = line
         self.column = column
         self.path = path
         self.message = message
+        self.code = code
 
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
@@ -41,21 +44,26 @@ class JobFileProblem:
         return hash(tuple(self.as_dict().items()))
 
     def as_dict(self) -> dict[str, str | int]:
-        """The stable JSON shape used by ``validate --format json``."""
-        return {
+        """The stable JSON shape used by ``validate --format json`` (``code`` when it has one)."""
+        out: dict[str, str | int] = {
             "file": self.file,
             "line": self.line,
             "column": self.column,
             "path": self.path,
             "message": self.message,
         }
+        if self.code:
+            out["code"] = self.code
+        return out
 
 
 class JobFileError(JobFileProblem, SchedulerError):
     """A job file (or one document in it) that cannot be accepted."""
 
-    def __init__(self, file: Path | str, line: int, column: int, path: str, message: str) -> None:
-        JobFileProblem.__init__(self, file, line, column, path, message)
+    def __init__(
+        self, file: Path | str, line: int, column: int, path: str, message: str, code: str = ""
+    ) -> None:
+        JobFileProblem.__init__(self, file, line, column, path, message, code)
         SchedulerError.__init__(self, str(self))
 
 
@@ -64,9 +72,15 @@ class JobFileWarning(JobFileProblem, UserWarning):
 
     severity = "warning"
 
-    def __init__(self, file: Path | str, line: int, column: int, path: str, message: str) -> None:
-        JobFileProblem.__init__(self, file, line, column, path, message)
+    def __init__(
+        self, file: Path | str, line: int, column: int, path: str, message: str, code: str = ""
+    ) -> None:
+        JobFileProblem.__init__(self, file, line, column, path, message, code)
         UserWarning.__init__(self, str(self))
+
+    def as_error(self) -> JobFileError:
+        """The same problem as an error (``validate --strict``)."""
+        return JobFileError(self.file, self.line, self.column, self.path, self.message, self.code)
 
 
 class UnknownJobError(SchedulerError, LookupError):

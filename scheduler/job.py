@@ -35,6 +35,17 @@ class LoadedJob:
     column: int = 1
     document: int = 0
     name_line: int = field(default=0, compare=False)
+    #: Where each field was written: dotted path ("schedule.cron") -> (line, column).
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False, hash=False)
+
+    def position(self, path: str) -> tuple[int, int]:
+        """Line and column of the field at ``path``, or of its nearest written parent."""
+        while path:
+            found = self.positions.get(path)
+            if found is not None:
+                return found
+            path = path.rpartition(".")[0]
+        return self.line, self.column
 
     @property
     def name(self) -> str:

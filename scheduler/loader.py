@@ -11,7 +11,7 @@ from scheduler.errors import JobFileError, JobFileWarning
 from scheduler.job import LoadedJob
 from scheduler.messages import describe_value, problems_from_validation
 from scheduler.models import JobSpec
-from scheduler.yamlsource import Document, parse_documents
+from scheduler.yamlsource import Document, format_loc, parse_documents
 
 
 @dataclass
@@ -78,6 +78,7 @@ def _validate_document(
         column=doc.column,
         document=doc.index,
         name_line=name_line,
+        positions={format_loc(loc): pos for loc, pos in doc.values.items() if loc},
     )
     if now is not None:
         result.warnings.extend(_dated_warnings(job, doc, now))

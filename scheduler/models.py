@@ -364,6 +364,10 @@ class JobSpec(_Strict):
     )
     schedule: ScheduleSpec
     enabled: StrictBool = Field(default=True, description="false: never dispatched.")
+    previous_names: Annotated[list[Name], Field(max_length=50)] = Field(
+        default_factory=list,
+        description="Names this job had before: its history and state carry over on rename.",
+    )
 
 
 def field_names(model: type[BaseModel]) -> list[str]:
