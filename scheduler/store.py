@@ -568,6 +568,22 @@ class Store:
         with self._write() as conn:
             return conn.execute("DELETE FROM job_state WHERE job = ?", (job,)).rowcount == 1
 
+    def rename_job(self, old: str, new: str) -> int:
+        """Carry ``old``'s runs and state over to ``new`` (a rename via ``previous_names``).
+
+        Returns how many runs moved. State moves only when ``new`` has none yet; a run
+        whose slot ``new`` already holds stays under ``old``.
+        """
+        with self._write() as conn:
+            moved = conn.execute(
+                "UPDATE OR IGNORE runs SET job = ? WHERE job = ?", (new, old)
+            ).rowcount
+            if not conn.execute("SELECT 1 FROM job_state WHERE job = ?", (new,)).fetchone():
+                conn.execute("UPDATE job_state SET job = ? WHERE job = ?", (new, old))
+            else:
+                conn.execute("DELETE FROM job_state WHERE job = ?", (old,))
+            return int(moved)
+
     # --- meta ---------------------------------------------------------------------------
 
     def set_meta(self, key: str, value: str, at: datetime) -> None:

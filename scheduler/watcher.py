@@ -257,10 +257,23 @@ class Watcher:
 
     # -- configuration ---------------------------------------------------------------
 
+    def _carry_renames(self, jobs: list[LoadedJob]) -> None:
+        """A job listing an old name in ``previous_names`` takes over its runs and state."""
+        for job in jobs:
+            for old in job.spec.previous_names:
+                if old in self.config.jobs or old == job.name:
+                    continue  # still a live job of its own: nothing to carry over
+                moved = self.store.rename_job(old, job.name)
+                if moved or old in self._last:
+                    self._last.pop(old, None)
+                    self.due.remove(old)
+                    log.info("config.job_renamed", job=job.name, previous=old, runs=moved)
+
     def _startup(self, now: datetime) -> None:
-        states = self.store.job_states()
         for change in self.config.rescan(now):
             self._log_rejected(change)
+        self._carry_renames(list(self.config.jobs.values()))
+        states = self.store.job_states()
         catch_ups: list[tuple[LoadedJob, datetime, datetime | None]] = []
         for job in self.config.jobs.values():
             state = states.get(job.name)
@@ -325,6 +338,9 @@ class Watcher:
             changes = [self.config.apply(p, now) for p in ordered]
         if any(c.removed for c in changes):
             changes += self.config.retry_rejected(now)
+        # Renames first: a job moved to a new name and file arrives as a deletion plus an
+        # addition, and the addition must find the old name's state still there.
+        self._carry_renames([j for c in changes for j in c.added + c.updated])
         for change in changes:
             # A change is live from when it was written: an instant that passed while it
             # settled (the debounce) still runs, with the new definition.
