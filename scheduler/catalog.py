@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from scheduler.errors import JobFileError, JobFileWarning
@@ -46,6 +47,14 @@ def discover(root: Path) -> list[Path]:
 def read_job_file(path: Path, now: datetime | None = None) -> FileResult:
     """Read and parse one file; unreadable or non-text files become located errors."""
     source = display_path(path)
+    raw = read_job_bytes(path, source)
+    if isinstance(raw, FileResult):
+        return raw
+    return parse_job_bytes(raw, source, now)
+
+
+def read_job_bytes(path: Path, source: str) -> bytes | FileResult:
+    """The file's bytes, or a FileResult holding why they cannot be had."""
     if path.exists() and not path.is_file():
         # A FIFO or device would block open() or read forever.
         return FileResult(source, errors=[JobFileError(source, 1, 1, "", "not a regular file")])
@@ -57,12 +66,13 @@ def read_job_file(path: Path, now: datetime | None = None) -> FileResult:
             source, errors=[JobFileError(source, 1, 1, "", f"cannot read: {exc.strerror}")]
         )
     if len(raw) > MAX_FILE_BYTES:
-        return FileResult(
-            source,
-            errors=[
-                JobFileError(source, 1, 1, "", f"file is larger than {MAX_FILE_BYTES:,} bytes")
-            ],
-        )
+        message = f"file is larger than {MAX_FILE_BYTES:,} bytes"
+        return FileResult(source, errors=[JobFileError(source, 1, 1, "", message)])
+    return raw
+
+
+def parse_job_bytes(raw: bytes, source: str, now: datetime | None = None) -> FileResult:
+    """Decode and parse a job file's bytes; text that is not UTF-8 is a located error."""
     try:
         text = decode(raw)
     except UnicodeDecodeError as exc:
@@ -70,18 +80,8 @@ def read_job_file(path: Path, now: datetime | None = None) -> FileResult:
         line = before.count(b"\n") + 1
         line_start = before[before.rfind(b"\n") + 1 :]
         column = len(line_start.decode("utf-8", errors="replace")) + 1
-        return FileResult(
-            source,
-            errors=[
-                JobFileError(
-                    source,
-                    line,
-                    column,
-                    "",
-                    f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); job files are UTF-8 YAML",
-                )
-            ],
-        )
+        message = f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); job files are UTF-8 YAML"
+        return FileResult(source, errors=[JobFileError(source, line, column, "", message)])
     return parse_job_documents(text, source, now)
 
 
@@ -94,14 +94,16 @@ def decode(raw: bytes) -> str:
 
 def display_path(path: Path) -> str:
     """The path as the user would type it: relative to the working directory when inside it."""
-    try:
-        return (
-            str(path.resolve().relative_to(Path.cwd().resolve()))
-            if path.is_absolute()
-            else str(path)
-        )
-    except ValueError:
+    if not path.is_absolute():
         return str(path)
+    cwd = _cwd_path(os.getcwd())
+    return str(path.relative_to(cwd)) if path.is_relative_to(cwd) else str(path)
+
+
+@lru_cache(maxsize=4)
+def _cwd_path(here: str) -> Path:
+    # Built once per working directory: display_path runs for every file of a big tree.
+    return Path(here)
 
 
 @dataclass

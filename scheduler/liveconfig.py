@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from scheduler.catalog import discover, display_path, duplicate_name_error, read_job_file
+from scheduler.catalog import (
+    discover,
+    display_path,
+    duplicate_name_error,
+    parse_job_bytes,
+    read_job_bytes,
+)
 from scheduler.errors import JobFileError
 from scheduler.job import LoadedJob
 from scheduler.loader import FileResult
@@ -72,15 +78,16 @@ class LiveConfig:
         if not path.exists():
             self.rejected.pop(source, None)
             return self._replace(source, None, {})
-        try:
-            raw = path.read_bytes()
-        except OSError:
-            raw = b""
+        raw = read_job_bytes(path, source)
+        if isinstance(raw, FileResult):
+            self.rejected[source] = raw.errors
+            return Change(source, rejected=raw.errors)
         digest = hashlib.sha256(raw).hexdigest()
         known = self._files.get(source)
         if known is not None and known.digest == digest and source not in self.rejected:
             return Change(source)
-        result = read_job_file(path, now)
+        # No `now`: the date-dependent warnings are for `validate`; the watcher needs none.
+        result = parse_job_bytes(raw, source)
         self._reject_duplicates(result)
         if not result.ok:
             self.rejected[source] = result.errors

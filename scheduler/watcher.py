@@ -163,7 +163,10 @@ class Watcher:
         nxt = self.due.peek()
         delay = MAX_SLEEP
         if nxt is not None:
-            delay = min(delay, max(0.0, (nxt.instant - self.clock.now()).total_seconds()))
+            until = (nxt.instant - self.clock.now()).total_seconds()
+            # Wake once ahead of the instant to serialise its runs, then at the instant.
+            ahead = until - PREPARE_AHEAD.total_seconds()
+            delay = min(delay, ahead if ahead > 0 else max(0.0, until))
         if not self._redis_ok:
             delay = min(delay, max(0.0, self._retry_at - time.monotonic()))
         if delay > 0:
@@ -189,39 +192,54 @@ class Watcher:
             due = self.due.pop_due(now, limit=BATCH)
             if not due:
                 return
-            requests: list[RunRequest] = []
-            later: dict[str, tuple[datetime | None, datetime]] = {}
-            for run in due:
-                job = self.config.jobs.get(run.job)
-                if job is None or not job.spec.enabled:
-                    continue
-                plan = resume(job.schedule, run.instant, now, grace=self.options.grace)
-                requests.append(_request(job, run.instant, RunTrigger.schedule))
-                requests += [_request(job, t, RunTrigger.schedule) for t in plan.late]
-                if plan.catch_up is not None:
-                    requests.append(_request(job, plan.catch_up, RunTrigger.catch_up))
-                self._record_missed(job, plan.missed, plan.missed_total, "watcher fell behind")
-                last = max([run.instant, *plan.late, *filter(None, [plan.catch_up])])
-                later[job.name] = (plan.next_run, last)
+            jobs = [(run, self.config.jobs.get(run.job)) for run in due]
+            sent = [(run, job) for run, job in jobs if job is not None and job.spec.enabled]
+            # Send first (payloads were prepared ahead), then work out what comes next:
+            # the runs' visibility in the queue waits for nothing else.
+            requests = [_request(job, run.instant, RunTrigger.schedule) for run, job in sent]
             with self.store.batch():
-                if not self._send(requests, now):
+                if not self._send(requests):
                     for run in due:  # put them back: they go out late, once Redis answers
                         self.due.set(run.job, run.instant)
                     return
-                for name, (nxt, last) in later.items():
-                    self.due.set(name, nxt)
-                    self._last[name] = last
-                    self._save_state(self.config.jobs[name], nxt, last=last)
+                follow_up: list[RunRequest] = []
+                for run, job in sent:
+                    follow_up += self._advance(job, run.instant, now)
+                if follow_up:
+                    self._send(follow_up)
 
-    def _send(self, requests: list[RunRequest], now: datetime) -> bool:
+    def _advance(self, job: LoadedJob, instant: datetime, now: datetime) -> list[RunRequest]:
+        """Set the job's next instant after ``instant``; runs it fell far behind on come back.
+
+        A next instant that is already past but within the grace goes back on the due queue
+        and out at once, as an ordinary late run. Anything older is treated like downtime:
+        one catch-up (returned, to send now), the rest recorded missed.
+        """
+        last = instant
+        nxt = job.schedule.next_after(instant)
+        extra: list[RunRequest] = []
+        if nxt is not None and now - nxt > self.options.grace:
+            plan = resume(job.schedule, instant, now, grace=self.options.grace)
+            extra = [_request(job, t, RunTrigger.schedule) for t in plan.late]
+            if plan.catch_up is not None:
+                extra.append(_request(job, plan.catch_up, RunTrigger.catch_up))
+            self._record_missed(job, plan.missed, plan.missed_total, "watcher fell behind")
+            last = max([instant, *plan.late, *filter(None, [plan.catch_up])])
+            nxt = plan.next_run
+        self.due.set(job.name, nxt)
+        self._save_state(job, nxt, last=last)
+        return extra
+
+    def _send(self, requests: list[RunRequest]) -> bool:
         if not requests:
             return True
         try:
-            outcomes = self.dispatcher.enqueue(requests, now)
+            outcomes = self.dispatcher.enqueue(requests, self.clock.now())
         except redis.RedisError as exc:
             self._redis_failed(exc)
             return False
         self._redis_recovered()
+        sent_at = self.clock.now()  # when the runs became visible in their queues
         for outcome in outcomes:
             req = outcome.request
             scheduled = datetime.fromisoformat(req.scheduled_for)
@@ -233,7 +251,7 @@ class Watcher:
                 job=req.job,
                 scheduled_for=scheduled,
                 trigger=req.trigger,
-                enqueued_at=outcome.at,
+                enqueued_at=sent_at,
                 note=None if outcome.enqueued else "enqueued by another watcher or earlier",
             )
             if outcome.enqueued:
@@ -270,6 +288,10 @@ class Watcher:
                     log.info("config.job_renamed", job=job.name, previous=old, runs=moved)
 
     def _startup(self, now: datetime) -> None:
+        with self.store.batch():  # one transaction for every job's state
+            self._start_jobs(now)
+
+    def _start_jobs(self, now: datetime) -> None:
         for change in self.config.rescan(now):
             self._log_rejected(change)
         self._carry_renames(list(self.config.jobs.values()))
@@ -293,7 +315,7 @@ class Watcher:
             else:
                 self._schedule_from(job, now)
         requests = [_request(job, t, RunTrigger.catch_up) for job, t, _ in catch_ups]
-        if self._send(requests, now):
+        if self._send(requests):
             for job, instant, nxt in catch_ups:
                 self._save_state(job, nxt, last=instant)
         else:
