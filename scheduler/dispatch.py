@@ -17,6 +17,7 @@ from typing import Any
 
 import redis
 from rq import Queue
+from rq.job import Job
 
 from scheduler.runs import RunRequest
 
@@ -43,6 +44,29 @@ return 1
 """
 
 
+_ENQUEUE_STAGED = """
+-- KEYS: marker, staged hash, job hash, queue list, set of queues
+-- ARGV: job id, marker ttl (s), marker value
+if redis.call('EXISTS', KEYS[2]) == 0 then
+    return -1
+end
+if not redis.call('SET', KEYS[1], ARGV[3], 'NX', 'EX', ARGV[2]) then
+    return 0
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then
+    return 0
+end
+redis.call('RENAME', KEYS[2], KEYS[3])
+redis.call('PERSIST', KEYS[3])
+redis.call('RPUSH', KEYS[4], ARGV[1])
+redis.call('SADD', KEYS[5], KEYS[4])
+return 1
+"""
+_NOT_STAGED = -1
+STAGE_PREFIX = "scheduler:staged:"
+STAGE_TTL = 3600
+
+
 @dataclass(frozen=True)
 class Dispatched:
     """What became of one run request: enqueued now, or already enqueued before."""
@@ -60,7 +84,8 @@ class Dispatcher:
         self._owner = owner
         self._queues: dict[str, Queue] = {}
         self._script = conn.register_script(_ENQUEUE_ONCE)
-        self._prepared: dict[str, tuple[RunRequest, list[Any], list[Any]]] = {}
+        self._staged_script = conn.register_script(_ENQUEUE_STAGED)
+        self._staged: dict[str, RunRequest] = {}
 
     def _queue(self, name: str) -> Queue:
         queue = self._queues.get(name)
@@ -69,17 +94,28 @@ class Dispatcher:
         return queue
 
     def prepare(self, requests: Sequence[RunRequest]) -> None:
-        """Serialise runs ahead of their instant, so enqueueing them is one Redis round trip.
+        """Stage runs in Redis ahead of their instant, so enqueueing them costs almost nothing.
 
-        Building an RQ job costs a fraction of a millisecond; for a thousand runs due in
-        the same second that is most of the lateness, so the watcher pays it beforehand.
+        Building and sending an RQ job hash costs a fraction of a millisecond; for a
+        thousand runs due in the same second that is most of the lateness. So the watcher
+        writes each hash beforehand under a staging key (expiring, invisible to workers),
+        and at the instant one small script per run claims the run and renames the hash
+        into place. Raises redis.RedisError if Redis fails (nothing is then staged).
         """
-        if len(self._prepared) > 100_000:
-            self._prepared.clear()
-        for request in requests:
-            if request.run_id not in self._prepared:
-                keys, args = self._script_call(self._queue(request.queue), request)
-                self._prepared[request.run_id] = (request, keys, args)
+        fresh = [r for r in requests if self._staged.get(r.run_id) != r]
+        if not fresh:
+            return
+        if len(self._staged) > 100_000:
+            self._staged.clear()
+        pipe = self._conn.pipeline(transaction=False)
+        for request in fresh:
+            _, fields = self._job_fields(self._queue(request.queue), request)
+            key = STAGE_PREFIX + request.run_id
+            pipe.hset(key, mapping=dict(zip(fields[::2], fields[1::2], strict=True)))
+            pipe.expire(key, STAGE_TTL)
+        pipe.execute()
+        for request in fresh:
+            self._staged[request.run_id] = request
 
     def enqueue(self, requests: Sequence[RunRequest], now: datetime) -> list[Dispatched]:
         """Enqueue every request in one pipeline; raises redis.RedisError if Redis fails."""
@@ -87,19 +123,39 @@ class Dispatcher:
             return []
         pipe = self._conn.pipeline(transaction=False)
         for request in requests:
-            prepared = self._prepared.pop(request.run_id, None)
-            if prepared is not None and prepared[0] == request:
-                keys, args = prepared[1], prepared[2]
-            else:  # not prepared, or the job changed since: build it now
+            if self._staged.pop(request.run_id, None) == request:
+                keys = [
+                    MARKER_PREFIX + request.run_id,
+                    STAGE_PREFIX + request.run_id,
+                    _job_key(request.run_id),
+                    self._queue(request.queue).key,
+                    Queue.redis_queues_keys,
+                ]
+                claim: list[str | int] = [
+                    request.run_id,
+                    int(MARKER_TTL.total_seconds()),
+                    self._owner or "1",
+                ]
+                self._staged_script(keys=keys, args=claim, client=pipe)
+            else:  # not staged, or the job changed since: send the whole job now
                 keys, args = self._script_call(self._queue(request.queue), request)
-            self._script(keys=keys, args=args, client=pipe)
-        results = pipe.execute()
+                self._script(keys=keys, args=args, client=pipe)
+        results = list(pipe.execute())
+        unstaged = [i for i, result in enumerate(results) if result == _NOT_STAGED]
+        if unstaged:  # the staged copy expired or another watcher took it: the long way
+            pipe = self._conn.pipeline(transaction=False)
+            for i in unstaged:
+                request = requests[i]
+                keys, args = self._script_call(self._queue(request.queue), request)
+                self._script(keys=keys, args=args, client=pipe)
+            for i, result in zip(unstaged, pipe.execute(), strict=True):
+                results[i] = result
         return [
-            Dispatched(request, bool(result), now)
+            Dispatched(request, result == 1, now)
             for request, result in zip(requests, results, strict=True)
         ]
 
-    def _script_call(self, queue: Queue, request: RunRequest) -> tuple[list[Any], list[Any]]:
+    def _job_fields(self, queue: Queue, request: RunRequest) -> tuple[Any, list[Any]]:
         job = queue.create_job(
             RUNNER,
             args=(request.as_payload(),),
@@ -113,6 +169,14 @@ class Dispatcher:
         for key, value in job.to_dict().items():
             if value is not None:
                 fields += [key, value if isinstance(value, bytes | str) else str(value)]
+        return job, fields
+
+    def _script_call(self, queue: Queue, request: RunRequest) -> tuple[list[Any], list[Any]]:
+        job, fields = self._job_fields(queue, request)
         keys = [MARKER_PREFIX + request.run_id, job.key, queue.key, Queue.redis_queues_keys]
         args = [job.id, int(MARKER_TTL.total_seconds()), self._owner or "1", *fields]
         return keys, args
+
+
+def _job_key(run_id: str) -> str:
+    return f"{Job.redis_job_namespace_prefix}{run_id}"
