@@ -390,6 +390,18 @@ def health(data_dir: Path, fmt: str) -> None:
     sys.exit(EXIT_OK if data["healthy"] else EXIT_INVALID)
 
 
+def _register_command_modules() -> None:
+    # These modules import the option helpers above, so they are imported after them.
+    from scheduler.commands.scaffold import init, new
+    from scheduler.commands.simulate import simulate
+
+    for command in (init, new, simulate):
+        cli.add_command(command)
+
+
+_register_command_modules()
+
+
 def main() -> None:
     """Entry point: no exception escapes as a traceback."""
     # pydantic scans every installed package's metadata for plugins on first use (about

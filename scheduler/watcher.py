@@ -296,7 +296,8 @@ class Watcher:
             self._log_rejected(change)
         self._carry_renames(list(self.config.jobs.values()))
         states = self.store.job_states()
-        catch_ups: list[tuple[LoadedJob, datetime, datetime | None]] = []
+        # (job, the instant to send now, its trigger, the job's next instant)
+        resumed: list[tuple[LoadedJob, datetime, RunTrigger, datetime | None]] = []
         for job in self.config.jobs.values():
             state = states.get(job.name)
             if (
@@ -308,18 +309,20 @@ class Watcher:
                 # Same definition as before the restart: account for what passed meanwhile.
                 plan = resume(job.schedule, state.last_scheduled, now, grace=timedelta(0))
                 self._record_missed(job, plan.missed, plan.missed_total, "watcher was down")
+                # An instant due exactly now is on time (and takes the catch-up's place).
+                resumed += [(job, t, RunTrigger.schedule, plan.next_run) for t in plan.late]
                 if plan.catch_up is not None:
-                    catch_ups.append((job, plan.catch_up, plan.next_run))
+                    resumed.append((job, plan.catch_up, RunTrigger.catch_up, plan.next_run))
                 self.due.set(job.name, plan.next_run)
                 self._save_state(job, plan.next_run, last=state.last_scheduled)
             else:
                 self._schedule_from(job, now)
-        requests = [_request(job, t, RunTrigger.catch_up) for job, t, _ in catch_ups]
+        requests = [_request(job, t, trigger) for job, t, trigger, _ in resumed]
         if self._send(requests):
-            for job, instant, nxt in catch_ups:
+            for job, instant, _, nxt in resumed:
                 self._save_state(job, nxt, last=instant)
         else:
-            for job, instant, _ in catch_ups:
+            for job, instant, _, _ in resumed:
                 self.due.set(job.name, instant)  # Redis is down: it goes out when Redis is back
         self._log_generation()
 

@@ -20,14 +20,7 @@ from scheduler.models import json_schema
 from scheduler.scaffold import NewJob, job_text
 from tests.cli.conftest import PROJECT, CliResult, run_cli
 
-# The commands are registered in scheduler/cli.py by its owner; until then this shim adds
-# them to the group (harmless once they are there). To run the real entry point instead:
-# ENTRY = ["-m", "scheduler"]
-ENTRY = [
-    "-c",
-    "from scheduler.cli import cli, main; from scheduler.commands.scaffold import init, new; "
-    "cli.add_command(init); cli.add_command(new); main()",
-]
+ENTRY = ["-m", "scheduler"]
 
 AFTER = "2026-03-28T12:00:00+00:00"
 

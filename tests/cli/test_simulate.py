@@ -20,11 +20,7 @@ import pytest
 
 from tests.cli.conftest import DEFAULT_TIMEOUT, PROJECT, CliResult
 
-ENTRY = (
-    "-c",
-    "from scheduler.cli import cli, main; from scheduler.commands.simulate import simulate; "
-    "cli.add_command(simulate); main()",
-)
+ENTRY = ("-m", "scheduler")
 
 HOURLY = "name: hourly\ntask: examples.bots:report\nschedule:\n  cron: '0 * * * *'\n"
 PAUSED = (
