@@ -22,6 +22,23 @@ def validate(paths: Sequence[Path], now: datetime) -> Catalog:
     return load_paths(paths, now)
 
 
+def lint(catalog: Catalog, now: datetime, *, strict: bool = False) -> None:
+    """Add the schedule linter's warnings to the catalog; ``strict`` makes them errors.
+
+    Only ``validate`` lints: ``next`` and ``list`` do not pay for it. Under ``strict`` the
+    loader's own warnings (a one-shot in the past, an empty file) become errors too.
+    """
+    from scheduler.lint import lint_catalog
+
+    by_file = {f.file: f for f in catalog.files}
+    for warning in lint_catalog(catalog, now):
+        by_file[warning.file].warnings.append(warning)
+    if strict:
+        for f in catalog.files:
+            f.errors.extend(w.as_error() for w in f.warnings)
+            f.warnings.clear()
+
+
 def find_job(catalog: Catalog, name: str) -> LoadedJob:
     """The valid job called ``name``.
 

@@ -128,13 +128,20 @@ def cli() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @jobs_dir_option
 @format_option("text", "json", "github")
-def validate(paths: tuple[Path, ...], jobs_dir: Path, fmt: str) -> None:
-    """Check job files (default: the whole jobs dir). Exit 1 when any is invalid."""
+@click.option("--strict", is_flag=True, help="Treat warnings (schedule lint included) as errors.")
+def validate(paths: tuple[Path, ...], jobs_dir: Path, fmt: str, strict: bool) -> None:
+    """Check job files (default: the whole jobs dir). Exit 1 when any is invalid.
+
+    Also lints schedules (warnings with a stable code: step-uneven, day-or-trap,
+    rare-date, dst-skipped, dst-repeated, pile-up); --strict makes warnings errors.
+    """
     from scheduler import api, report
 
     if not paths:
         _require_dir(jobs_dir)
-    catalog = api.validate(list(paths) or [jobs_dir], _now())
+    now = _now()
+    catalog = api.validate(list(paths) or [jobs_dir], now)
+    api.lint(catalog, now, strict=strict)
     if fmt == "json":
         click.echo(report.dumps(report.validation_json(catalog)))
     elif fmt == "github":

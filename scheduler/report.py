@@ -45,6 +45,8 @@ def validation_github(catalog: Catalog) -> str:
     for p in _ordered([*catalog.errors, *catalog.warnings]):
         text = f"{p.path}: {p.message}" if p.path else p.message
         where = f"file={_gh_property(p.file)},line={p.line},col={p.column}"
+        if p.code:
+            where += f",title={_gh_property(p.code)}"
         out.append(f"::{p.severity} {where}::{_gh_data(text)}")
     return "\n".join(out)
 
@@ -91,7 +93,8 @@ def dumps(data: Any) -> str:
 
 def _problem_line(p: JobFileProblem) -> str:
     where = f"{p.path}: " if p.path else ""
-    return f"{p.file}:{p.line}:{p.column}: {p.severity}: {where}{p.message}"
+    code = f" [{p.code}]" if p.code else ""
+    return f"{p.file}:{p.line}:{p.column}: {p.severity}: {where}{p.message}{code}"
 
 
 def _ordered(problems: list[JobFileProblem]) -> list[JobFileProblem]:
