@@ -37,13 +37,13 @@ import pytest
 
 from tests.cli.conftest import PROJECT, CliResult
 
-# The commands run through a tiny wrapper until cli.py registers them; then this becomes
-# ENTRY = ["-m", "scheduler"] (the wrapper keeps working either way).
-ENTRY = [
+# Until cli.py registers plan and diff, they run through this wrapper (harmless afterwards).
+WRAPPER = [
     "-c",
     "from scheduler.cli import cli, main; from scheduler.commands.plan import plan, diff; "
     "cli.add_command(plan); cli.add_command(diff); main()",
 ]
+ENTRY = WRAPPER  # once registered in cli.py: ENTRY = ["-m", "scheduler"]
 NOW = "2026-06-01T12:00:00Z"
 GIT_ENV = {
     "GIT_CONFIG_GLOBAL": os.devnull,
