@@ -399,10 +399,11 @@ def health(data_dir: Path, fmt: str) -> None:
 
 def _register_command_modules() -> None:
     # These modules import the option helpers above, so they are imported after them.
+    from scheduler.commands.plan import diff, plan
     from scheduler.commands.scaffold import init, new
     from scheduler.commands.simulate import simulate
 
-    for command in (init, new, simulate):
+    for command in (init, new, simulate, plan, diff):
         cli.add_command(command)
 
 

@@ -43,7 +43,7 @@ WRAPPER = [
     "from scheduler.cli import cli, main; from scheduler.commands.plan import plan, diff; "
     "cli.add_command(plan); cli.add_command(diff); main()",
 ]
-ENTRY = WRAPPER  # once registered in cli.py: ENTRY = ["-m", "scheduler"]
+ENTRY = ["-m", "scheduler"]  # once registered in cli.py: ENTRY = ["-m", "scheduler"]
 NOW = "2026-06-01T12:00:00Z"
 GIT_ENV = {
     "GIT_CONFIG_GLOBAL": os.devnull,
