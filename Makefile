@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS_DIR ?= jobs.d
 
-.PHONY: venv run test unit integration cli lint typecheck schema bench clean
+.PHONY: venv run test unit integration cli lint typecheck schema bench bench-dispatch clean
 
 venv: $(STAMP)
 
@@ -45,6 +45,10 @@ schema: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/validate.py
+
+# The watcher: 1,000 runs due in the same second, and 100,000 jobs idle (several minutes).
+bench-dispatch: $(STAMP)
+	$(BIN)/python bench/dispatch.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
