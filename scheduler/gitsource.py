@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from scheduler.catalog import MAX_FILE_BYTES, Catalog, build_catalog, decode, is_job_file
+from scheduler.catalog import MAX_FILE_BYTES, Catalog, build_catalog, is_job_file
+from scheduler.catalog import parse_job_bytes as parse_file_bytes
 from scheduler.errors import JobFileError, SchedulerError
-from scheduler.loader import FileResult, parse_job_documents
+from scheduler.loader import FileResult
 
 GIT_TIMEOUT_S = 120.0
 
@@ -146,24 +147,11 @@ def load_at_ref(jobs_dir: Path, ref: str, now: datetime | None = None) -> RefSna
 
 
 def parse_job_bytes(raw: bytes, source: str, now: datetime | None = None) -> FileResult:
-    """Decode and parse one file's bytes; too large or non-text contents are located errors
+    """Parse one file's bytes; too large or non-text contents are located errors
     (the same ones :func:`scheduler.catalog.read_job_file` gives)."""
     if len(raw) > MAX_FILE_BYTES:
         return _failed(source, f"file is larger than {MAX_FILE_BYTES:,} bytes")
-    try:
-        text = decode(raw)
-    except UnicodeDecodeError as exc:
-        before = raw[: exc.start]
-        line = before.count(b"\n") + 1
-        line_start = before[before.rfind(b"\n") + 1 :]
-        column = len(line_start.decode("utf-8", errors="replace")) + 1
-        return _failed(
-            source,
-            f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); job files are UTF-8 YAML",
-            line,
-            column,
-        )
-    return parse_job_documents(text, source, now)
+    return parse_file_bytes(raw, source, now)
 
 
 # -- internals --------------------------------------------------------------------------
