@@ -71,7 +71,9 @@ def read_job_bytes(path: Path, source: str) -> bytes | FileResult:
     return raw
 
 
-def parse_job_bytes(raw: bytes, source: str, now: datetime | None = None) -> FileResult:
+def parse_job_bytes(
+    raw: bytes, source: str, now: datetime | None = None, *, positions: bool = True
+) -> FileResult:
     """Decode and parse a job file's bytes; text that is not UTF-8 is a located error."""
     try:
         text = decode(raw)
@@ -82,7 +84,7 @@ def parse_job_bytes(raw: bytes, source: str, now: datetime | None = None) -> Fil
         column = len(line_start.decode("utf-8", errors="replace")) + 1
         message = f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); job files are UTF-8 YAML"
         return FileResult(source, errors=[JobFileError(source, line, column, "", message)])
-    return parse_job_documents(text, source, now)
+    return parse_job_documents(text, source, now, positions=positions)
 
 
 def decode(raw: bytes) -> str:

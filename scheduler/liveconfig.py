@@ -87,7 +87,7 @@ class LiveConfig:
         if known is not None and known.digest == digest and source not in self.rejected:
             return Change(source)
         # No `now`: the date-dependent warnings are for `validate`; the watcher needs none.
-        result = parse_job_bytes(raw, source)
+        result = parse_job_bytes(raw, source, positions=False)
         self._reject_duplicates(result)
         if not result.ok:
             self.rejected[source] = result.errors

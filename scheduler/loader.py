@@ -30,18 +30,22 @@ class FileResult:
         return not self.errors
 
 
-def parse_job_documents(text: str, source: str, now: datetime | None = None) -> FileResult:
+def parse_job_documents(
+    text: str, source: str, now: datetime | None = None, *, positions: bool = True
+) -> FileResult:
     """Parse and validate every job document in ``text`` (the contents of file ``source``).
 
     ``now`` (aware) enables the warnings that depend on the date, such as a one-shot
-    ``at`` in the past; without it the result depends on the text alone.
+    ``at`` in the past; without it the result depends on the text alone. ``positions``
+    keeps every field's line and column on the jobs (for the linter); the watcher, which
+    holds every job in memory for good, does without.
     """
     result = FileResult(file=source)
     documents, syntax_errors = parse_documents(text, source)
     for doc in documents:
         if doc.data is None:
             continue  # an empty document, such as a trailing '---'
-        _validate_document(doc, source, now, result)
+        _validate_document(doc, source, now, result, positions)
     result.errors.extend(syntax_errors)
     if all(doc.data is None for doc in documents) and not syntax_errors:
         result.warnings.append(JobFileWarning(source, 1, 1, "", "file holds no job"))
@@ -49,7 +53,7 @@ def parse_job_documents(text: str, source: str, now: datetime | None = None) -> 
 
 
 def _validate_document(
-    doc: Document, source: str, now: datetime | None, result: FileResult
+    doc: Document, source: str, now: datetime | None, result: FileResult, positions: bool
 ) -> None:
     if isinstance(doc.data, dict) and isinstance(doc.data.get("name"), str):
         result.declared.setdefault(doc.data["name"], doc.value_position(("name",))[0])
@@ -78,7 +82,9 @@ def _validate_document(
         column=doc.column,
         document=doc.index,
         name_line=name_line,
-        positions={format_loc(loc): pos for loc, pos in doc.values.items() if loc},
+        positions=(
+            {format_loc(loc): pos for loc, pos in doc.values.items() if loc} if positions else {}
+        ),
     )
     if now is not None:
         result.warnings.extend(_dated_warnings(job, doc, now))
