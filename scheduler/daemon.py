@@ -66,7 +66,6 @@ def run(options: RunOptions) -> int:
     """Run the watcher until a signal; returns the process exit code."""
     import redis
 
-    from scheduler.catalog import load_paths
     from scheduler.clock import SystemClock
     from scheduler.store import Store
     from scheduler.watcher import Watcher, WatcherOptions
@@ -80,8 +79,9 @@ def run(options: RunOptions) -> int:
     clock = SystemClock()
     try:
         store = Store(store_path(options.data_dir))
-        jobs = load_paths([options.jobs_dir]).jobs.values()
-        workers.serve(sorted({"default"} | {job.spec.queue for job in jobs}))
+        # Workers for "default" now; the watcher names the other queues once it has loaded
+        # the jobs (one parse of jobs.d, not two).
+        workers.serve(["default"])
         if options.health_port is not None:
             from scheduler import healthz
 

@@ -317,6 +317,7 @@ class Watcher:
                 self._save_state(job, plan.next_run, last=state.last_scheduled)
             else:
                 self._schedule_from(job, now)
+        self._check_queues()
         requests = [_request(job, t, trigger) for job, t, trigger, _ in resumed]
         if self._send(requests):
             for job, instant, _, nxt in resumed:
