@@ -213,17 +213,9 @@ def health(data_dir: Path, now: datetime) -> dict[str, Any]:
 def trigger(conn: Any, job: LoadedJob, now: datetime) -> dict[str, Any]:
     """Enqueue one manual run of ``job`` now; returns what was enqueued."""
     from scheduler.dispatch import Dispatcher
-    from scheduler.runs import RunRequest, RunTrigger, iso_utc, run_id
+    from scheduler.runs import RunTrigger
 
-    request = RunRequest(
-        run_id=run_id(job.name, now, RunTrigger.manual),
-        job=job.name,
-        task=job.spec.task,
-        params=dict(job.spec.params),
-        scheduled_for=iso_utc(now),
-        trigger=RunTrigger.manual,
-        queue=job.spec.queue,
-    )
+    request = job.run_request(now, RunTrigger.manual)
     [outcome] = Dispatcher(conn, owner="cli").enqueue([request], now)
     return {
         "job": job.name,

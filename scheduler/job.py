@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from scheduler.cronexpr import parse_cron
 from scheduler.durations import parse_duration
 from scheduler.models import JobSpec, ScheduleSpec
+from scheduler.runs import RunRequest, RunTrigger, iso_utc, run_id
 from scheduler.schedule import (
     EPOCH,
     AnyOf,
@@ -68,6 +69,18 @@ class LoadedJob:
     @property
     def location(self) -> str:
         return f"{self.file}:{self.line}"
+
+    def run_request(self, instant: datetime, trigger: RunTrigger) -> RunRequest:
+        """What a worker needs to run this job for ``instant`` (the RQ job's payload)."""
+        return RunRequest(
+            run_id=run_id(self.name, instant, trigger),
+            job=self.name,
+            task=self.spec.task,
+            params=dict(self.spec.params),
+            scheduled_for=iso_utc(instant),
+            trigger=trigger,
+            queue=self.spec.queue,
+        )
 
 
 def build_schedule(spec: JobSpec) -> Schedule:

@@ -71,19 +71,18 @@ def jobs_table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "no jobs"
     header = ("NAME", "SCHEDULE", "TIMEZONE", "NEXT RUN", "FILE")
-    table = [header] + [
-        (
-            r["name"],
-            r["schedule_text"],
-            r["timezone"],
-            (r["next_run"] or "-") if r["enabled"] else "disabled",
-            f"{r['file']}:{r['line']}",
-        )
-        for r in rows
-    ]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in table
+    return _table(
+        [header]
+        + [
+            (
+                r["name"],
+                r["schedule_text"],
+                r["timezone"],
+                (r["next_run"] or "-") if r["enabled"] else "disabled",
+                f"{r['file']}:{r['line']}",
+            )
+            for r in rows
+        ]
     )
 
 

@@ -182,7 +182,7 @@ class Watcher:
         for run in soon:
             job = self.config.jobs.get(run.job)
             if job is not None and job.spec.enabled:
-                requests.append(_request(job, run.instant, RunTrigger.schedule))
+                requests.append(job.run_request(run.instant, RunTrigger.schedule))
         # Preparing asks Redis its version once; if Redis is down, dispatch reports it.
         with contextlib.suppress(redis.RedisError):
             self.dispatcher.prepare(requests)
@@ -196,7 +196,7 @@ class Watcher:
             sent = [(run, job) for run, job in jobs if job is not None and job.spec.enabled]
             # Send first (payloads were prepared ahead), then work out what comes next:
             # the runs' visibility in the queue waits for nothing else.
-            requests = [_request(job, run.instant, RunTrigger.schedule) for run, job in sent]
+            requests = [job.run_request(run.instant, RunTrigger.schedule) for run, job in sent]
             with self.store.batch():
                 if not self._send(requests):
                     for run in due:  # put them back: they go out late, once Redis answers
@@ -220,9 +220,9 @@ class Watcher:
         extra: list[RunRequest] = []
         if nxt is not None and now - nxt > self.options.grace:
             plan = resume(job.schedule, instant, now, grace=self.options.grace)
-            extra = [_request(job, t, RunTrigger.schedule) for t in plan.late]
+            extra = [job.run_request(t, RunTrigger.schedule) for t in plan.late]
             if plan.catch_up is not None:
-                extra.append(_request(job, plan.catch_up, RunTrigger.catch_up))
+                extra.append(job.run_request(plan.catch_up, RunTrigger.catch_up))
             self._record_missed(job, plan.missed, plan.missed_total, "watcher fell behind")
             last = max([instant, *plan.late, *filter(None, [plan.catch_up])])
             nxt = plan.next_run
@@ -318,7 +318,7 @@ class Watcher:
             else:
                 self._schedule_from(job, now)
         self._check_queues()
-        requests = [_request(job, t, trigger) for job, t, trigger, _ in resumed]
+        requests = [job.run_request(t, trigger) for job, t, trigger, _ in resumed]
         if self._send(requests):
             for job, instant, _, nxt in resumed:
                 self._save_state(job, nxt, last=instant)
@@ -586,18 +586,6 @@ class Watcher:
         self.store.set_meta("heartbeat", f"{state} {self.id}", now)
         with contextlib.suppress(redis.RedisError):  # `health` reads the SQLite heartbeat
             self.conn.set(HEARTBEAT_KEY + self.id, iso_utc(now), ex=HEARTBEAT_TTL)
-
-
-def _request(job: LoadedJob, instant: datetime, trigger: RunTrigger) -> RunRequest:
-    return RunRequest(
-        run_id=run_id(job.name, instant, trigger),
-        job=job.name,
-        task=job.spec.task,
-        params=dict(job.spec.params),
-        scheduled_for=iso_utc(instant),
-        trigger=trigger,
-        queue=job.spec.queue,
-    )
 
 
 def _group_for(data_dir: Path) -> str:
