@@ -8,52 +8,22 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from scheduler import __version__
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
-
-
-def jobs_dir_option(fn: F) -> F:
-    return click.option(
-        "--jobs-dir",
-        type=click.Path(path_type=Path, file_okay=False),
-        default="jobs.d",
-        envvar="SCHEDULER_JOBS_DIR",
-        show_default=True,
-        show_envvar=True,
-        help="Folder of job files.",
-    )(fn)
-
-
-def data_dir_option(fn: F) -> F:
-    return click.option(
-        "--data-dir",
-        type=click.Path(path_type=Path, file_okay=False),
-        default="data",
-        envvar="SCHEDULER_DATA_DIR",
-        show_default=True,
-        show_envvar=True,
-        help="Folder of the SQLite records (and of the embedded Redis).",
-    )(fn)
-
-
-def redis_url_option(fn: F) -> F:
-    return click.option(
-        "--redis-url",
-        envvar="REDIS_URL",
-        show_envvar=True,
-        default=None,
-        help="Redis to use; unset means the embedded one under the data dir.",
-    )(fn)
+from scheduler.options import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    data_dir_option,
+    format_option,
+    jobs_dir_option,
+    redis_url_option,
+)
 
 
 def _redis(data_dir: Path, redis_url: str | None) -> Any:
@@ -76,20 +46,6 @@ def _redis(data_dir: Path, redis_url: str | None) -> Any:
         return redis.Redis.from_url(url, socket_timeout=10)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--redis-url") from None
-
-
-def format_option(*choices: str) -> Callable[[F], F]:
-    def decorate(fn: F) -> F:
-        return click.option(
-            "--format",
-            "fmt",
-            type=click.Choice(choices),
-            default="text",
-            show_default=True,
-            help="Output format.",
-        )(fn)
-
-    return decorate
 
 
 def _now() -> datetime:

@@ -4,9 +4,6 @@ Both compare two sets of jobs and print a :class:`scheduler.diff.Plan` as text, 
 (a pull-request comment) or JSON (shape in :mod:`scheduler.planreport`). Exit 0 whatever
 the diff; 1 when the new side is invalid (its located errors are printed instead); 2 for
 usage errors (an unknown revision, no git repository, a missing folder).
-
-Options are declared here rather than imported from ``scheduler.cli``, so that ``cli.py``
-can import this module at its top without an import cycle.
 """
 
 from __future__ import annotations
@@ -19,25 +16,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from scheduler.options import EXIT_INVALID, EXIT_OK, format_option, jobs_dir_option
+
 if TYPE_CHECKING:
     from scheduler.catalog import Catalog
     from scheduler.planreport import Sides
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_OK, EXIT_INVALID = 0, 1
 FORMATS = ("text", "markdown", "json")
-
-
-def _format_option(fn: F) -> F:
-    return click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(FORMATS),
-        default="text",
-        show_default=True,
-        help="Output format: text for people, markdown for a pull-request comment, json.",
-    )(fn)
+_format_option = format_option(
+    *FORMATS, help="Output format: text for people, markdown for a pull-request comment, json."
+)
 
 
 def _now_option(fn: F) -> F:
@@ -52,15 +42,7 @@ def _now_option(fn: F) -> F:
     metavar="GITREF",
     help="The git revision to compare against (origin/main, HEAD~1, a tag or commit id).",
 )
-@click.option(
-    "--jobs-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default="jobs.d",
-    envvar="SCHEDULER_JOBS_DIR",
-    show_default=True,
-    show_envvar=True,
-    help="Folder of job files.",
-)
+@jobs_dir_option
 @_format_option
 @_now_option
 def plan(base: str, jobs_dir: Path, fmt: str, now_text: str | None) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from scheduler.cli import EXIT_INVALID, EXIT_OK, jobs_dir_option
+from scheduler.options import EXIT_INVALID, EXIT_OK, jobs_dir_option
 
 
 def _schema_file(jobs_dir: Path) -> Path:

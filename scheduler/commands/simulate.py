@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from scheduler.cli import EXIT_INVALID, EXIT_OK, _load, format_option, jobs_dir_option
+from scheduler.cli import _load
+from scheduler.options import EXIT_INVALID, EXIT_OK, format_option, jobs_dir_option
 
 if TYPE_CHECKING:
     from scheduler.job import LoadedJob
