@@ -6,11 +6,17 @@ watcher, a retry after a crash, or a catch-up of an instant that was in fact enq
 all find the marker taken and enqueue nothing. The marker outlives RQ's own job hash
 (whose result TTL is minutes), so an id is refused for ``MARKER_TTL`` after first use.
 All runs due together go to Redis in one pipeline.
+
+High availability adds two things to the same scripts (see ``scheduler.leader``): a
+fencing check (a dispatcher given a ``fence`` enqueues only while the lease holds that
+token, so a deposed leader's late dispatch is refused, returned as ``fenced``) and the
+shared resume point (each scheduled run raises its job's entry in ``LAST_DISPATCHED_KEY``
+in the same atomic step, so a new leader knows where the old one stopped).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +25,8 @@ import redis
 from rq import Queue
 from rq.job import Job
 
-from scheduler.runs import RunRequest
+from scheduler.leader import LAST_DISPATCHED_KEY, LEASE_KEY
+from scheduler.runs import RunRequest, RunTrigger
 
 RUNNER = "scheduler.runner.run"
 MARKER_PREFIX = "scheduler:run:"
@@ -28,25 +35,58 @@ MARKER_TTL = timedelta(days=30)
 #: sets a timeout (a later issue adds the field).
 NO_TIMEOUT = -1
 
-_ENQUEUE_ONCE = """
--- KEYS: marker, job hash, queue list, set of queues
--- ARGV: job id, marker ttl (s), marker value, then field/value pairs of the job hash
+# Shared by both scripts: KEYS[n] the lease and KEYS[n+1] the last-dispatched hash;
+# ARGV[m] the fence token ('' = none), ARGV[m+1] the job ('' = not a scheduled run),
+# ARGV[m+2] the scheduled instant in epoch ms.
+_FENCE = """
+if ARGV[{m}] ~= '' and redis.call('GET', KEYS[{n}]) ~= ARGV[{m}] then
+    return -2
+end
+"""
+_ADVANCE = """
+if ARGV[{m1}] ~= '' then
+    local last = redis.call('HGET', KEYS[{n1}], ARGV[{m1}])
+    if not last or tonumber(ARGV[{m2}]) > tonumber(last) then
+        redis.call('HSET', KEYS[{n1}], ARGV[{m1}], ARGV[{m2}])
+    end
+end
+"""
+
+
+def _ha(text: str, *, n: int, m: int) -> str:
+    return text.format(n=n, m=m, n1=n + 1, m1=m + 1, m2=m + 2)
+
+
+_ENQUEUE_ONCE = (
+    """
+-- KEYS: marker, job hash, queue list, set of queues, lease, last-dispatched hash
+-- ARGV: job id, marker ttl (s), marker value, fence, job, instant ms, then the
+--       field/value pairs of the job hash
+"""
+    + _ha(_FENCE, n=5, m=4)
+    + """
 if not redis.call('SET', KEYS[1], ARGV[3], 'NX', 'EX', ARGV[2]) then
     return 0
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then
     return 0
 end
-redis.call('HSET', KEYS[2], unpack(ARGV, 4))
+redis.call('HSET', KEYS[2], unpack(ARGV, 7))
 redis.call('RPUSH', KEYS[3], ARGV[1])
 redis.call('SADD', KEYS[4], KEYS[3])
-return 1
 """
+    + _ha(_ADVANCE, n=5, m=4)
+    + "return 1\n"
+)
 
 
-_ENQUEUE_STAGED = """
--- KEYS: marker, staged hash, job hash, queue list, set of queues
--- ARGV: job id, marker ttl (s), marker value
+_ENQUEUE_STAGED = (
+    """
+-- KEYS: marker, staged hash, job hash, queue list, set of queues, lease, last-dispatched
+-- ARGV: job id, marker ttl (s), marker value, fence, job, instant ms
+"""
+    + _ha(_FENCE, n=6, m=4)
+    + """
 if redis.call('EXISTS', KEYS[2]) == 0 then
     return -1
 end
@@ -60,9 +100,12 @@ redis.call('RENAME', KEYS[2], KEYS[3])
 redis.call('PERSIST', KEYS[3])
 redis.call('RPUSH', KEYS[4], ARGV[1])
 redis.call('SADD', KEYS[5], KEYS[4])
-return 1
 """
+    + _ha(_ADVANCE, n=6, m=4)
+    + "return 1\n"
+)
 _NOT_STAGED = -1
+_FENCED = -2
 STAGE_PREFIX = "scheduler:staged:"
 STAGE_TTL = 3600
 
@@ -74,14 +117,19 @@ class Dispatched:
     request: RunRequest
     enqueued: bool
     at: datetime
+    #: Refused: the dispatcher's fence token no longer holds the lease (not its leader).
+    fenced: bool = False
 
 
 class Dispatcher:
     """Enqueues run requests into RQ queues on one Redis connection."""
 
-    def __init__(self, conn: redis.Redis, *, owner: str = "") -> None:
+    def __init__(
+        self, conn: redis.Redis, *, owner: str = "", fence: Callable[[], str | None] | None = None
+    ) -> None:
         self._conn = conn
         self._owner = owner
+        self._fence = fence
         self._queues: dict[str, Queue] = {}
         self._script = conn.register_script(_ENQUEUE_ONCE)
         self._staged_script = conn.register_script(_ENQUEUE_STAGED)
@@ -121,6 +169,7 @@ class Dispatcher:
         """Enqueue every request in one pipeline; raises redis.RedisError if Redis fails."""
         if not requests:
             return []
+        fence = (self._fence() if self._fence is not None else None) or ""
         pipe = self._conn.pipeline(transaction=False)
         for request in requests:
             if self._staged.pop(request.run_id, None) == request:
@@ -130,15 +179,18 @@ class Dispatcher:
                     _job_key(request.run_id),
                     self._queue(request.queue).key,
                     Queue.redis_queues_keys,
+                    LEASE_KEY,
+                    LAST_DISPATCHED_KEY,
                 ]
                 claim: list[str | int] = [
                     request.run_id,
                     int(MARKER_TTL.total_seconds()),
                     self._owner or "1",
+                    *_ha_args(fence, request),
                 ]
                 self._staged_script(keys=keys, args=claim, client=pipe)
             else:  # not staged, or the job changed since: send the whole job now
-                keys, args = self._script_call(self._queue(request.queue), request)
+                keys, args = self._script_call(self._queue(request.queue), request, fence)
                 self._script(keys=keys, args=args, client=pipe)
         results = list(pipe.execute())
         unstaged = [i for i, result in enumerate(results) if result == _NOT_STAGED]
@@ -146,12 +198,12 @@ class Dispatcher:
             pipe = self._conn.pipeline(transaction=False)
             for i in unstaged:
                 request = requests[i]
-                keys, args = self._script_call(self._queue(request.queue), request)
+                keys, args = self._script_call(self._queue(request.queue), request, fence)
                 self._script(keys=keys, args=args, client=pipe)
             for i, result in zip(unstaged, pipe.execute(), strict=True):
                 results[i] = result
         return [
-            Dispatched(request, result == 1, now)
+            Dispatched(request, result == 1, now, fenced=result == _FENCED)
             for request, result in zip(requests, results, strict=True)
         ]
 
@@ -171,11 +223,23 @@ class Dispatcher:
                 fields += [key, value if isinstance(value, bytes | str) else str(value)]
         return job, fields
 
-    def _script_call(self, queue: Queue, request: RunRequest) -> tuple[list[Any], list[Any]]:
+    def _script_call(
+        self, queue: Queue, request: RunRequest, fence: str
+    ) -> tuple[list[Any], list[Any]]:
         job, fields = self._job_fields(queue, request)
         keys = [MARKER_PREFIX + request.run_id, job.key, queue.key, Queue.redis_queues_keys]
-        args = [job.id, int(MARKER_TTL.total_seconds()), self._owner or "1", *fields]
+        keys += [LEASE_KEY, LAST_DISPATCHED_KEY]
+        args = [job.id, int(MARKER_TTL.total_seconds()), self._owner or "1"]
+        args += [*_ha_args(fence, request), *fields]
         return keys, args
+
+
+def _ha_args(fence: str, request: RunRequest) -> list[str | int]:
+    """ARGV of the fencing check and the resume point: manual runs move no resume point."""
+    if request.trigger is RunTrigger.manual:
+        return [fence, "", 0]
+    instant = datetime.fromisoformat(request.scheduled_for)
+    return [fence, request.job, int(instant.timestamp() * 1000)]
 
 
 def _job_key(run_id: str) -> str:
