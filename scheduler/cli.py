@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -216,6 +216,16 @@ def schema(jobs_dir: Path) -> None:
     show_default=True,
     help="JSON lines for log pipelines, console for people.",
 )
+@click.option(
+    "--lease",
+    default="10s",
+    envvar="SCHEDULER_LEASE",
+    show_default=True,
+    show_envvar=True,
+    callback=lambda ctx, param, value: _lease(value),
+    help="Leader lease: watchers sharing a Redis elect one leader; a standby takes over "
+    "within this time when it dies (at once when it stops cleanly).",
+)
 def run_(
     jobs_dir: Path,
     data_dir: Path,
@@ -223,6 +233,7 @@ def run_(
     workers: int | None,
     health_port: int | None,
     log_format: str,
+    lease: timedelta,
 ) -> None:
     """Run the watcher: follow the jobs dir and enqueue each due run into RQ."""
     from scheduler import daemon, log
@@ -236,9 +247,22 @@ def run_(
             redis_url=redis_url,
             workers=workers,
             health_port=health_port,
+            lease=lease,
         )
     )
     sys.exit(code)
+
+
+def _lease(text: str) -> timedelta:
+    from scheduler.durations import DurationSyntaxError, parse_duration
+
+    try:
+        lease = parse_duration(text)
+    except DurationSyntaxError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    if lease < timedelta(seconds=1):
+        raise click.BadParameter(f"{text!r} is too short: a lease is at least 1s")
+    return lease
 
 
 @cli.command()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,8 @@ class RunOptions:
     redis_url: str | None
     workers: int | None
     health_port: int | None = None
+    #: Leader lease: several watchers on one Redis elect one leader; the others stand by.
+    lease: timedelta = timedelta(seconds=10)
 
 
 class _Workers:
@@ -67,6 +70,7 @@ def run(options: RunOptions) -> int:
     import redis
 
     from scheduler.clock import SystemClock
+    from scheduler.leader import LeaderElector, RedisLease
     from scheduler.store import Store
     from scheduler.watcher import Watcher, WatcherOptions
 
@@ -87,6 +91,7 @@ def run(options: RunOptions) -> int:
 
             healthz_server = healthz.serve(options.data_dir, options.health_port, clock)
             log.info("healthz.listening", port=healthz_server.server_address[1])
+        conn = redis.Redis.from_url(url, health_check_interval=10, socket_timeout=10)
         watcher = Watcher(
             WatcherOptions(
                 jobs_dir=options.jobs_dir,
@@ -94,9 +99,10 @@ def run(options: RunOptions) -> int:
                 queues=frozenset(workers.served),
                 queues_changed=workers.serve if count else None,
                 on_stopping=workers.stop,
+                leader=LeaderElector(RedisLease(conn), clock=clock, ttl=options.lease),
             ),
             store=store,
-            conn=redis.Redis.from_url(url, health_check_interval=10, socket_timeout=10),
+            conn=conn,
             clock=clock,
         )
 

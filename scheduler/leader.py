@@ -211,6 +211,11 @@ class LeaderElector:
         self._next_call = 0.0
 
     @property
+    def ttl_s(self) -> float:
+        """The lease's length in seconds."""
+        return self._ttl_s
+
+    @property
     def poll_s(self) -> float:
         """Longest wait between two ticks that keeps this watcher's promises."""
         return min(STANDBY_POLL, self._ttl_s / 4) if self.role is Role.standby else self._ttl_s / 3

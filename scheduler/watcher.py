@@ -31,6 +31,7 @@ from scheduler.dispatch import Dispatcher
 from scheduler.duequeue import DueQueue
 from scheduler.events import EventReader
 from scheduler.job import LoadedJob
+from scheduler.leader import LeaderElector
 from scheduler.liveconfig import Change, LiveConfig
 from scheduler.runs import RunEvent, RunRequest, RunTrigger, iso_utc, run_id
 from scheduler.store import Store
@@ -67,6 +68,8 @@ class WatcherOptions:
     #: Called first when stopping (the daemon stops its workers, so their last results
     #: are read before the watcher exits).
     on_stopping: Callable[[], None] | None = None
+    #: High availability: dispatch only while this elector holds the lease (None: always).
+    leader: LeaderElector | None = None
 
 
 class Watcher:
@@ -82,7 +85,10 @@ class Watcher:
         self.id = options.watcher_id or f"{socket.gethostname()}:{os.getpid()}"
         self.config = LiveConfig(options.jobs_dir)
         self.due = DueQueue()
-        self.dispatcher = Dispatcher(conn, owner=self.id)
+        leader = options.leader
+        self.dispatcher = Dispatcher(
+            conn, owner=self.id, fence=None if leader is None else lambda: leader.token
+        )
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._paths: queue.SimpleQueue[tuple[Path | None, datetime]] = queue.SimpleQueue()
@@ -129,6 +135,8 @@ class Watcher:
             self._shutdown()
 
     def _shutdown(self) -> None:
+        if self.options.leader is not None:
+            self.options.leader.release()  # a standby takes over now, not in a lease's time
         if self._observer is not None:
             self._observer.stop()
         for thread in self._threads:
@@ -150,16 +158,20 @@ class Watcher:
     # -- the loop --------------------------------------------------------------------
 
     def _turn(self) -> None:
+        from scheduler import handover
+
         self._reload_requested()
         self._drain_events()
         now = self.clock.now()
-        if self._redis_ok or time.monotonic() >= self._retry_at:
+        leading = handover.leading(self)
+        if leading and (self._redis_ok or time.monotonic() >= self._retry_at):
             self._dispatch_due(now)
         self._save_heartbeat()
         if time.monotonic() >= self._next_reconcile:
             self._next_reconcile = time.monotonic() + RECONCILE_EVERY
             self._reconcile(now, min_age=RECONCILE_MIN_AGE)
-        self._prepare_soon(self.clock.now())
+        if leading:
+            self._prepare_soon(self.clock.now())
         nxt = self.due.peek()
         delay = MAX_SLEEP
         if nxt is not None:
@@ -169,6 +181,9 @@ class Watcher:
             delay = min(delay, ahead if ahead > 0 else max(0.0, until))
         if not self._redis_ok:
             delay = min(delay, max(0.0, self._retry_at - time.monotonic()))
+        if self.options.leader is not None:  # renew in time; a standby ignores due instants
+            poll = self.options.leader.poll_s
+            delay = min(delay, poll) if leading else min(MAX_SLEEP, poll)
         if delay > 0:
             self._wake.wait(delay)
         self._wake.clear()
@@ -239,6 +254,10 @@ class Watcher:
             self._redis_failed(exc)
             return False
         self._redis_recovered()
+        if any(o.fenced for o in outcomes):
+            from scheduler import handover
+
+            outcomes = handover.drop_fenced(self, outcomes)
         sent_at = self.clock.now()  # when the runs became visible in their queues
         for outcome in outcomes:
             req = outcome.request
@@ -288,14 +307,20 @@ class Watcher:
                     log.info("config.job_renamed", job=job.name, previous=old, runs=moved)
 
     def _startup(self, now: datetime) -> None:
-        with self.store.batch():  # one transaction for every job's state
-            self._start_jobs(now)
+        from scheduler import handover
 
-    def _start_jobs(self, now: datetime) -> None:
+        leading = handover.lead_at_start(self, now)
+        with self.store.batch():  # one transaction for every job's state
+            self._start_jobs(now, standby=not leading)
+            if not leading:
+                handover.standby_points(self)
+
+    def _start_jobs(self, now: datetime, *, standby: bool = False) -> None:
         for change in self.config.rescan(now):
             self._log_rejected(change)
         self._carry_renames(list(self.config.jobs.values()))
-        states = self.store.job_states()
+        # A standby resumes nothing now: the leader dispatches, and it resumes at takeover.
+        states = {} if standby else self.store.job_states()
         # (job, the instant to send now, its trigger, the job's next instant)
         resumed: list[tuple[LoadedJob, datetime, RunTrigger, datetime | None]] = []
         for job in self.config.jobs.values():
@@ -584,6 +609,10 @@ class Watcher:
         self._last_beat = mono
         now = self.clock.now()
         self.store.set_meta("heartbeat", f"{state} {self.id}", now)
+        if self.options.leader is not None:
+            from scheduler import handover
+
+            handover.save_role(self, now)
         with contextlib.suppress(redis.RedisError):  # `health` reads the SQLite heartbeat
             self.conn.set(HEARTBEAT_KEY + self.id, iso_utc(now), ex=HEARTBEAT_TTL)
 

@@ -79,7 +79,7 @@ def consecutive(instants: list[datetime]) -> bool:
 
 
 def test_two_watchers_on_one_redis_run_each_instant_once(spawn: Spawn, tmp_path: Path) -> None:
-    """Two watchers (own data dirs, same Redis and jobs dir) execute every instant once."""
+    """Two watchers (own data dirs, same Redis and jobs dir): one leads, each instant runs once."""
     first = spawn("first", data="data1")
     second = spawn("second", data="data2")
     out = tmp_path / "out.txt"
@@ -95,7 +95,11 @@ def test_two_watchers_on_one_redis_run_each_instant_once(spawn: Spawn, tmp_path:
     sent = enqueued(first, second, job="tick")
     assert sent, "nothing was enqueued"
     assert max(sent.values()) == 1, f"enqueued twice: {sent}"
-    assert first.find("run.deduplicated") or second.find("run.deduplicated")
+    # One leads and dispatches; the other stands by (jobs loaded, nothing sent).
+    leaders = [w for w in (first, second) if w.find("run.enqueued", job="tick")]
+    assert len(leaders) == 1, "both watchers dispatched"
+    [standby] = [w for w in (first, second) if w is not leaders[0]]
+    assert standby.find("leader.standby", leader=leaders[0].find("leader.acquired")[0]["watcher"])
     recorded = {r.run_id for r in rows1} | {r.run_id for r in rows2}
     assert recorded == set(sent)
     # Each store sees every result, whichever watcher enqueued the run.

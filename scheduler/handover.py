@@ -1,0 +1,146 @@
+"""The watcher's side of high availability: what it does when it gains or loses the lease.
+
+Kept out of ``watcher.py`` (which only calls these hooks) so the loop stays readable. The
+lease itself is ``scheduler.leader``; this module decides where dispatching resumes.
+
+The resume point of a job is the later of two instants: the shared one in Redis (the
+latest scheduled instant any leader dispatched, written by the dispatch script in the
+same step as the run) and this watcher's own (its last dispatch, or when it loaded the
+job's current definition). Each watcher may have its own SQLite file, so the shared point
+is what lets a standby continue exactly where a dead leader stopped: instants after it
+are dispatched (late, within the grace) or accounted for as missed, never skipped silently;
+instants before it are never sent again (and the run id would deduplicate them anyway).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import redis
+import structlog
+
+from scheduler.leader import shared_last_dispatched
+
+if TYPE_CHECKING:
+    from scheduler.dispatch import Dispatched
+    from scheduler.runs import RunRequest
+    from scheduler.watcher import Watcher
+
+log = structlog.get_logger("scheduler.handover")
+
+#: The SQLite meta key where the watcher records its role and the leader it sees.
+ROLE_META = "leadership"
+
+
+def leading(watcher: Watcher) -> bool:
+    """Tick the elector; on becoming leader, resume every job. True while leading."""
+    elector = watcher.options.leader
+    if elector is None:
+        return True
+    if elector.tick():
+        take_over(watcher, watcher.clock.now())
+    return elector.is_leader
+
+
+def lead_at_start(watcher: Watcher, now: datetime) -> bool:
+    """First try for the lease; a leader first brings its records up to the shared points.
+
+    Without HA it is always the leader. A standby loads its jobs and waits (see
+    ``standby_points``).
+    """
+    elector = watcher.options.leader
+    if elector is None:
+        return True
+    elector.tick()
+    if not elector.is_leader:
+        return False
+    shared = _shared(watcher)
+    # The ordinary restart path resumes from the records; where another watcher led
+    # meanwhile, its dispatches are later than what this file knows.
+    with watcher.store.batch():
+        for name, state in watcher.store.job_states().items():
+            point = shared.get(name)
+            if point is None or state.last_scheduled is None or point <= state.last_scheduled:
+                continue
+            watcher.store.save_job_state(
+                job=name,
+                last_scheduled=point,
+                next_run=state.next_run,
+                definition_hash=state.definition_hash,
+                source_file=state.source_file,
+                enabled=state.enabled,
+                updated_at=now,
+            )
+    return True
+
+
+def standby_points(watcher: Watcher) -> None:
+    """A standby's resume point for each job: the shared one when a leader dispatched it."""
+    shared = _shared(watcher)
+    for name in watcher.config.jobs:
+        point = shared.get(name)
+        if point is not None:
+            watcher._last[name] = point
+
+
+def take_over(watcher: Watcher, now: datetime) -> None:
+    """This watcher just became leader: put every job back on schedule from its resume point."""
+    shared = _shared(watcher)
+    extra: list[RunRequest] = []
+    resumed: dict[str, str] = {}
+    with watcher.store.batch():
+        for job in list(watcher.config.jobs.values()):
+            if not job.spec.enabled:
+                continue
+            points = [p for p in (shared.get(job.name), watcher._last.get(job.name)) if p]
+            if not points:
+                continue  # never dispatched and not yet loaded: its next instant is queued
+            point = max(points)
+            resumed[job.name] = point.isoformat()
+            # Same arithmetic as a loop that fell behind: late runs within the grace go out,
+            # older ones are caught up once or recorded missed.
+            extra += watcher._advance(job, point, now)
+        watcher._send(extra)
+    log.info("leader.resumed", watcher=watcher.id, jobs=len(resumed), sent_now=len(extra))
+
+
+def drop_fenced(watcher: Watcher, outcomes: Sequence[Dispatched]) -> list[Dispatched]:
+    """Runs Redis refused because another watcher holds the lease: not ours to record."""
+    fenced = [o for o in outcomes if o.fenced]
+    for outcome in fenced:
+        req = outcome.request
+        log.warning(
+            "run.fenced",
+            job=req.job,
+            run_id=req.run_id,
+            scheduled_for=req.scheduled_for,
+            watcher=watcher.id,
+        )
+    if watcher.options.leader is not None:
+        watcher.options.leader.lost("dispatch_fenced")
+    return [o for o in outcomes if not o.fenced]
+
+
+def save_role(watcher: Watcher, now: datetime) -> None:
+    """Record the role and the leader this watcher sees, for ``status`` and ``health``."""
+    elector = watcher.options.leader
+    if elector is None:
+        return
+    holder = elector.holder
+    value = {
+        "role": str(elector.role) if elector.is_leader else "standby",
+        "leader": None if holder is None else holder.as_json(),
+        "lease_s": elector.ttl_s,
+    }
+    watcher.store.set_meta(ROLE_META, json.dumps(value, sort_keys=True), now)
+
+
+def _shared(watcher: Watcher) -> dict[str, datetime]:
+    # Without Redis there is no shared point: this watcher's own records are the best known.
+    with contextlib.suppress(redis.RedisError):
+        return shared_last_dispatched(watcher.conn)
+    return {}
