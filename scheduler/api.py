@@ -107,6 +107,8 @@ def job_rows(catalog: Catalog, now: datetime) -> list[dict[str, Any]]:
 DB_NAME = "scheduler.db"
 #: `health` calls a heartbeat older than this stale (the watcher writes one every 2 s).
 HEARTBEAT_MAX_AGE_S = 30.0
+#: What ``status`` and ``health`` read about the watcher ("leadership": see handover.py).
+_WATCHER_META = ("generation", "heartbeat", "last_rejected", "leadership")
 
 
 def store_path(data_dir: Path) -> Path:
@@ -144,7 +146,7 @@ def status(catalog: Catalog, data_dir: Path, now: datetime) -> dict[str, Any]:
         with Store.open_readonly(store_path(data_dir)) as store:
             states = store.job_states()
             last = store.last_runs()
-            meta = {k: store.get_meta(k) for k in ("generation", "heartbeat", "last_rejected")}
+            meta = {k: store.get_meta(k) for k in _WATCHER_META}
     except StoreMissingError:
         pass
     jobs = []
@@ -194,6 +196,22 @@ def watcher_health(meta: dict[str, tuple[str, datetime] | None], now: datetime) 
         "heartbeat_age_s": None if age is None else round(age, 3),
         "generation": gen[0] if gen else None,
         "last_rejected": rejected[0] if rejected and rejected[0] else None,
+        **_leadership(meta.get("leadership"), running=state == "running"),
+    }
+
+
+def _leadership(meta: tuple[str, datetime] | None, *, running: bool) -> dict[str, Any]:
+    """This watcher's role (leader or standby) and the leader it last saw (id, since)."""
+    import json
+
+    try:
+        value = json.loads(meta[0]) if meta else {}
+    except ValueError:
+        value = {}
+    leader = value.get("leader") if isinstance(value, dict) else None
+    return {
+        "role": value.get("role") if running and isinstance(value, dict) else None,
+        "leader": leader if isinstance(leader, dict) else None,
     }
 
 
@@ -204,7 +222,7 @@ def health(data_dir: Path, now: datetime) -> dict[str, Any]:
 
     try:
         with Store.open_readonly(store_path(data_dir)) as store:
-            meta = {k: store.get_meta(k) for k in ("generation", "heartbeat", "last_rejected")}
+            meta = {k: store.get_meta(k) for k in _WATCHER_META}
     except StoreMissingError:
         meta = {}
     return watcher_health(meta, now)

@@ -373,6 +373,7 @@ def health(data_dir: Path, fmt: str) -> None:
             f"{'ok' if data['healthy'] else 'unhealthy'}: watcher {data['state']}"
             + (f", heartbeat {age:.1f}s ago" if age is not None else "")
             + (f", generation {data['generation']}" if data["generation"] else "")
+            + (f"\n{report.leadership_text(data)}" if data.get("role") else "")
         )
     sys.exit(EXIT_OK if data["healthy"] else EXIT_INVALID)
 

@@ -138,6 +138,8 @@ def status_text(data: dict[str, Any]) -> str:
         + (f", heartbeat {age:.1f}s ago" if age is not None else "")
         + f"), generation {w['generation'] or '-'}"
     )
+    if w.get("role"):
+        head += "\n" + leadership_text(w)
     if w["last_rejected"]:
         head += f"\nlast rejected: {w['last_rejected']}"
     rows = [("NAME", "ENABLED", "NEXT RUN", "LAST RUN", "LAST STATUS")]
@@ -153,6 +155,15 @@ def status_text(data: dict[str, Any]) -> str:
             )
         )
     return head + "\n\n" + _table(rows)
+
+
+def leadership_text(w: dict[str, Any]) -> str:
+    """``role: standby, leader host:42 since 2026-...`` for status and health."""
+    leader = w.get("leader")
+    text = f"role: {w['role']}"
+    if leader:
+        text += f", leader {leader['id']} since {leader['since']}"
+    return text
 
 
 def _table(rows: Sequence[Sequence[str]]) -> str:
