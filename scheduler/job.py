@@ -7,11 +7,12 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from functools import cached_property
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from scheduler.cronexpr import parse_cron
 from scheduler.durations import parse_duration
-from scheduler.models import JobSpec, ScheduleSpec
+from scheduler.models import DstSpec, JobSpec, ScheduleSpec
 from scheduler.runs import RunRequest, RunTrigger, iso_utc, run_id
 from scheduler.schedule import (
     EPOCH,
@@ -87,7 +88,7 @@ def build_schedule(spec: JobSpec) -> Schedule:
     """The runnable schedule a job spec describes: kind, then window, then jitter."""
     sched = spec.schedule
     tz = ZoneInfo(sched.timezone)
-    base = _kind_schedule(sched, tz)
+    base = _kind_schedule(sched, tz, spec.dst)
     if sched.start is not None or sched.end is not None:
         base = Window(
             base,
@@ -101,29 +102,30 @@ def build_schedule(spec: JobSpec) -> Schedule:
     return base
 
 
-def _kind_schedule(sched: ScheduleSpec, tz: ZoneInfo) -> Schedule:
+def _kind_schedule(sched: ScheduleSpec, tz: ZoneInfo, dst: DstSpec | None = None) -> Schedule:
+    rule = {} if dst is None else {"gap": dst.gap, "repeat": dst.repeat}
     if sched.cron is not None:
-        return CronSchedule(parse_cron(sched.cron), tz)
+        return CronSchedule(parse_cron(sched.cron), tz, **rule)
     if sched.interval is not None:
         anchor = EPOCH if sched.anchor is None else sched.aware(sched.anchor).astimezone(UTC)
         return IntervalSchedule(parse_duration(sched.interval), anchor)
     if sched.daily is not None:
-        return _times(sched.daily, "*", tz)
+        return _times(sched.daily, "*", tz, rule)
     if sched.weekly is not None:
         days = ",".join(str(d.cron) for d in sorted(set(sched.weekly.days), key=lambda d: d.cron))
-        return _times(sched.weekly.at, days, tz)
+        return _times(sched.weekly.at, days, tz, rule)
     assert sched.at is not None
     return AtSchedule(sched.aware(sched.at).astimezone(UTC))
 
 
-def _times(times: list[str], days: str, tz: ZoneInfo) -> Schedule:
+def _times(times: list[str], days: str, tz: ZoneInfo, rule: dict[str, Any]) -> Schedule:
     parts: list[Schedule] = []
     for text in sorted(set(times)):
         t = time.fromisoformat(text)
         fields = f"{t.minute} {t.hour} * * {days}"
         if t.second:
             fields += f" {t.second}"
-        parts.append(CronSchedule(parse_cron(fields), tz))
+        parts.append(CronSchedule(parse_cron(fields), tz, **rule))
     return parts[0] if len(parts) == 1 else AnyOf(tuple(parts))
 
 

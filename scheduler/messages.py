@@ -75,6 +75,14 @@ def _text_for(err: ErrorDetails, loc: Loc) -> str:
         return f"has more than {ctx.get('max_length')} items"
     if kind == "string_too_long":
         return f"is longer than {ctx.get('max_length')} characters"
+    if kind == "enum":
+        return f"expected one of {ctx.get('expected', '')}, got {describe_value(value)}"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        bound = ctx.get("ge", ctx.get("le"))
+        word = "at least" if kind == "greater_than_equal" else "at most"
+        return f"must be {word} {bound}, got {describe_value(value)}"
+    if kind in ("int_type", "int_parsing", "int_from_float", "float_type", "float_parsing"):
+        return f"expected a number, got {describe_value(value)}"
     if kind.startswith(("datetime_", "date_")):
         return (
             f"expected an ISO-8601 date-time such as 2026-12-24T18:00:00, "

@@ -28,6 +28,7 @@ from pydantic_core import PydanticCustomError
 
 from scheduler.cronexpr import CronSyntaxError, parse_cron
 from scheduler.durations import DurationSyntaxError, parse_duration
+from scheduler.policies import DstGap, DstRepeat, MisfirePolicy, OverlapPolicy
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 _DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
@@ -352,6 +353,72 @@ class ScheduleSpec(_Strict):
         return first_instant(value, ZoneInfo(self.timezone))
 
 
+def _check_webhook(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise _fail("webhook_url", f"{value!r} is not an http:// or https:// URL")
+    return value
+
+
+WebhookUrl = Annotated[
+    StrictStr,
+    AfterValidator(_check_webhook),
+    Field(max_length=2000, json_schema_extra={"format": "uri", "pattern": "^https?://"}),
+]
+
+
+class MisfireSpec(_Strict):
+    """Runs that were due while the watcher was down or Redis unreachable."""
+
+    policy: MisfirePolicy = Field(
+        default=MisfirePolicy.run_once,
+        description="skip: record them missed; run_once: run the latest once (default); "
+        "run_all: run each, up to max_catchup.",
+    )
+    grace: DurationText | None = Field(
+        default=None,
+        description="A run found later than this is recorded missed (reason grace), never "
+        "run. Default: no limit.",
+    )
+    max_catchup: int = Field(
+        default=100, ge=1, le=10_000, description="run_all: at most this many catch-up runs."
+    )
+
+
+class DstSpec(_Strict):
+    """How a fixed-time job behaves on the two daylight-saving nights."""
+
+    gap: DstGap = Field(
+        default=DstGap.run_after,
+        description="A local time skipped by spring-forward: run_after (once, at the end of "
+        "the gap; default) or skip.",
+    )
+    repeat: DstRepeat = Field(
+        default=DstRepeat.first,
+        description="A local time repeated by fall-back: first (default) or both passes.",
+    )
+
+
+class RetriesSpec(_Strict):
+    """Attempts after a failed one, through RQ's Retry: waits backoff * factor^n, capped."""
+
+    max: int = Field(default=3, ge=1, le=100, description="Attempts after the first.")
+    backoff: DurationText = Field(default="30s", description="Wait before the first retry.")
+    factor: float = Field(default=2, ge=1, le=10, description="Each wait is this times the last.")
+    max_backoff: DurationText = Field(default="10m", description="The longest wait.")
+
+
+class OnFailureSpec(_Strict):
+    """What to do when a run ends failed (after its last attempt)."""
+
+    webhook: WebhookUrl | None = Field(
+        default=None, description="POST a JSON description of the failed run to this URL."
+    )
+    log: StrictBool = Field(default=True, description="Log run.failure_alert at error level.")
+
+
 class JobSpec(_Strict):
     """One scheduled job, as written in a YAML document under jobs.d/."""
 
@@ -368,6 +435,44 @@ class JobSpec(_Strict):
         default_factory=list,
         description="Names this job had before: its history and state carry over on rename.",
     )
+    misfire: MisfireSpec = Field(default_factory=MisfireSpec)
+    overlap: OverlapPolicy = Field(
+        default=OverlapPolicy.forbid,
+        description="A run due while the previous one is queued or running: allow, forbid "
+        "(default: record it skipped), replace (cancel the previous one), queue_one.",
+    )
+    dst: DstSpec | None = Field(
+        default=None,
+        description="Fixed-time schedules only: override the Debian-cron DST rule.",
+    )
+    retries: RetriesSpec | None = None
+    timeout: DurationText | None = Field(
+        default=None, description="Kill a run after this long (recorded failed, reason timeout)."
+    )
+    result_ttl: DurationText | None = Field(
+        default=None, description="How long RQ keeps a succeeded run's result (default 500s)."
+    )
+    failure_ttl: DurationText | None = Field(
+        default=None, description="How long RQ keeps a failed run (default 1 year)."
+    )
+    on_failure: OnFailureSpec | None = None
+
+    @model_validator(mode="after")
+    def _dst_needs_fixed_time(self) -> JobSpec:
+        if self.dst is None:
+            return self
+        sched = self.schedule
+        fixed = sched.daily is not None or sched.weekly is not None
+        if sched.cron is not None:
+            fixed = parse_cron(sched.cron).fixed_time
+        if not fixed:
+            raise _fail(
+                "dst_not_fixed_time",
+                "dst applies only to fixed-time schedules (daily, weekly, or a cron whose "
+                "minute and hour do not begin with '*'); this one follows elapsed time",
+                "dst",
+            )
+        return self
 
 
 def field_names(model: type[BaseModel]) -> list[str]:
@@ -377,7 +482,14 @@ def field_names(model: type[BaseModel]) -> list[str]:
 
 def model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The model that owns the mapping at ``loc`` (relative to a job document)."""
-    nested: dict[str, type[BaseModel]] = {"schedule": ScheduleSpec, "weekly": WeeklySpec}
+    nested: dict[str, type[BaseModel]] = {
+        "schedule": ScheduleSpec,
+        "weekly": WeeklySpec,
+        "misfire": MisfireSpec,
+        "dst": DstSpec,
+        "retries": RetriesSpec,
+        "on_failure": OnFailureSpec,
+    }
     model: type[BaseModel] = JobSpec
     for part in loc:
         if str(part) not in model.model_fields or str(part) not in nested:

@@ -8,7 +8,8 @@ Daylight-saving time follows Debian's cron (``cronsim`` is the reference in test
 * A *fixed-time* schedule (cron minute and hour both not beginning with ``*``, and every
   ``daily``, ``weekly`` and ``at``) names local wall-clock times. One that falls in a
   skipped hour runs once, right after the gap; several in one gap collapse into one.
-  One in a repeated hour runs once, at the first pass.
+  One in a repeated hour runs once, at the first pass. A job's ``dst`` override may say
+  otherwise: ``gap: skip`` (no run that night) and ``repeat: both`` (both passes).
 * Every other cron schedule follows real elapsed time: it fires at every instant whose
   local reading matches, so nothing in a skipped hour and both passes of a repeated one.
 """
@@ -22,7 +23,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 from scheduler.cronexpr import CronExpr
-from scheduler.localtime import first_instant, next_offset_change, offset, wall
+from scheduler.localtime import exists, first_instant, next_offset_change, offset, wall
+from scheduler.policies import DstGap, DstRepeat
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TINY = timedelta(microseconds=1)
@@ -61,19 +63,33 @@ def iter_runs(schedule: Schedule, after: datetime, limit: int | None = None) -> 
 
 @dataclass(frozen=True)
 class CronSchedule:
-    """A cron expression read in a time zone, with the Debian DST rules above."""
+    """A cron expression read in a time zone, with the DST rules above.
+
+    ``gap`` and ``repeat`` apply to fixed-time expressions only; their defaults are
+    Debian cron's rule.
+    """
 
     expr: CronExpr
     tz: tzinfo
+    gap: DstGap = DstGap.run_after
+    repeat: DstRepeat = DstRepeat.first
 
     def next_after(self, t: datetime) -> datetime | None:
         _require_aware(t)
         t = t.astimezone(UTC)
-        if self.expr.fixed_time:
-            return self._next_fixed(t)
-        return self._next_elapsed(t)
+        if not self.expr.fixed_time:
+            return self._next_elapsed(t)
+        if self.repeat is DstRepeat.first:
+            return self._next_fixed(t, skip_gap=self.gap is DstGap.skip)
+        # Both passes of a repeated hour is what elapsed time gives (and nothing in a gap);
+        # run_after adds the end of a gap wherever a match fell in one.
+        elapsed = self._next_elapsed(t)
+        if self.gap is DstGap.skip:
+            return elapsed
+        gap_run = self._next_gap_run(t, until=elapsed)
+        return elapsed if gap_run is None else gap_run
 
-    def _next_fixed(self, t: datetime) -> datetime | None:
+    def _next_fixed(self, t: datetime, *, skip_gap: bool = False) -> datetime | None:
         # Walk wall-clock matches; map each to its instant (first pass, or end of gap).
         # Matches that map to t or earlier were already run (first pass of a repeated
         # hour, or collapsed into the end of a gap), so skip them.
@@ -82,8 +98,25 @@ class CronSchedule:
             match = self.expr.next_local(local)
             if match is None:
                 return None
+            if skip_gap and not exists(match, self.tz):
+                local = match
+                continue
             instant = first_instant(match, self.tz)
             if instant > t:
+                return instant
+            local = match
+
+    def _next_gap_run(self, t: datetime, *, until: datetime | None) -> datetime | None:
+        """The end of a gap after ``t`` (and before ``until``) in which a match fell."""
+        local = wall(t, self.tz)
+        while True:
+            match = self.expr.next_local(local)
+            if match is None:
+                return None
+            instant = first_instant(match, self.tz)
+            if until is not None and instant >= until:
+                return None
+            if instant > t and not exists(match, self.tz):
                 return instant
             local = match
 
