@@ -281,15 +281,15 @@ def worker(
     queues: tuple[str, ...], data_dir: Path, redis_url: str | None, burst: bool, log_format: str
 ) -> None:
     """Run an RQ worker for the scheduler's runs (QUEUES default: default)."""
-    from rq import Worker
-
     from scheduler import log
+    from scheduler.rqworker import SchedulerWorker
 
     log.configure("console" if log_format == "console" else "json")
     # Like `rq worker`, make task modules in the working directory importable.
     sys.path.insert(0, os.getcwd())
     conn = _redis(data_dir, redis_url)
-    Worker(list(queues) or ["default"], connection=conn).work(burst=burst, with_scheduler=False)
+    worker = SchedulerWorker(list(queues) or ["default"], connection=conn)
+    worker.work(burst=burst, with_scheduler=False)
 
 
 @cli.command()

@@ -9,14 +9,19 @@ the end of, so that every run ends in exactly one final state.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import redis
 
+from scheduler.rqworker import HEARTBEAT_FIELD
 from scheduler.runs import EventKind, RunEvent, RunTrigger, iso_utc
 
 _JOB_KEY = "rq:job:"
 _WORKER_KEY = "rq:worker:"
+#: A worker advertising its heartbeat period is dead after this many periods without one
+#: (plus some slack for clock skew between its machine and Redis').
+MISSED_BEATS = 3
+BEAT_SLACK = timedelta(seconds=5)
 
 
 def reconcile(
@@ -37,12 +42,15 @@ def reconcile(
     workers = {_text(w) for _, w, _ in jobs if w}
     pipe = conn.pipeline(transaction=False)
     for name in sorted(workers):
-        pipe.hmget(_WORKER_KEY + name, "birth", "death")
+        pipe.hmget(_WORKER_KEY + name, "birth", "death", "last_heartbeat", HEARTBEAT_FIELD)
     # A worker that shut down keeps its key for a minute, marked with its death; one that
-    # was SIGKILLed keeps it until its heartbeat TTL runs out.
+    # was SIGKILLed keeps it until its heartbeat TTL runs out (90 s for a busy RQ worker),
+    # unless it is one of ours, whose missed beats show sooner. Redis' clock is the
+    # reference: the watcher's own may be injected or off.
+    redis_now = _redis_now(conn) if workers else None
     alive = {
-        name: bool(birth) and not death
-        for name, (birth, death) in zip(sorted(workers), pipe.execute(), strict=True)
+        name: _alive(fields, redis_now)
+        for name, fields in zip(sorted(workers), pipe.execute(), strict=True)
     }
     events = []
     for (run_id, job, scheduled, trigger, ours), (status, worker, _) in zip(
@@ -80,6 +88,27 @@ def _verdict(
     if rq_status == "started" and ours == "started" and not worker_alive:
         return EventKind.failed, "its worker stopped while running it (killed or shut down)"
     return None, None
+
+
+def _alive(fields: list[bytes | None], redis_now: datetime | None) -> bool:
+    birth, death, beat, period = fields
+    if not birth or death:
+        return False
+    if not beat or not period or redis_now is None:
+        return True
+    try:
+        last = datetime.fromisoformat(_text(beat).replace("Z", "+00:00"))
+        silent_for = timedelta(seconds=float(_text(period)) * MISSED_BEATS) + BEAT_SLACK
+    except ValueError:
+        return True
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    return redis_now - last <= silent_for
+
+
+def _redis_now(conn: redis.Redis) -> datetime:
+    seconds, micros = conn.time()
+    return datetime.fromtimestamp(seconds + micros / 1e6, UTC)
 
 
 def _text(value: bytes | str) -> str:

@@ -49,8 +49,8 @@ HEARTBEAT_TTL = 30
 BATCH = 2000
 #: How often unfinished runs are looked up in RQ, and how old (since enqueued or started)
 #: they must be, so that a result still on its way is not overtaken.
-RECONCILE_EVERY = 15.0
-RECONCILE_MIN_AGE = timedelta(seconds=30)
+RECONCILE_EVERY = 5.0
+RECONCILE_MIN_AGE = timedelta(seconds=10)
 #: Runs due this soon are serialised before their instant (see Dispatcher.prepare).
 PREPARE_AHEAD = timedelta(milliseconds=500)
 
