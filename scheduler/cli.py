@@ -226,6 +226,15 @@ def schema(jobs_dir: Path) -> None:
     help="Leader lease: watchers sharing a Redis elect one leader; a standby takes over "
     "within this time when it dies (at once when it stops cleanly).",
 )
+@click.option(
+    "--watcher-id",
+    default=None,
+    envvar="SCHEDULER_WATCHER_ID",
+    show_envvar=True,
+    callback=lambda ctx, param, value: _watcher_id(value),
+    help="This watcher's name in status, logs and the lease (unique per watcher) "
+    "[default: host:pid].",
+)
 def run_(
     jobs_dir: Path,
     data_dir: Path,
@@ -234,6 +243,7 @@ def run_(
     health_port: int | None,
     log_format: str,
     lease: timedelta,
+    watcher_id: str | None,
 ) -> None:
     """Run the watcher: follow the jobs dir and enqueue each due run into RQ."""
     from scheduler import daemon, log
@@ -248,9 +258,16 @@ def run_(
             workers=workers,
             health_port=health_port,
             lease=lease,
+            watcher_id=watcher_id,
         )
     )
     sys.exit(code)
+
+
+def _watcher_id(value: str | None) -> str | None:
+    if value is not None and (not value.strip() or "|" in value or len(value) > 200):
+        raise click.BadParameter("a watcher id is 1 to 200 characters, without '|'")
+    return value
 
 
 def _lease(text: str) -> timedelta:

@@ -36,6 +36,8 @@ class RunOptions:
     health_port: int | None = None
     #: Leader lease: several watchers on one Redis elect one leader; the others stand by.
     lease: timedelta = timedelta(seconds=10)
+    #: Name in status, logs and the lease; default host:pid.
+    watcher_id: str | None = None
 
 
 class _Workers:
@@ -99,7 +101,10 @@ def run(options: RunOptions) -> int:
                 queues=frozenset(workers.served),
                 queues_changed=workers.serve if count else None,
                 on_stopping=workers.stop,
-                leader=LeaderElector(RedisLease(conn), clock=clock, ttl=options.lease),
+                watcher_id=options.watcher_id or "",
+                leader=LeaderElector(
+                    RedisLease(conn), clock=clock, ttl=options.lease, holder_id=options.watcher_id
+                ),
             ),
             store=store,
             conn=conn,
