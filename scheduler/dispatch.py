@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import redis
-from rq import Queue
+from rq import Queue, Retry
 from rq.job import Job
 
 from scheduler.leader import LAST_DISPATCHED_KEY, LEASE_KEY
@@ -31,9 +31,24 @@ from scheduler.runs import RunRequest, RunTrigger
 RUNNER = "scheduler.runner.run"
 MARKER_PREFIX = "scheduler:run:"
 MARKER_TTL = timedelta(days=30)
-#: RQ's default job timeout is 180 s; a scheduled task runs until it ends unless a job
-#: sets a timeout (a later issue adds the field).
+#: RQ's default job timeout is 180 s; a scheduled task runs until it ends unless its job
+#: sets ``timeout``.
 NO_TIMEOUT = -1
+
+
+@dataclass(frozen=True, kw_only=True)
+class RqOptions:
+    """What a job file says about its RQ jobs: timeout, TTLs and retries (seconds)."""
+
+    timeout: int = NO_TIMEOUT
+    result_ttl: int | None = None  # None: RQ's default (500 s)
+    failure_ttl: int | None = None  # None: RQ's default (1 year)
+    retry_intervals: tuple[int, ...] = ()  # one wait per retry; empty: no retries
+
+
+def retry_intervals(count: int, backoff: float, factor: float, cap: float) -> tuple[int, ...]:
+    """The waits before each of ``count`` retries: backoff * factor**n, capped, whole seconds."""
+    return tuple(int(min(backoff * factor**n, cap)) for n in range(count))
 
 # Shared by both scripts: KEYS[n] the lease and KEYS[n+1] the last-dispatched hash;
 # ARGV[m] the fence token ('' = none), ARGV[m+1] the job ('' = not a scheduled run),
@@ -208,11 +223,18 @@ class Dispatcher:
         ]
 
     def _job_fields(self, queue: Queue, request: RunRequest) -> tuple[Any, list[Any]]:
+        opts = self._options(request.job)
+        retry = None
+        if opts.retry_intervals:
+            retry = Retry(max=len(opts.retry_intervals), interval=list(opts.retry_intervals))
         job = queue.create_job(
             RUNNER,
             args=(request.as_payload(),),
             job_id=request.run_id,
-            timeout=NO_TIMEOUT,
+            timeout=opts.timeout,
+            result_ttl=opts.result_ttl,
+            failure_ttl=opts.failure_ttl,
+            retry=retry,
             description=f"{request.job} @ {request.scheduled_for} ({request.trigger})",
         )
         # What Queue.enqueue_job does before saving (origin, enqueued_at, status).

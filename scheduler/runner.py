@@ -76,20 +76,28 @@ def run(payload: dict[str, Any], *, connection: redis.Redis | None = None) -> An
         run_id=request.run_id, job=request.job, scheduled_for=request.scheduled_for
     )
     worker = f"{socket.gethostname()}:{os.getpid()}"
+    attempt, retries_left = _attempt(request)
+    numbered = {} if attempt is None else {"attempt": attempt}
 
-    _report(conn, log, _event(request, EventKind.started, worker))
+    _report(conn, log, _event(request, EventKind.started, worker, **numbered))
     start = time.monotonic()
     try:
         task = import_task(request.task)
         value = task(**request.params)
     except BaseException as exc:  # report even SystemExit/timeouts, then let them propagate
+        from rq.timeouts import JobTimeoutException
+
+        # RQ retries any failure, a timeout included, while the job has retries left.
+        kind = EventKind.retrying if retries_left > 0 else EventKind.failed
         failed = _event(
             request,
-            EventKind.failed,
+            kind,
             worker,
             duration_s=time.monotonic() - start,
             error=_cap(_describe(exc), ERROR_CAP),
             traceback=_traceback_tail(exc),
+            reason="timeout" if isinstance(exc, JobTimeoutException) else None,
+            **numbered,
         )
         _report(conn, log, failed)
         raise
@@ -104,9 +112,19 @@ def run(payload: dict[str, Any], *, connection: redis.Redis | None = None) -> An
             worker,
             duration_s=duration,
             result=_cap(text, RESULT_CAP),
+            **numbered,
         ),
     )
     return value
+
+
+def _attempt(request: RunRequest) -> tuple[int | None, int]:
+    """(this attempt's 1-based number or None without retries, RQ retries left after it)."""
+    if not request.retries:
+        return None, 0
+    job = rq.get_current_job()
+    left = 0 if job is None or job.retries_left is None else int(job.retries_left)
+    return request.retries - left + 1, left
 
 
 def _current_connection() -> redis.Redis:

@@ -26,6 +26,10 @@ class RunStatus(StrEnum):
     missed = "missed"  # due while nothing could run it, and not caught up
 
 
+#: The statuses of a run that has not ended: it holds its job's overlap slot.
+ACTIVE = (RunStatus.enqueued, RunStatus.started)
+
+
 class RunTrigger(StrEnum):
     """Why a run exists."""
 
@@ -40,6 +44,7 @@ class EventKind(StrEnum):
     started = "started"
     succeeded = "succeeded"
     failed = "failed"
+    retrying = "retrying"  # an attempt failed; RQ runs another (the run is not over)
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9-]")
@@ -81,6 +86,8 @@ class RunRequest:
     scheduled_for: str  # ISO-8601 UTC
     trigger: RunTrigger
     queue: str = "default"
+    #: RQ's retry attempts after the first (0: none); the runner numbers attempts with it.
+    retries: int = 0
 
     def as_payload(self) -> dict[str, Any]:
         data = asdict(self)
@@ -111,6 +118,8 @@ class RunEvent:
     error: str | None = None
     traceback: str | None = None
     result: str | None = None  # JSON text, size-capped by the runner
+    attempt: int | None = None  # 1-based, when the job has retries
+    reason: str | None = None  # policies.Reason, e.g. timeout
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_fields(self) -> dict[str, str]:
@@ -124,7 +133,7 @@ class RunEvent:
             "at": self.at,
             "worker": self.worker,
         }
-        for key in ("duration_s", "error", "traceback", "result"):
+        for key in ("duration_s", "error", "traceback", "result", "attempt", "reason"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = str(value)
@@ -135,6 +144,7 @@ class RunEvent:
         """Parse XREADGROUP fields (already decoded to str); raises ValueError if malformed."""
         try:
             duration = fields.get("duration_s")
+            attempt = fields.get("attempt")
             return cls(
                 kind=EventKind(fields["kind"]),
                 run_id=fields["run_id"],
@@ -147,6 +157,8 @@ class RunEvent:
                 error=fields.get("error"),
                 traceback=fields.get("traceback"),
                 result=fields.get("result"),
+                attempt=None if attempt is None else int(attempt),
+                reason=fields.get("reason"),
             )
         except (KeyError, ValueError) as exc:
             raise ValueError(f"malformed run event {fields!r}: {exc}") from exc

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from scheduler.errors import StoreError, StoreMissingError, StoreVersionError
-from scheduler.runs import EventKind, RunEvent, RunStatus, RunTrigger, iso_utc
+from scheduler.runs import ACTIVE, EventKind, RunEvent, RunStatus, RunTrigger, iso_utc
 
 # Each migration is a list of statements applied in one transaction, then user_version is set
 # to its 1-based position. Append only: never edit a released migration, never DROP a table.
@@ -67,6 +67,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    # 2: the occurrence ledger's reason (policies.Reason) and the attempt a run is on.
+    (
+        "ALTER TABLE runs ADD COLUMN reason TEXT",
+        "ALTER TABLE runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1",
+        "CREATE INDEX IF NOT EXISTS runs_job_status ON runs (job, status)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -76,7 +82,7 @@ _FINAL = (RunStatus.succeeded.value, RunStatus.failed.value)
 
 _RUN_COLUMNS = (
     "id, run_id, job, scheduled_for, trigger, status, enqueued_at, started_at, finished_at,"
-    " duration_s, error, traceback, result, worker, note"
+    " duration_s, error, traceback, result, worker, note, reason, attempts"
 )
 
 
@@ -122,6 +128,8 @@ class RunRow:
     result: str | None  # JSON text as the runner capped it
     worker: str | None
     note: str | None
+    reason: str | None = None  # policies.Reason: why it is in its status (the ledger)
+    attempts: int = 1  # the attempt it is on (retries), 1-based
 
     @classmethod
     def _from_row(cls, row: sqlite3.Row) -> RunRow:
@@ -143,6 +151,8 @@ class RunRow:
             result=row["result"],
             worker=row["worker"],
             note=row["note"],
+            reason=row["reason"],
+            attempts=int(row["attempts"] or 1),
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -163,6 +173,8 @@ class RunRow:
             "result": self.result,
             "worker": self.worker,
             "note": self.note,
+            "reason": self.reason,
+            "attempts": self.attempts,
         }
 
 
@@ -331,12 +343,13 @@ class Store:
         status: RunStatus,
         enqueued_at: str | None = None,
         note: str | None = None,
+        reason: str | None = None,
     ) -> bool:
         with self._write() as conn:
             cur = conn.execute(
-                "INSERT INTO runs (run_id, job, scheduled_for, trigger, status, enqueued_at, note)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (run_id, job, scheduled_for, str(trigger), str(status), enqueued_at, note),
+                "INSERT INTO runs (run_id, job, scheduled_for, trigger, status, enqueued_at, note,"
+                " reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (run_id, job, scheduled_for, str(trigger), str(status), enqueued_at, note, reason),
             )
             return cur.rowcount == 1
 
@@ -347,13 +360,15 @@ class Store:
         job: str,
         scheduled_for: datetime,
         trigger: RunTrigger,
-        enqueued_at: datetime,
+        enqueued_at: datetime | None,
         note: str | None = None,
+        reason: str | None = None,
     ) -> bool:
         """Record a run put on the RQ queue; False if that run (id or slot) is already recorded.
 
         The slot is (job, scheduled_for, trigger); a False is the expected outcome of a
-        duplicate dispatch, not an error.
+        duplicate dispatch, not an error. ``enqueued_at`` None (reason ``waiting``) is a run
+        the watcher holds back until the job's earlier run ends (overlap queue_one).
         """
         return self._insert_run(
             run_id=run_id,
@@ -361,8 +376,9 @@ class Store:
             scheduled_for=_aware(scheduled_for, "scheduled_for"),
             trigger=trigger,
             status=RunStatus.enqueued,
-            enqueued_at=_aware(enqueued_at, "enqueued_at"),
+            enqueued_at=_aware_or_none(enqueued_at, "enqueued_at"),
             note=note,
+            reason=reason,
         )
 
     def record_missed(
@@ -373,6 +389,7 @@ class Store:
         run_id: str,
         note: str | None,
         trigger: RunTrigger = RunTrigger.schedule,
+        reason: str | None = None,
     ) -> bool:
         """Record a run that was due but will not run; False if that run is already recorded."""
         return self._insert_run(
@@ -382,6 +399,7 @@ class Store:
             trigger=trigger,
             status=RunStatus.missed,
             note=note,
+            reason=reason,
         )
 
     def record_skipped(
@@ -392,6 +410,7 @@ class Store:
         run_id: str,
         note: str | None,
         trigger: RunTrigger = RunTrigger.schedule,
+        reason: str | None = None,
     ) -> bool:
         """Record a run a policy chose not to run; False if that run is already recorded."""
         return self._insert_run(
@@ -401,6 +420,7 @@ class Store:
             trigger=trigger,
             status=RunStatus.skipped,
             note=note,
+            reason=reason,
         )
 
     def apply_event(self, event: RunEvent) -> bool:
@@ -415,10 +435,18 @@ class Store:
         at = _parse_text(event.at, "event.at")
         scheduled_for = _parse_text(event.scheduled_for, "event.scheduled_for")
         worker = event.worker or None
+        if event.kind is EventKind.retrying:
+            return self._apply_retrying(event, worker)
         status = RunStatus(str(event.kind))
         started = event.kind is EventKind.started
         with self._write() as conn:
-            if started:
+            if started and event.attempt is not None:
+                cur = conn.execute(
+                    "UPDATE runs SET status = ?, started_at = ?, worker = COALESCE(?, worker),"
+                    " attempts = MAX(attempts, ?) WHERE run_id = ? AND status = ?",
+                    (str(status), at, worker, event.attempt, event.run_id, "enqueued"),
+                )
+            elif started:
                 cur = conn.execute(
                     "UPDATE runs SET status = ?, started_at = ?, worker = COALESCE(?, worker)"
                     " WHERE run_id = ? AND status = ?",
@@ -427,7 +455,8 @@ class Store:
             else:
                 cur = conn.execute(
                     "UPDATE runs SET status = ?, finished_at = ?, duration_s = ?, error = ?,"
-                    " traceback = ?, result = ?, worker = COALESCE(?, worker)"
+                    " traceback = ?, result = ?, worker = COALESCE(?, worker),"
+                    " reason = COALESCE(?, reason), attempts = MAX(attempts, COALESCE(?, 1))"
                     " WHERE run_id = ? AND status NOT IN (?, ?)",
                     (
                         str(status),
@@ -437,6 +466,8 @@ class Store:
                         event.traceback,
                         event.result,
                         worker,
+                        event.reason,
+                        event.attempt,
                         event.run_id,
                         *_FINAL,
                     ),
@@ -445,8 +476,8 @@ class Store:
                 return True
             cur = conn.execute(
                 "INSERT INTO runs (run_id, job, scheduled_for, trigger, status, started_at,"
-                " finished_at, duration_s, error, traceback, result, worker)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                " finished_at, duration_s, error, traceback, result, worker, reason, attempts)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (
                     event.run_id,
                     event.job,
@@ -460,9 +491,60 @@ class Store:
                     event.traceback,
                     event.result,
                     worker,
+                    event.reason,
+                    event.attempt or 1,
                 ),
             )
             return cur.rowcount == 1
+
+    def _apply_retrying(self, event: RunEvent, worker: str | None) -> bool:
+        """An attempt failed and RQ will run another: back to enqueued, on the next attempt."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET status = 'enqueued', error = ?, traceback = ?, duration_s = ?,"
+                " reason = ?, attempts = MAX(attempts, ?), worker = COALESCE(?, worker)"
+                " WHERE run_id = ? AND status NOT IN (?, ?) AND attempts <= ?",
+                (
+                    event.error,
+                    event.traceback,
+                    event.duration_s,
+                    event.reason or "retried",
+                    (event.attempt or 1) + 1,
+                    worker,
+                    event.run_id,
+                    *_FINAL,
+                    event.attempt or 1,
+                ),
+            )
+            return cur.rowcount == 1
+
+    def close_run(
+        self, *, run_id: str, status: RunStatus, reason: str, error: str | None, at: datetime
+    ) -> bool:
+        """End a run that has not ended (a replaced run): True if it was still open."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET status = ?, reason = ?, error = ?, finished_at = ?"
+                " WHERE run_id = ? AND status IN ('enqueued', 'started')",
+                (str(status), reason, error, _aware(at, "at"), run_id),
+            )
+            return cur.rowcount == 1
+
+    def release_waiting(self, run_id: str, enqueued_at: datetime) -> bool:
+        """A run held back by queue_one went onto its RQ queue at ``enqueued_at``."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET enqueued_at = ? WHERE run_id = ? AND enqueued_at IS NULL"
+                " AND status = 'enqueued'",
+                (_aware(enqueued_at, "enqueued_at"), run_id),
+            )
+            return cur.rowcount == 1
+
+    def active_runs(self) -> list[RunRow]:
+        """Every run still enqueued or started (waiting ones included), oldest first."""
+        return list(
+            reversed(self._runs(" WHERE status IN (?, ?)", [s.value for s in ACTIVE]))
+        )
 
     # --- runs: reads --------------------------------------------------------------------
 
@@ -471,24 +553,38 @@ class Store:
         return [RunRow._from_row(row) for row in self._conn.execute(sql, params)]
 
     @staticmethod
-    def _filters(job: str | None, status: RunStatus | None) -> tuple[str, list[object]]:
+    def _filters(
+        job: str | None,
+        status: RunStatus | None,
+        reason: str | None = None,
+        trigger: RunTrigger | None = None,
+    ) -> tuple[str, list[object]]:
         clauses: list[str] = []
         params: list[object] = []
-        if job is not None:
-            clauses.append("job = ?")
-            params.append(job)
-        if status is not None:
-            clauses.append("status = ?")
-            params.append(str(status))
+        for column, value in (
+            ("job", job),
+            ("status", status),
+            ("reason", reason),
+            ("trigger", trigger),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(str(value))
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
     def history(
-        self, *, job: str | None = None, status: RunStatus | None = None, limit: int = 50
+        self,
+        *,
+        job: str | None = None,
+        status: RunStatus | None = None,
+        limit: int = 50,
+        reason: str | None = None,
+        trigger: RunTrigger | None = None,
     ) -> list[RunRow]:
         """Up to ``limit`` (>= 1) runs, newest scheduled instant first, optionally filtered."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
-        where, params = self._filters(job, status)
+        where, params = self._filters(job, status, reason, trigger)
         return self._runs(where, [*params, limit], " LIMIT ?")
 
     def last_run(self, job: str) -> RunRow | None:

@@ -522,6 +522,8 @@ def test_as_json_shape(store: Store) -> None:
         "result": None,
         "worker": "w1",
         "note": None,
+        "reason": None,
+        "attempts": 1,
     }
 
 
