@@ -140,11 +140,18 @@ class Dispatcher:
     """Enqueues run requests into RQ queues on one Redis connection."""
 
     def __init__(
-        self, conn: redis.Redis, *, owner: str = "", fence: Callable[[], str | None] | None = None
+        self,
+        conn: redis.Redis,
+        *,
+        owner: str = "",
+        fence: Callable[[], str | None] | None = None,
+        options: Callable[[str], RqOptions] | None = None,
     ) -> None:
         self._conn = conn
         self._owner = owner
         self._fence = fence
+        #: The RQ options (timeout, TTLs, retries) of a job's runs, by job name.
+        self._options = options or (lambda _job: RqOptions())
         self._queues: dict[str, Queue] = {}
         self._script = conn.register_script(_ENQUEUE_ONCE)
         self._staged_script = conn.register_script(_ENQUEUE_STAGED)
