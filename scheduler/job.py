@@ -7,7 +7,6 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from functools import cached_property
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from scheduler.cronexpr import parse_cron
@@ -103,9 +102,9 @@ def build_schedule(spec: JobSpec) -> Schedule:
 
 
 def _kind_schedule(sched: ScheduleSpec, tz: ZoneInfo, dst: DstSpec | None = None) -> Schedule:
-    rule = {} if dst is None else {"gap": dst.gap, "repeat": dst.repeat}
+    rule = DstSpec() if dst is None else dst
     if sched.cron is not None:
-        return CronSchedule(parse_cron(sched.cron), tz, **rule)
+        return CronSchedule(parse_cron(sched.cron), tz, rule.gap, rule.repeat)
     if sched.interval is not None:
         anchor = EPOCH if sched.anchor is None else sched.aware(sched.anchor).astimezone(UTC)
         return IntervalSchedule(parse_duration(sched.interval), anchor)
@@ -118,14 +117,14 @@ def _kind_schedule(sched: ScheduleSpec, tz: ZoneInfo, dst: DstSpec | None = None
     return AtSchedule(sched.aware(sched.at).astimezone(UTC))
 
 
-def _times(times: list[str], days: str, tz: ZoneInfo, rule: dict[str, Any]) -> Schedule:
+def _times(times: list[str], days: str, tz: ZoneInfo, rule: DstSpec) -> Schedule:
     parts: list[Schedule] = []
     for text in sorted(set(times)):
         t = time.fromisoformat(text)
         fields = f"{t.minute} {t.hour} * * {days}"
         if t.second:
             fields += f" {t.second}"
-        parts.append(CronSchedule(parse_cron(fields), tz, **rule))
+        parts.append(CronSchedule(parse_cron(fields), tz, rule.gap, rule.repeat))
     return parts[0] if len(parts) == 1 else AnyOf(tuple(parts))
 
 

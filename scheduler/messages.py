@@ -75,6 +75,11 @@ def _text_for(err: ErrorDetails, loc: Loc) -> str:
         return f"has more than {ctx.get('max_length')} items"
     if kind == "string_too_long":
         return f"is longer than {ctx.get('max_length')} characters"
+    return _choice_or_number_text(kind, ctx, value) or str(err.get("msg", kind))
+
+
+def _choice_or_number_text(kind: str, ctx: dict[str, object], value: object) -> str | None:
+    """Words for a choice, a number or a date-time the field did not accept."""
     if kind == "enum":
         return f"expected one of {ctx.get('expected', '')}, got {describe_value(value)}"
     if kind in ("greater_than_equal", "less_than_equal"):
@@ -88,7 +93,7 @@ def _text_for(err: ErrorDetails, loc: Loc) -> str:
             f"expected an ISO-8601 date-time such as 2026-12-24T18:00:00, "
             f"got {describe_value(value)}"
         )
-    return str(err.get("msg", kind))
+    return None
 
 
 def problems_from_validation(

@@ -21,7 +21,8 @@ class OverlapPolicy(StrEnum):
 
     allow = "allow"  # enqueue it anyway: runs may execute side by side
     forbid = "forbid"  # do not run it: record it skipped (reason overlap)
-    replace = "replace"  # cancel the earlier run (stop it if it is running), then enqueue
+    # (named replace_ only because str.replace exists; the value is "replace")
+    replace_ = "replace"  # cancel the earlier run (stop it if it is running), then enqueue
     queue_one = "queue_one"  # hold it until the earlier run ends; at most one waits, more skip
 
 

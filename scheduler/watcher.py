@@ -25,14 +25,16 @@ import redis
 import structlog
 
 from scheduler.catalog import is_job_file
-from scheduler.catchup import DEFAULT_GRACE, resume
+from scheduler.catchup import DEFAULT_GRACE, Resume, resume
 from scheduler.clock import Clock
-from scheduler.dispatch import Dispatcher
+from scheduler.dispatch import Dispatcher, RqOptions
 from scheduler.duequeue import DueQueue
 from scheduler.events import EventReader
+from scheduler.gate import Gate, misfire_rule, rq_options
 from scheduler.job import LoadedJob
 from scheduler.leader import LeaderElector
 from scheduler.liveconfig import Change, LiveConfig
+from scheduler.policies import Reason
 from scheduler.runs import RunEvent, RunRequest, RunTrigger, iso_utc, run_id
 from scheduler.store import Store
 
@@ -87,8 +89,12 @@ class Watcher:
         self.due = DueQueue()
         leader = options.leader
         self.dispatcher = Dispatcher(
-            conn, owner=self.id, fence=None if leader is None else lambda: leader.token
+            conn,
+            owner=self.id,
+            fence=None if leader is None else lambda: leader.token,
+            options=self._rq_options,
         )
+        self.gate = Gate(store=store, conn=conn, watcher=self.id)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._paths: queue.SimpleQueue[tuple[Path | None, datetime]] = queue.SimpleQueue()
@@ -118,6 +124,9 @@ class Watcher:
         now = self.clock.now()
         self.store.set_meta("watcher_id", self.id, now)
         self._start_observer()  # first, so no edit made during start-up goes unseen
+        self.gate.load()
+        with contextlib.suppress(redis.RedisError):
+            self.gate.refresh_pauses(now, force=True)
         self._startup(now)
         self._start_reader()
         log.info(
@@ -153,6 +162,7 @@ class Watcher:
         # Every result a stopped worker sent is applied now: close what it never finished.
         self._reconcile(self.clock.now(), min_age=timedelta(0))
         self._save_heartbeat(force=True, state="stopped")
+        self.gate.close()
         log.info("watcher.stopped", watcher=self.id)
 
     # -- the loop --------------------------------------------------------------------
@@ -165,6 +175,9 @@ class Watcher:
         now = self.clock.now()
         leading = handover.leading(self)
         if leading and (self._redis_ok or time.monotonic() >= self._retry_at):
+            with contextlib.suppress(redis.RedisError):  # dispatch reports Redis' failures
+                self.gate.refresh_pauses(now)
+            self._release_waiting(now)
             self._dispatch_due(now)
         self._save_heartbeat()
         if time.monotonic() >= self._next_reconcile:
@@ -227,19 +240,19 @@ class Watcher:
         """Set the job's next instant after ``instant``; runs it fell far behind on come back.
 
         A next instant that is already past but within the grace goes back on the due queue
-        and out at once, as an ordinary late run. Anything older is treated like downtime:
-        one catch-up (returned, to send now), the rest recorded missed.
+        and out at once, as an ordinary late run. Anything older is treated like downtime,
+        by the job's misfire rule: catch-ups (returned, to send now), the rest recorded missed.
         """
         last = instant
         nxt = job.schedule.next_after(instant)
         extra: list[RunRequest] = []
         if nxt is not None and now - nxt > self.options.grace:
-            plan = resume(job.schedule, instant, now, grace=self.options.grace)
+            rule = misfire_rule(job.spec)
+            plan = resume(job.schedule, instant, now, grace=self.options.grace, rule=rule)
             extra = [job.run_request(t, RunTrigger.schedule) for t in plan.late]
-            if plan.catch_up is not None:
-                extra.append(job.run_request(plan.catch_up, RunTrigger.catch_up))
-            self._record_missed(job, plan.missed, plan.missed_total, "watcher fell behind")
-            last = max([instant, *plan.late, *filter(None, [plan.catch_up])])
+            extra += [job.run_request(t, RunTrigger.catch_up) for t in plan.catch_ups]
+            self._record_missed(job, plan, Reason.behind, "watcher fell behind")
+            last = max([instant, *plan.dispatched])
             nxt = plan.next_run
         self.due.set(job.name, nxt)
         self._save_state(job, nxt, last=last)
@@ -249,6 +262,8 @@ class Watcher:
         if not requests:
             return True
         try:
+            # Pauses and overlap: the runs not admitted are recorded (skipped, waiting).
+            requests = self.gate.admit(requests, self.config.jobs, self.clock.now())
             outcomes = self.dispatcher.enqueue(requests, self.clock.now())
         except redis.RedisError as exc:
             self._redis_failed(exc)
@@ -272,12 +287,33 @@ class Watcher:
                 trigger=req.trigger,
                 enqueued_at=sent_at,
                 note=None if outcome.enqueued else "enqueued by another watcher or earlier",
+                reason=None if outcome.enqueued else str(Reason.deduplicated),
             )
+            self.gate.sent(req)
             if outcome.enqueued:
                 bound.info("run.enqueued", trigger=str(req.trigger), queue=req.queue)
             else:
                 bound.info("run.deduplicated", trigger=str(req.trigger))
         return True
+
+    def _rq_options(self, name: str) -> RqOptions:
+        job = self.config.jobs.get(name)
+        return RqOptions() if job is None else rq_options(job.spec)
+
+    def _release_waiting(self, now: datetime) -> None:
+        """Send the runs queue_one held back whose earlier run has ended."""
+        for run in self.gate.releasable():
+            job = self.config.jobs.get(run.job)
+            if job is None:
+                continue
+            request = job.run_request(run.scheduled_for, run.trigger)
+            try:
+                outcomes = self.dispatcher.enqueue([request], now)
+            except redis.RedisError as exc:
+                self._redis_failed(exc)
+                return
+            if outcomes and not outcomes[0].fenced:
+                self.gate.released(run.job, run, now)
 
     def _redis_failed(self, exc: Exception) -> None:
         if self._redis_ok:
@@ -332,12 +368,14 @@ class Watcher:
                 and job.spec.enabled
             ):
                 # Same definition as before the restart: account for what passed meanwhile.
-                plan = resume(job.schedule, state.last_scheduled, now, grace=timedelta(0))
-                self._record_missed(job, plan.missed, plan.missed_total, "watcher was down")
+                rule = misfire_rule(job.spec)
+                plan = resume(
+                    job.schedule, state.last_scheduled, now, grace=timedelta(0), rule=rule
+                )
+                self._record_missed(job, plan, Reason.downtime, "watcher was down")
                 # An instant due exactly now is on time (and takes the catch-up's place).
                 resumed += [(job, t, RunTrigger.schedule, plan.next_run) for t in plan.late]
-                if plan.catch_up is not None:
-                    resumed.append((job, plan.catch_up, RunTrigger.catch_up, plan.next_run))
+                resumed += [(job, t, RunTrigger.catch_up, plan.next_run) for t in plan.catch_ups]
                 self.due.set(job.name, plan.next_run)
                 self._save_state(job, plan.next_run, last=state.last_scheduled)
             else:
@@ -464,19 +502,34 @@ class Watcher:
             updated_at=self.clock.now(),
         )
 
-    def _record_missed(self, job: LoadedJob, missed: list[datetime], total: int, why: str) -> None:
-        for instant in missed:
-            self.store.record_missed(
-                job=job.name, scheduled_for=instant, run_id=run_id(job.name, instant), note=why
-            )
-        if total:
+    def _record_missed(self, job: LoadedJob, plan: Resume, reason: Reason, why: str) -> None:
+        """Record the instants ``plan`` does not run, each with its reason (the ledger)."""
+        recorded = 0
+        for instants, cause in (
+            (plan.stale, Reason.grace),
+            (plan.over_max, Reason.max_catchup),
+            (plan.missed, reason),
+        ):
+            for instant in instants:
+                self.store.record_missed(
+                    job=job.name,
+                    scheduled_for=instant,
+                    run_id=run_id(job.name, instant),
+                    note=why,
+                    reason=str(cause),
+                )
+            recorded += len(instants)
+        if plan.missed_total:
+            first = min([*plan.stale, *plan.over_max, *plan.missed], default=None)
             log.warning(
                 "run.missed",
                 job=job.name,
-                count=total,
-                recorded=len(missed),
+                count=plan.missed_total,
+                recorded=recorded,
                 reason=why,
-                first=_iso(missed[0]) if missed else None,
+                policy=str(job.spec.misfire.policy),
+                stale=len(plan.stale),
+                first=_iso(first),
             )
 
     def _reconcile(self, now: datetime, *, min_age: timedelta) -> None:
@@ -488,6 +541,7 @@ class Watcher:
             for status in (RunStatus.started, RunStatus.enqueued)
             for row in self.store.history(status=status, limit=1000)
             if now - (row.started_at or row.enqueued_at or row.scheduled_for) >= min_age
+            and not (row.reason == Reason.waiting and row.enqueued_at is None)  # not in RQ yet
         ]
         try:
             events = reconcile(
@@ -499,6 +553,7 @@ class Watcher:
             return  # Redis is down: the next pass tries again
         with self.store.batch():
             for event in events:
+                self.gate.on_event(event, self.config.jobs.get(event.job))
                 if self.store.apply_event(event):
                     log.warning(
                         f"run.{event.kind}",
@@ -527,6 +582,7 @@ class Watcher:
                 entry_id, event = self._events.get_nowait()
             except queue.Empty:
                 break
+            self.gate.on_event(event, self.config.jobs.get(event.job))
             if self.store.apply_event(event):
                 fields: dict[str, Any] = {"worker": event.worker}
                 if event.duration_s is not None:

@@ -24,7 +24,11 @@ def hours(n: float) -> datetime:
 def test_skip_records_every_passed_instant_missed():
     """skip: nothing runs; every instant of the outage is missed."""
     r = resume(
-        HOURLY, hours(0), hours(5.5), grace=NO_TOLERANCE, rule=MisfireRule(policy=MisfirePolicy.skip)
+        HOURLY,
+        hours(0),
+        hours(5.5),
+        grace=NO_TOLERANCE,
+        rule=MisfireRule(policy=MisfirePolicy.skip),
     )
     assert r.dispatched == []
     assert r.missed == [hours(n) for n in range(1, 6)]

@@ -1,0 +1,100 @@
+"""Runtime pauses: a job held without a commit, for incidents (``scheduler pause``).
+
+A pause lives in Redis (the hash ``PAUSES``, one field per job, a JSON value), so every
+watcher on that Redis sees it, and ``status``/``health`` can show it as drift from git.
+The YAML stays the source of truth for everything else; ``enabled: false`` still
+disables a job for good. :class:`Pause` and :func:`active` are pure.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import redis
+
+PAUSES = "scheduler:paused"
+_CLEAR_IF_SAME = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+    return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pause:
+    """Who paused a job, when, why, and until when (None: until resumed). Instants UTC."""
+
+    job: str
+    by: str
+    at: datetime
+    reason: str
+    until: datetime | None = None
+
+    def expired(self, now: datetime) -> bool:
+        return self.until is not None and now >= self.until
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["at"] = self.at.isoformat()
+        data["until"] = None if self.until is None else self.until.isoformat()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Pause:
+        until = data.get("until")
+        return cls(
+            job=str(data["job"]),
+            by=str(data.get("by", "")),
+            at=datetime.fromisoformat(str(data["at"])),
+            reason=str(data.get("reason", "")),
+            until=None if not until else datetime.fromisoformat(str(until)),
+        )
+
+
+def active(pauses: dict[str, Pause], now: datetime) -> dict[str, Pause]:
+    """The pauses still in force at ``now`` (expired ones left out)."""
+    return {name: p for name, p in pauses.items() if not p.expired(now)}
+
+
+def read(conn: redis.Redis) -> dict[str, Pause]:
+    """Every stored pause, expired ones included; malformed entries are ignored."""
+    out: dict[str, Pause] = {}
+    for name, raw in conn.hgetall(PAUSES).items():
+        try:
+            pause = Pause.from_json(json.loads(raw))
+        except (ValueError, KeyError, TypeError):
+            continue
+        out[_text(name)] = pause
+    return out
+
+
+def save(conn: redis.Redis, pause: Pause) -> None:
+    """Store (or replace) the pause of ``pause.job``."""
+    conn.hset(PAUSES, pause.job, json.dumps(pause.as_json()))
+
+
+def clear(conn: redis.Redis, job: str) -> Pause | None:
+    """Remove the pause of ``job``; the pause removed, or None if it was not paused."""
+    pipe = conn.pipeline()
+    pipe.hget(PAUSES, job)
+    pipe.hdel(PAUSES, job)
+    raw, _ = pipe.execute()
+    if raw is None:
+        return None
+    try:
+        return Pause.from_json(json.loads(raw))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def clear_if_unchanged(conn: redis.Redis, pause: Pause) -> bool:
+    """Remove an expired pause unless someone replaced it meanwhile; True if removed."""
+    return bool(conn.eval(_CLEAR_IF_SAME, 1, PAUSES, pause.job, json.dumps(pause.as_json())))
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
