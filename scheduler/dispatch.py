@@ -50,6 +50,7 @@ def retry_intervals(count: int, backoff: float, factor: float, cap: float) -> tu
     """The waits before each of ``count`` retries: backoff * factor**n, capped, whole seconds."""
     return tuple(int(min(backoff * factor**n, cap)) for n in range(count))
 
+
 # Shared by both scripts: KEYS[n] the lease and KEYS[n+1] the last-dispatched hash;
 # ARGV[m] the fence token ('' = none), ARGV[m+1] the job ('' = not a scheduled run),
 # ARGV[m+2] the scheduled instant in epoch ms.

@@ -542,9 +542,7 @@ class Store:
 
     def active_runs(self) -> list[RunRow]:
         """Every run still enqueued or started (waiting ones included), oldest first."""
-        return list(
-            reversed(self._runs(" WHERE status IN (?, ?)", [s.value for s in ACTIVE]))
-        )
+        return list(reversed(self._runs(" WHERE status IN (?, ?)", [s.value for s in ACTIVE])))
 
     # --- runs: reads --------------------------------------------------------------------
 
