@@ -108,7 +108,7 @@ DB_NAME = "scheduler.db"
 #: `health` calls a heartbeat older than this stale (the watcher writes one every 2 s).
 HEARTBEAT_MAX_AGE_S = 30.0
 #: What ``status`` and ``health`` read about the watcher ("leadership": see handover.py).
-_WATCHER_META = ("generation", "heartbeat", "last_rejected", "leadership")
+_WATCHER_META = ("generation", "heartbeat", "last_rejected", "leadership", "paused")
 
 
 def store_path(data_dir: Path) -> Path:
@@ -123,19 +123,36 @@ def history(
     Before the watcher's first start there are no records, which is an empty history.
     """
     from scheduler.errors import StoreMissingError
-    from scheduler.runs import RunStatus
+    from scheduler.ledger import LEDGER, Filter, state
     from scheduler.store import Store
 
+    pick = LEDGER[status] if status else Filter()
     try:
         with Store.open_readonly(store_path(data_dir)) as store:
-            rows = store.history(job=job, status=RunStatus(status) if status else None, limit=limit)
+            rows = store.history(
+                job=job,
+                status=pick.status,
+                reason=None if pick.reason is None else str(pick.reason),
+                trigger=pick.trigger,
+                limit=limit,
+            )
     except StoreMissingError:
         return []
-    return [row.as_json() for row in rows]
+    return [{**row.as_json(), "state": state(row.status, row.reason)} for row in rows]
 
 
-def status(catalog: Catalog, data_dir: Path, now: datetime) -> dict[str, Any]:
-    """Each job with its next run and last run (from SQLite), plus the watcher's health."""
+def status(
+    catalog: Catalog,
+    data_dir: Path,
+    now: datetime,
+    *,
+    live_pauses: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Each job with its next run and last run (from SQLite), plus the watcher's health.
+
+    Runtime pauses (drift from git) come from ``live_pauses`` (read from Redis) when
+    given, else from the copy the watcher keeps in SQLite.
+    """
     from scheduler.errors import StoreMissingError
     from scheduler.store import Store
 
@@ -176,7 +193,43 @@ def status(catalog: Catalog, data_dir: Path, now: datetime) -> dict[str, Any]:
                 "file": job.file,
             }
         )
-    return {"watcher": watcher_health(meta, now), "jobs": jobs}
+    watcher = watcher_health(meta, now)
+    paused = watcher["paused"] if live_pauses is None else live_pauses
+    watcher["paused"] = paused
+    for row in jobs:
+        row["paused"] = paused.get(str(row["name"]))
+    return {"watcher": watcher, "jobs": jobs}
+
+
+def live_pauses(conn: Any, now: datetime) -> dict[str, dict[str, Any]] | None:
+    """The pauses in force, read from Redis; None when Redis cannot be read."""
+    import redis
+
+    from scheduler import pause
+
+    try:
+        found = pause.active(pause.read(conn), now)
+    except redis.RedisError:
+        return None
+    return {name: p.as_json() for name, p in sorted(found.items())}
+
+
+def _paused(meta: tuple[str, datetime] | None, now: datetime) -> dict[str, dict[str, Any]]:
+    """The watcher's copy of the pauses in force (expired ones left out)."""
+    import json
+
+    try:
+        value = json.loads(meta[0]) if meta else {}
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    out = {}
+    for name, data in value.items():
+        until = data.get("until") if isinstance(data, dict) else None
+        if until is None or datetime.fromisoformat(until) > now:
+            out[name] = data
+    return out
 
 
 def watcher_health(meta: dict[str, tuple[str, datetime] | None], now: datetime) -> dict[str, Any]:
@@ -197,6 +250,7 @@ def watcher_health(meta: dict[str, tuple[str, datetime] | None], now: datetime) 
         "generation": gen[0] if gen else None,
         "last_rejected": rejected[0] if rejected and rejected[0] else None,
         **_leadership(meta.get("leadership"), running=state == "running"),
+        "paused": _paused(meta.get("paused"), now),
     }
 
 

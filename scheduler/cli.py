@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from scheduler import __version__
+from scheduler.ledger import LEDGER
 from scheduler.options import (
     EXIT_INVALID,
     EXIT_OK,
@@ -44,6 +45,22 @@ def _redis(data_dir: Path, redis_url: str | None) -> Any:
         sys.exit(EXIT_INVALID)
     try:
         return redis.Redis.from_url(url, socket_timeout=10)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--redis-url") from None
+
+
+def _redis_if_known(data_dir: Path, redis_url: str | None) -> Any:
+    """A client for the given or embedded Redis (short timeouts), or None if there is none."""
+    import redis
+
+    url = redis_url
+    marker = data_dir / "redis.url"
+    if url is None and marker.is_file():
+        url = marker.read_text(encoding="utf-8").strip()
+    if not url:
+        return None
+    try:
+        return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--redis-url") from None
 
@@ -344,8 +361,10 @@ def trigger(name: str, jobs_dir: Path, data_dir: Path, redis_url: str | None, fm
 @click.option("--limit", type=click.IntRange(1, 100_000), default=20, show_default=True)
 @click.option(
     "--status",
-    type=click.Choice(["enqueued", "started", "succeeded", "failed", "skipped", "missed"]),
+    type=click.Choice(list(LEDGER)),
     default=None,
+    help="Only runs in this state: a status, or a ledger state such as skipped-overlap, "
+    "missed-downtime, missed-grace, paused, deduplicated, replaced, timeout, manual, catch-up.",
 )
 @data_dir_option
 @format_option("text", "json")
@@ -365,12 +384,15 @@ def history(name: str | None, limit: int, status: str | None, data_dir: Path, fm
 @cli.command()
 @jobs_dir_option
 @data_dir_option
+@redis_url_option
 @format_option("text", "json")
-def status(jobs_dir: Path, data_dir: Path, fmt: str) -> None:
+def status(jobs_dir: Path, data_dir: Path, redis_url: str | None, fmt: str) -> None:
     """Each job: enabled, next run, last run and its status; and the watcher's health."""
     from scheduler import api, report
 
-    data = api.status(_load(jobs_dir), data_dir, _now())
+    conn = _redis_if_known(data_dir, redis_url)
+    live = None if conn is None else api.live_pauses(conn, _now())
+    data = api.status(_load(jobs_dir), data_dir, _now(), live_pauses=live)
     click.echo(report.dumps(data) if fmt == "json" else report.status_text(data))
 
 
@@ -391,17 +413,19 @@ def health(data_dir: Path, fmt: str) -> None:
             + (f", heartbeat {age:.1f}s ago" if age is not None else "")
             + (f", generation {data['generation']}" if data["generation"] else "")
             + (f"\n{report.leadership_text(data)}" if data.get("role") else "")
+            + report.paused_text(data.get("paused") or {})
         )
     sys.exit(EXIT_OK if data["healthy"] else EXIT_INVALID)
 
 
 def _register_command_modules() -> None:
     # These modules import the option helpers above, so they are imported after them.
+    from scheduler.commands.pause import pause, resume
     from scheduler.commands.plan import diff, plan
     from scheduler.commands.scaffold import init, new
     from scheduler.commands.simulate import simulate
 
-    for command in (init, new, simulate, plan, diff):
+    for command in (init, new, simulate, plan, diff, pause, resume):
         cli.add_command(command)
 
 

@@ -121,7 +121,7 @@ def history_table(rows: list[dict[str, Any]]) -> str:
             str(r["scheduled_for"]).replace("+00:00", "Z"),
             r["job"],
             r["trigger"],
-            r["status"],
+            r.get("state") or r["status"],
             "-" if r["duration_s"] is None else f"{r['duration_s']:.3f}s",
             (r["error"] or r.get("note") or "")[:80],
         )
@@ -142,19 +142,31 @@ def status_text(data: dict[str, Any]) -> str:
         head += "\n" + leadership_text(w)
     if w["last_rejected"]:
         head += f"\nlast rejected: {w['last_rejected']}"
+    head += paused_text(w.get("paused") or {})
     rows = [("NAME", "ENABLED", "NEXT RUN", "LAST RUN", "LAST STATUS")]
     for j in data["jobs"]:
         last = j["last_run"]
         rows.append(
             (
                 j["name"],
-                "yes" if j["enabled"] else "no",
+                ("paused" if j.get("paused") else "yes") if j["enabled"] else "no",
                 (j["next_run"] or "-") if j["enabled"] else "disabled",
                 last["scheduled_for"] if last else "-",
                 last["status"] if last else "-",
             )
         )
     return head + "\n\n" + _table(rows)
+
+
+def paused_text(paused: dict[str, Any]) -> str:
+    """Runtime pauses, drift from git: one line each (empty when none)."""
+    lines = [
+        f"\npaused (drift from git): {name} by {p.get('by')} at {p.get('at')}"
+        + (f" until {p['until']}" if p.get("until") else "")
+        + f": {p.get('reason')}"
+        for name, p in sorted(paused.items())
+    ]
+    return "".join(lines)
 
 
 def leadership_text(w: dict[str, Any]) -> str:
