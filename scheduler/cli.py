@@ -323,7 +323,9 @@ def worker(
     sys.path.insert(0, os.getcwd())
     conn = _redis(data_dir, redis_url)
     worker = SchedulerWorker(list(queues) or ["default"], connection=conn)
-    worker.work(burst=burst, with_scheduler=False)
+    # with_scheduler: RQ moves retries waiting out their backoff (`retries:`) back onto
+    # their queue from inside a worker.
+    worker.work(burst=burst, with_scheduler=True)
 
 
 @cli.command()
