@@ -80,6 +80,7 @@ class LoadedJob:
             scheduled_for=iso_utc(instant),
             trigger=trigger,
             queue=self.spec.queue,
+            retries=0 if self.spec.retries is None else self.spec.retries.max,
         )
 
 
