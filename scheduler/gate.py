@@ -30,7 +30,6 @@ from rq.job import Job
 
 from scheduler import pause as pauses
 from scheduler.alerts import Alerter, payload
-from scheduler.catchup import MisfireRule
 from scheduler.dispatch import RqOptions, retry_intervals
 from scheduler.durations import parse_duration
 from scheduler.job import LoadedJob
@@ -46,13 +45,6 @@ RQ_ACTIVE = frozenset({"queued", "started", "deferred", "scheduled"})
 #: How often the pauses are read from Redis (a pause takes effect within this).
 PAUSE_REFRESH_S = 1.0
 PAUSED_META = "paused"
-
-
-def misfire_rule(spec: JobSpec) -> MisfireRule:
-    """The job's misfire rule in the core's terms."""
-    m = spec.misfire
-    grace = None if m.grace is None else parse_duration(m.grace)
-    return MisfireRule(policy=m.policy, grace=grace, max_catchup=m.max_catchup)
 
 
 def rq_options(spec: JobSpec) -> RqOptions:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
+from scheduler.catchup import MisfireRule
 from scheduler.cronexpr import parse_cron
 from scheduler.durations import parse_duration
 from scheduler.models import DstSpec, JobSpec, ScheduleSpec
@@ -65,6 +66,13 @@ class LoadedJob:
         """A digest of everything that defines the job (not where it is written)."""
         canonical = json.dumps(self.spec.model_dump(mode="json"), sort_keys=True)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+    @cached_property
+    def misfire(self) -> MisfireRule:
+        """The job's misfire rule in the core's terms (``misfire:`` in the file)."""
+        m = self.spec.misfire
+        grace = None if m.grace is None else parse_duration(m.grace)
+        return MisfireRule(policy=m.policy, grace=grace, max_catchup=m.max_catchup)
 
     @property
     def location(self) -> str:

@@ -27,6 +27,7 @@ from scheduler.catchup import DEFAULT_GRACE, Resume, resume
 from scheduler.duequeue import DueQueue
 from scheduler.errors import SchedulerError
 from scheduler.job import LoadedJob
+from scheduler.policies import MisfirePolicy
 from scheduler.schedule import Schedule, iter_runs
 
 #: Windows holding more run instants than this are refused, before any work is done.
@@ -39,6 +40,8 @@ REASON_ON_TIME = "on time"
 REASON_DOWN = "watcher was down"
 REASON_BEHIND = "watcher fell behind"
 REASON_DISABLED = "disabled"
+REASON_GRACE = "later than the misfire grace"
+REASON_MAX_CATCHUP = "beyond misfire.max_catchup"
 
 
 class Outcome(StrEnum):
@@ -215,7 +218,7 @@ class _Replay:
         schedule = self.schedules[job.name]
         nxt = schedule.next_after(instant)
         if nxt is not None and now - nxt > self.grace:
-            plan = resume(schedule, instant, now, grace=self.grace)
+            plan = resume(schedule, instant, now, grace=self.grace, rule=job.misfire)
             self._settle(job, instant, now, plan, REASON_BEHIND)
             nxt = plan.next_run
         self.due.set(job.name, nxt)
@@ -224,7 +227,13 @@ class _Replay:
         """The watcher comes back at ``now`` (Watcher._start_jobs, definitions unchanged)."""
         self.due = DueQueue()  # a new process: nothing survives but the stored states
         for job in self._enabled():
-            plan = resume(self.schedules[job.name], self.last[job.name], now, grace=timedelta(0))
+            plan = resume(
+                self.schedules[job.name],
+                self.last[job.name],
+                now,
+                grace=timedelta(0),
+                rule=job.misfire,
+            )
             self._settle(job, self.last[job.name], now, plan, REASON_DOWN)
             self.due.set(job.name, plan.next_run)
 
@@ -233,24 +242,28 @@ class _Replay:
     ) -> None:
         """Record what ``plan`` does with the instants in (last, now].
 
-        This is where a misfire policy will choose; today the watcher's one rule applies:
-        late runs go out as ordinary runs, the latest older instant is caught up, the rest
-        are missed.
+        The job's misfire rule chose (``catchup.resume``): late runs go out as ordinary
+        runs, catch-ups as catch-ups, and the rest are missed with their reason.
         """
-        missed = plan.missed
-        if plan.missed_total > len(missed):
+        reasons = dict.fromkeys(plan.stale, REASON_GRACE)
+        reasons.update(dict.fromkeys(plan.over_max, REASON_MAX_CATCHUP))
+        reasons.update(dict.fromkeys(plan.missed, why))
+        if plan.missed_total > len(reasons):
             # The watcher records only the latest MAX_RECORDED_MISSED one by one (and logs
             # the count); a simulation lists them all.
-            taken = {*plan.late, plan.catch_up}
-            missed = [
-                t for t in _window_runs(self.schedules[job.name], last, now) if t not in taken
-            ]
-        for instant in missed:
-            self._record(job, instant, Outcome.missed, None, why)
+            taken = set(plan.dispatched)
+            grace = job.misfire.grace
+            for t in _window_runs(self.schedules[job.name], last, now):
+                if t not in taken and t not in reasons:
+                    stale = grace is not None and now - t > grace
+                    over = job.misfire.policy is MisfirePolicy.run_all
+                    reasons[t] = REASON_GRACE if stale else REASON_MAX_CATCHUP if over else why
+        for instant in sorted(reasons):
+            self._record(job, instant, Outcome.missed, None, reasons[instant])
         for instant in plan.late:
             self._ordinary(job, instant, now, why)
-        if plan.catch_up is not None:
-            self._dispatched(job, plan.catch_up, now, Outcome.catch_up, why)
+        for instant in plan.catch_ups:
+            self._dispatched(job, instant, now, Outcome.catch_up, why)
 
     def _ordinary(self, job: LoadedJob, instant: datetime, now: datetime, why: str) -> None:
         """A run dispatched as scheduled: on time at its instant, else late for ``why``."""

@@ -30,7 +30,7 @@ from scheduler.clock import Clock
 from scheduler.dispatch import Dispatcher, RqOptions
 from scheduler.duequeue import DueQueue
 from scheduler.events import EventReader
-from scheduler.gate import Gate, misfire_rule, rq_options
+from scheduler.gate import Gate, rq_options
 from scheduler.job import LoadedJob
 from scheduler.leader import LeaderElector
 from scheduler.liveconfig import Change, LiveConfig
@@ -247,7 +247,7 @@ class Watcher:
         nxt = job.schedule.next_after(instant)
         extra: list[RunRequest] = []
         if nxt is not None and now - nxt > self.options.grace:
-            rule = misfire_rule(job.spec)
+            rule = job.misfire
             plan = resume(job.schedule, instant, now, grace=self.options.grace, rule=rule)
             extra = [job.run_request(t, RunTrigger.schedule) for t in plan.late]
             extra += [job.run_request(t, RunTrigger.catch_up) for t in plan.catch_ups]
@@ -368,7 +368,7 @@ class Watcher:
                 and job.spec.enabled
             ):
                 # Same definition as before the restart: account for what passed meanwhile.
-                rule = misfire_rule(job.spec)
+                rule = job.misfire
                 plan = resume(
                     job.schedule, state.last_scheduled, now, grace=timedelta(0), rule=rule
                 )
@@ -441,7 +441,13 @@ class Watcher:
         self._log_rejected(change)
         for job in change.added + change.updated:
             last = self._last.get(job.name)
-            self._schedule_from(job, since if last is None else max(last, since))
+            start = since if last is None else max(last, since)
+            pending = self.due.get(job.name)
+            # The loop reads files before it dispatches: an instant that fell due before the
+            # change was seen and is not sent yet still runs (with the new definition).
+            if pending is not None and pending <= start and (last is None or pending > last):
+                start = pending - timedelta(microseconds=1)
+            self._schedule_from(job, start)
             log.info(
                 "config.job_loaded",
                 job=job.name,

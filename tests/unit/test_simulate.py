@@ -397,3 +397,46 @@ def test_every_instant_gets_exactly_one_outcome(
             assert o.dispatched_at in {b for _, b in downs}
     catch_ups = Counter((o.job, o.dispatched_at) for o in found if o.outcome == Outcome.catch_up)
     assert all(n == 1 for n in catch_ups.values())
+
+
+class TestMisfirePolicies:
+    """simulate follows each job's misfire rule, as the watcher does after an outage."""
+
+    START, END = at("00:00"), at("06:00")
+    OUTAGE = ((at("00:30"), at("03:30")),)
+
+    @staticmethod
+    def misfire_job(**misfire: Any) -> LoadedJob:
+        spec = JobSpec.model_validate(
+            {
+                "name": "m",
+                "task": "examples.bots:report",
+                "schedule": {"cron": "0 * * * *"},
+                "misfire": misfire,
+            }
+        )
+        return LoadedJob(spec, "m.yaml", 1)
+
+    def outcomes(self, **misfire: Any) -> list[tuple[str, str]]:
+        found = simulate([self.misfire_job(**misfire)], self.START, self.END, self.OUTAGE)
+        return [(str(o.outcome), o.reason) for o in found[:3]]
+
+    def test_skip_records_the_outage_missed(self) -> None:
+        """skip: 01:00, 02:00 and 03:00 missed, nothing caught up."""
+        assert self.outcomes(policy="skip") == [("missed", "watcher was down")] * 3
+
+    def test_run_all_catches_up_each_within_max(self) -> None:
+        """run_all with max_catchup 2: 01:00 missed (beyond max), 02:00 and 03:00 caught up."""
+        assert self.outcomes(policy="run_all", max_catchup=2) == [
+            ("missed", "beyond misfire.max_catchup"),
+            ("catch-up", "watcher was down"),
+            ("catch-up", "watcher was down"),
+        ]
+
+    def test_grace_misses_what_is_too_late(self) -> None:
+        """run_all with grace 1h: back at 03:30, only 03:00 is within grace."""
+        assert self.outcomes(policy="run_all", grace="1h") == [
+            ("missed", "later than the misfire grace"),
+            ("missed", "later than the misfire grace"),
+            ("catch-up", "watcher was down"),
+        ]
