@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS_DIR ?= jobs.d
 
-.PHONY: venv run test unit integration cli lint typecheck schema bench bench-dispatch clean
+.PHONY: venv run test unit integration cli lint typecheck schema bench bench-dispatch bench-overlap clean
 
 venv: $(STAMP)
 
@@ -49,6 +49,10 @@ bench: $(STAMP)
 # The watcher: 1,000 runs due in the same second, and 100,000 jobs idle (several minutes).
 bench-dispatch: $(STAMP)
 	$(BIN)/python bench/dispatch.py
+
+# The extra cost per dispatch of the overlap and pause checks, at 10,000 jobs (under a minute).
+bench-overlap: $(STAMP)
+	$(BIN)/python bench/overlap.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
