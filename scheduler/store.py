@@ -456,7 +456,8 @@ class Store:
                 cur = conn.execute(
                     "UPDATE runs SET status = ?, finished_at = ?, duration_s = ?, error = ?,"
                     " traceback = ?, result = ?, worker = COALESCE(?, worker),"
-                    " reason = COALESCE(?, reason), attempts = MAX(attempts, COALESCE(?, 1))"
+                    " reason = COALESCE(?, NULLIF(reason, 'retried')),"
+                    " attempts = MAX(attempts, COALESCE(?, 1))"
                     " WHERE run_id = ? AND status NOT IN (?, ?)",
                     (
                         str(status),

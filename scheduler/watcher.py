@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from scheduler.job import LoadedJob
 from scheduler.leader import LeaderElector
 from scheduler.liveconfig import Change, LiveConfig
 from scheduler.policies import Reason
-from scheduler.runs import RunEvent, RunRequest, RunTrigger, iso_utc, run_id
+from scheduler.runs import EventKind, RunEvent, RunRequest, RunTrigger, iso_utc, run_id
 from scheduler.store import Store
 
 log = structlog.get_logger("scheduler.watcher")
@@ -558,7 +558,9 @@ class Watcher:
         except redis.RedisError:
             return  # Redis is down: the next pass tries again
         with self.store.batch():
-            for event in events:
+            for found in events:
+                lost = found.kind is EventKind.failed and not found.reason
+                event = replace(found, reason=str(Reason.lost)) if lost else found
                 self.gate.on_event(event, self.config.jobs.get(event.job))
                 if self.store.apply_event(event):
                     log.warning(
