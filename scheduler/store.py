@@ -195,6 +195,10 @@ class JobState:
     updated_at: datetime | None
 
 
+#: How long the watcher's writes wait for a lock another process holds on the file.
+WRITER_BUSY_TIMEOUT_MS = 120_000
+
+
 class Store:
     """The SQLite run records at ``path``. One thread owns a Store; close it when done."""
 
@@ -206,6 +210,10 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = self._connect(self.path, str(self.path), uri=False)
         try:
+            # The watcher is the only writer, but not the only process that may lock the file
+            # (a backup, an open sqlite3 shell). Waiting beats crashing: the loop stalls,
+            # its runs go out late, and nothing is lost. The CLI's readers keep 5 s.
+            self._conn.execute(f"PRAGMA busy_timeout={WRITER_BUSY_TIMEOUT_MS}")
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
