@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,26 +24,26 @@ from typing import Any
 import redis
 import structlog
 
-from scheduler.catalog import is_job_file
 from scheduler.catchup import DEFAULT_GRACE, Resume, resume
 from scheduler.clock import Clock
 from scheduler.dispatch import Dispatcher, RqOptions
 from scheduler.duequeue import DueQueue
 from scheduler.events import EventReader
+from scheduler.filewatch import start_observer
 from scheduler.gate import Gate, rq_options
 from scheduler.job import LoadedJob
 from scheduler.leader import LeaderElector
-from scheduler.liveconfig import Change, LiveConfig
+from scheduler.liveconfig import LiveConfig
 from scheduler.policies import Reason
-from scheduler.runs import EventKind, RunEvent, RunRequest, RunTrigger, iso_utc, run_id
+from scheduler.reload import ReloadMixin
+from scheduler.results import ResultsMixin
+from scheduler.runs import RunEvent, RunRequest, RunTrigger, iso_utc, run_id
 from scheduler.store import Store
 
 log = structlog.get_logger("scheduler.watcher")
 
 #: Longest sleep between loop turns (bounds the cost of a wall-clock jump).
 MAX_SLEEP = 1.0
-#: File events arriving within this window are reloaded together.
-DEBOUNCE = 0.15
 HEARTBEAT_EVERY = 2.0
 HEARTBEAT_KEY = "scheduler:heartbeat:"
 HEARTBEAT_TTL = 30
@@ -74,7 +74,7 @@ class WatcherOptions:
     leader: LeaderElector | None = None
 
 
-class Watcher:
+class Watcher(ReloadMixin, ResultsMixin):
     """Runs until ``stop()`` is called (or a signal handler calls it)."""
 
     def __init__(
@@ -330,18 +330,6 @@ class Watcher:
 
     # -- configuration ---------------------------------------------------------------
 
-    def _carry_renames(self, jobs: list[LoadedJob]) -> None:
-        """A job listing an old name in ``previous_names`` takes over its runs and state."""
-        for job in jobs:
-            for old in job.spec.previous_names:
-                if old in self.config.jobs or old == job.name:
-                    continue  # still a live job of its own: nothing to carry over
-                moved = self.store.rename_job(old, job.name)
-                if moved or old in self._last:
-                    self._last.pop(old, None)
-                    self.due.remove(old)
-                    log.info("config.job_renamed", job=job.name, previous=old, runs=moved)
-
     def _startup(self, now: datetime) -> None:
         from scheduler import handover
 
@@ -396,106 +384,6 @@ class Watcher:
         self.due.set(job.name, nxt)
         self._save_state(job, nxt, last=since)
 
-    def _take_paths(self, paths: set[Path]) -> tuple[bool, datetime | None]:
-        """Move queued file events into ``paths``; (rescan asked for, earliest event time)."""
-        rescan, earliest = False, None
-        while True:
-            try:
-                item, seen = self._paths.get_nowait()
-            except queue.Empty:
-                return rescan, earliest
-            earliest = seen if earliest is None else min(earliest, seen)
-            if item is None:
-                rescan = True
-            else:
-                paths.add(item)
-
-    def _reload_requested(self) -> None:
-        paths: set[Path] = set()
-        rescan, first_seen = self._take_paths(paths)
-        if first_seen is None:
-            return
-        time.sleep(DEBOUNCE)  # let an editor's write-rename-delete burst settle
-        rescan_too, _ = self._take_paths(paths)
-        rejected_before = set(self.config.rejected)
-        now = self.clock.now()
-        if rescan or rescan_too:
-            changes = self.config.rescan(now)
-        else:
-            # Deletions first, so a job moved from one file to another is not a duplicate.
-            ordered = sorted(paths, key=lambda p: (p.exists(), str(p)))
-            changes = [self.config.apply(p, now) for p in ordered]
-        if any(c.removed for c in changes):
-            changes += self.config.retry_rejected(now)
-        # Renames first: a job moved to a new name and file arrives as a deletion plus an
-        # addition, and the addition must find the old name's state still there.
-        self._carry_renames([j for c in changes for j in c.added + c.updated])
-        for change in changes:
-            # A change is live from when it was written: an instant that passed while it
-            # settled (the debounce) still runs, with the new definition.
-            self._apply_change(change, first_seen)
-        if any(not c.empty for c in changes) or set(self.config.rejected) != rejected_before:
-            self._log_generation()
-
-    def _apply_change(self, change: Change, since: datetime) -> None:
-        self._log_rejected(change)
-        for job in change.added + change.updated:
-            last = self._last.get(job.name)
-            start = since if last is None else max(last, since)
-            pending = self.due.get(job.name)
-            # The loop reads files before it dispatches: an instant that fell due before the
-            # change was seen and is not sent yet still runs (with the new definition).
-            if pending is not None and pending <= start and (last is None or pending > last):
-                start = pending - timedelta(microseconds=1)
-            self._schedule_from(job, start)
-            log.info(
-                "config.job_loaded",
-                job=job.name,
-                file=job.file,
-                next_run=_iso(self.due.get(job.name)),
-            )
-        for name in change.removed:
-            self.due.remove(name)
-            self._last.pop(name, None)
-            self.store.forget_job(name)
-            log.info("config.job_removed", job=name, file=change.file)
-        if change.added or change.updated:
-            self._check_queues()
-
-    def _check_queues(self) -> None:
-        queues = {j.spec.queue for j in self.config.jobs.values()}
-        if self.options.queues_changed is not None and not queues <= self._queues:
-            self._queues |= queues
-            self.options.queues_changed(sorted(self._queues))
-
-    def _log_rejected(self, change: Change) -> None:
-        for error in change.rejected:
-            log.error(
-                "config.rejected",
-                file=error.file,
-                line=error.line,
-                column=error.column,
-                path=error.path,
-                error=error.message,
-                kept=[n for n, j in self.config.jobs.items() if j.file == error.file],
-            )
-        if change.rejected:
-            first = change.rejected[0]
-            self.store.set_meta("last_rejected", str(first), self.clock.now())
-
-    def _log_generation(self) -> None:
-        generation = self.config.generation
-        now = self.clock.now()
-        self.store.set_meta("generation", generation, now)
-        if not self.config.rejected:
-            self.store.set_meta("last_rejected", "", now)
-        log.info(
-            "config.loaded",
-            generation=generation,
-            jobs=len(self.config.jobs),
-            rejected=sorted(self.config.rejected),
-        )
-
     def _save_state(self, job: LoadedJob, nxt: datetime | None, *, last: datetime) -> None:
         self._last[job.name] = last
         self.store.save_job_state(
@@ -538,131 +426,11 @@ class Watcher:
                 first=_iso(first),
             )
 
-    def _reconcile(self, now: datetime, *, min_age: timedelta) -> None:
-        from scheduler.reconcile import reconcile
-        from scheduler.runs import RunStatus
-
-        rows = [
-            row
-            for status in (RunStatus.started, RunStatus.enqueued)
-            for row in self.store.history(status=status, limit=1000)
-            if now - (row.started_at or row.enqueued_at or row.scheduled_for) >= min_age
-            and not (row.reason == Reason.waiting and row.enqueued_at is None)  # not in RQ yet
-        ]
-        try:
-            events = reconcile(
-                self.conn,
-                [(r.run_id, r.job, r.scheduled_for, r.trigger, str(r.status)) for r in rows],
-                now,
-            )
-        except redis.RedisError:
-            return  # Redis is down: the next pass tries again
-        with self.store.batch():
-            for found in events:
-                lost = found.kind is EventKind.failed and not found.reason
-                event = replace(found, reason=str(Reason.lost)) if lost else found
-                self.gate.on_event(event, self.config.jobs.get(event.job))
-                if self.store.apply_event(event):
-                    log.warning(
-                        f"run.{event.kind}",
-                        job=event.job,
-                        run_id=event.run_id,
-                        scheduled_for=event.scheduled_for,
-                        trigger=str(event.trigger),
-                        error=event.error,
-                        reconciled=True,
-                    )
-
-    # -- results ---------------------------------------------------------------------
-
-    def _drain_events(self) -> None:
-        acked: list[str] = []
-        with self.store.batch():
-            self._apply_events(acked)
-        if acked:
-            # Unacked entries come back on the next read; applying them again is idempotent.
-            with contextlib.suppress(redis.RedisError):
-                self._reader.ack(acked)
-
-    def _apply_events(self, acked: list[str]) -> None:
-        while True:
-            try:
-                entry_id, event = self._events.get_nowait()
-            except queue.Empty:
-                break
-            self.gate.on_event(event, self.config.jobs.get(event.job))
-            if self.store.apply_event(event):
-                fields: dict[str, Any] = {"worker": event.worker}
-                if event.duration_s is not None:
-                    fields["duration_s"] = event.duration_s
-                if event.error:
-                    fields["error"] = event.error
-                log.info(
-                    f"run.{event.kind}",
-                    job=event.job,
-                    run_id=event.run_id,
-                    scheduled_for=event.scheduled_for,
-                    trigger=str(event.trigger),
-                    **fields,
-                )
-            acked.append(entry_id)
-
-    def _start_reader(self) -> None:
-        thread = threading.Thread(target=self._read_events, name="results-reader", daemon=True)
-        thread.start()
-        self._threads.append(thread)
-
-    def _read_events(self) -> None:
-        backoff = 0.5
-        ready = False
-        while not self._stopping.is_set():
-            try:
-                if not ready:
-                    self._reader.ensure_group()
-                    ready = True
-                entries = self._reader.read(block_ms=500)
-                backoff = 0.5
-            except redis.RedisError as exc:
-                log.warning("results.unavailable", error=str(exc))
-                self._stopping.wait(backoff)
-                backoff = min(backoff * 2, 10.0)
-                continue
-            for entry in entries:
-                self._events.put(entry)
-            if entries:
-                self._wake.set()
-
     # -- files -----------------------------------------------------------------------
 
     def _start_observer(self) -> None:
-        from watchdog.events import FileSystemEvent, FileSystemEventHandler
-        from watchdog.observers import Observer
-
-        paths, wake, clock = self._paths, self._wake, self.clock
-
-        class Handler(FileSystemEventHandler):
-            def on_any_event(self, event: FileSystemEvent) -> None:
-                if event.event_type in ("opened", "closed_no_write"):
-                    return
-                seen = clock.now()
-                if event.is_directory and event.event_type != "modified":
-                    paths.put((None, seen))  # a folder moved or removed: rescan everything
-                    wake.set()
-                    return
-                touched = [event.src_path, getattr(event, "dest_path", "")]
-                hits = [Path(os.fsdecode(p)) for p in touched if p]
-                hits = [p for p in hits if is_job_file(p)]
-                for p in hits:
-                    paths.put((p, seen))
-                if hits:
-                    wake.set()
-
         self.options.jobs_dir.mkdir(parents=True, exist_ok=True)
-        observer = Observer()
-        observer.schedule(Handler(), str(self.options.jobs_dir), recursive=True)
-        observer.daemon = True
-        observer.start()
-        self._observer = observer
+        self._observer = start_observer(self.options.jobs_dir, self._paths, self._wake, self.clock)
 
     # -- heartbeat -------------------------------------------------------------------
 
