@@ -36,6 +36,8 @@ class LoadedJob:
     column: int = 1
     document: int = 0
     name_line: int = field(default=0, compare=False)
+    #: The defaults files merged under this job, outermost first.
+    defaults_files: tuple[str, ...] = field(default=(), compare=False)
     #: Where each field was written: dotted path ("schedule.cron") -> (line, column).
     positions: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False, hash=False)
 

@@ -25,6 +25,7 @@ import redis
 import structlog
 
 from scheduler.catalog import is_job_file
+from scheduler.defaults import is_defaults_file
 from scheduler.catchup import DEFAULT_GRACE, resume
 from scheduler.clock import Clock
 from scheduler.dispatch import Dispatcher
@@ -562,6 +563,10 @@ class Watcher:
                     return
                 touched = [event.src_path, getattr(event, "dest_path", "")]
                 hits = [Path(os.fsdecode(p)) for p in touched if p]
+                if any(is_defaults_file(p.name) for p in hits):
+                    paths.put((None, seen))  # defaults apply to many files: rescan them all
+                    wake.set()
+                    return
                 hits = [p for p in hits if is_job_file(p)]
                 for p in hits:
                     paths.put((p, seen))
