@@ -210,12 +210,31 @@ def health(data_dir: Path, now: datetime) -> dict[str, Any]:
     return watcher_health(meta, now)
 
 
-def trigger(conn: Any, job: LoadedJob, now: datetime) -> dict[str, Any]:
-    """Enqueue one manual run of ``job`` now; returns what was enqueued."""
+def in_canary(data_dir: Path, job: LoadedJob) -> bool:
+    """Whether ``job`` still has canary runs to go (per the watcher's records).
+
+    A job the watcher has not recorded yet, or recorded with another definition, starts
+    its canary over.
+    """
+    from scheduler.errors import StoreMissingError
+    from scheduler.store import Store
+
+    try:
+        with Store.open_readonly(store_path(data_dir)) as store:
+            state = store.job_states().get(job.name)
+    except StoreMissingError:
+        state = None
+    if state is None or state.definition_hash != job.definition_hash:
+        return job.spec.canary > 0
+    return state.canary_left > 0
+
+
+def trigger(conn: Any, job: LoadedJob, now: datetime, *, canary: bool = False) -> dict[str, Any]:
+    """Enqueue one manual run of ``job`` now (with dry_run forced when ``canary``)."""
     from scheduler.dispatch import Dispatcher
     from scheduler.runs import RunTrigger
 
-    request = job.run_request(now, RunTrigger.manual)
+    request = job.run_request(now, RunTrigger.manual, canary=canary)
     [outcome] = Dispatcher(conn, owner="cli").enqueue([request], now)
     return {
         "job": job.name,
@@ -224,4 +243,5 @@ def trigger(conn: Any, job: LoadedJob, now: datetime) -> dict[str, Any]:
         "scheduled_for": request.scheduled_for,
         "trigger": str(request.trigger),
         "enqueued": outcome.enqueued,
+        "canary": request.canary,
     }

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from scheduler import __version__
+from scheduler.errors import SchedulerError
 from scheduler.options import (
     EXIT_INVALID,
     EXIT_OK,
@@ -288,14 +289,18 @@ def trigger(name: str, jobs_dir: Path, data_dir: Path, redis_url: str | None, fm
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_INVALID)
     try:
-        result = api.trigger(_redis(data_dir, redis_url), job, _now())
+        canary = api.in_canary(data_dir, job)
+        result = api.trigger(_redis(data_dir, redis_url), job, _now(), canary=canary)
     except redis.RedisError as exc:
         click.echo(f"error: cannot reach Redis: {exc}", err=True)
         sys.exit(EXIT_INVALID)
     if fmt == "json":
         click.echo(report.dumps(result))
     else:
-        click.echo(f"enqueued {result['job']} as {result['run_id']} on queue {result['queue']}")
+        click.echo(
+            f"enqueued {result['job']} as {result['run_id']} on queue {result['queue']}"
+            + (" (canary: dry_run forced)" if result["canary"] else "")
+        )
 
 
 @cli.command()
@@ -388,6 +393,9 @@ def main() -> None:
         sys.exit(130)
     except SystemExit:
         raise
+    except SchedulerError as exc:  # a known failure (bad settings file, ...): one message
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
     except Exception as exc:
         click.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_INVALID)

@@ -26,7 +26,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+
+from scheduler.envrefs import has_reference
+from scheduler.errors import TaskParamsError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -84,15 +87,22 @@ def params_model(fn: Callable[..., Any]) -> type[BaseModel] | None:
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
-def call_task(fn: Callable[..., Any], params: Mapping[str, Any], context: RunContext) -> Any:
-    """Call ``fn`` for one run: with its validated params model, or as ``fn(**params)``.
+def call_task(
+    fn: Callable[..., Any], ref: str, params: Mapping[str, Any], context: RunContext
+) -> Any:
+    """Call ``fn`` (the task ``ref``) for one run: with its validated params model, or as
+    ``fn(**params)``.
 
-    Raises pydantic's ValidationError when the params do not satisfy the declared model.
+    Raises TaskParamsError, naming each bad field, when the params do not satisfy the
+    declared model.
     """
     model = params_model(fn)
     if model is None:
         return fn(**params)
-    validated = model.model_validate(dict(params))
+    try:
+        validated = model.model_validate(dict(params))
+    except ValidationError as exc:
+        raise TaskParamsError(ref, [f"{p}: {m}" for p, m in params_problems(exc)]) from None
     if getattr(fn, _WANTS_CONTEXT_ATTR, False):
         return fn(validated, context)
     return fn(validated)
@@ -110,3 +120,66 @@ def _positional_arity(fn: Callable[..., Any]) -> int:
     if not positional:
         raise TypeError(f"task {fn.__qualname__} must take its params as the first argument")
     return len(positional)
+
+
+def check_params(
+    model: type[BaseModel], params: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """Why ``params`` do not satisfy ``model``: (dotted path under ``params``, message) pairs.
+
+    A value that holds an ``${env:...}`` reference is resolved only in the worker, so its
+    type cannot be checked here and is not reported.
+    """
+    try:
+        model.model_validate(dict(params))
+    except ValidationError as exc:
+        return [
+            (path, message)
+            for path, message in params_problems(exc)
+            if not has_reference(_value_at(params, path))
+        ]
+    return []
+
+
+def _value_at(params: Mapping[str, Any], path: str) -> Any:
+    value: Any = params
+    for part in path.split(".")[1:]:
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+_BOUNDS = {
+    "greater_than_equal": (">=", "ge"),
+    "greater_than": (">", "gt"),
+    "less_than_equal": ("<=", "le"),
+    "less_than": ("<", "lt"),
+}
+
+
+def params_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """Each error of a params model as (``params.<field>``, user text)."""
+    out = []
+    for err in exc.errors(include_url=False):
+        path = ".".join(["params", *(str(p) for p in err["loc"])])
+        kind, ctx = err["type"], err.get("ctx") or {}
+        if kind in _BOUNDS:
+            op, key = _BOUNDS[kind]
+            message = f"must be {op} {ctx.get(key)}"
+        elif kind == "missing":
+            message = "is required by the task"
+        elif kind == "extra_forbidden":
+            message = "is not a parameter of this task"
+        elif kind in ("int_type", "int_parsing", "int_from_float"):
+            message = f"expected a whole number, got {err.get('input')!r}"
+        elif kind in ("bool_type", "bool_parsing"):
+            message = f"expected true or false, got {err.get('input')!r}"
+        else:
+            text = str(err.get("msg", kind))
+            message = text[:1].lower() + text[1:]
+        out.append((path, message))
+    return out
