@@ -12,14 +12,22 @@ from typing import Any
 from scheduler.catalog import Catalog, load_paths
 from scheduler.errors import InvalidJobError, UnknownJobError
 from scheduler.job import LoadedJob, local_iso
+from scheduler.project import Project
 from scheduler.schedule import next_runs
 
 MAX_COUNT = 10_000
 
 
-def validate(paths: Sequence[Path], now: datetime) -> Catalog:
+def validate(paths: Sequence[Path], now: datetime, *, project: Project | None = None) -> Catalog:
     """Load and check every job file under ``paths``; the catalog holds all problems."""
-    return load_paths(paths, now)
+    return load_paths(paths, now, project=project)
+
+
+def check_tasks(catalog: Catalog, project: Project, *, import_tasks: bool) -> None:
+    """Check tasks and params against the task code (``import_tasks``), flag production mode."""
+    from scheduler.taskcheck import check_tasks as check
+
+    check(catalog, project, import_tasks=import_tasks)
 
 
 def lint(catalog: Catalog, now: datetime, *, strict: bool = False) -> None:
@@ -40,13 +48,16 @@ def lint(catalog: Catalog, now: datetime, *, strict: bool = False) -> None:
 
 
 def find_job(catalog: Catalog, name: str) -> LoadedJob:
-    """The valid job called ``name``.
+    """The valid job called ``name`` (or that was: a name in its ``previous_names``).
 
     Raises InvalidJobError when the file defining it is rejected, else UnknownJobError.
     """
     job = catalog.jobs.get(name)
     if job is not None:
         return job
+    renamed = [j for j in catalog.jobs.values() if name in j.spec.previous_names]
+    if len(renamed) == 1:
+        return renamed[0]  # an old name keeps working after a rename
     rejected = catalog.invalid_file_for(name)
     if rejected is not None:
         raise InvalidJobError(name, rejected.errors)
@@ -97,6 +108,8 @@ def job_rows(catalog: Catalog, now: datetime) -> list[dict[str, Any]]:
                 "file": job.file,
                 "line": job.line,
                 "params": spec.params,
+                "canary": spec.canary,
+                "defaults": list(job.defaults_files),
             }
         )
     return rows

@@ -86,18 +86,31 @@ def cli() -> None:
 @jobs_dir_option
 @format_option("text", "json", "github")
 @click.option("--strict", is_flag=True, help="Treat warnings (schedule lint included) as errors.")
-def validate(paths: tuple[Path, ...], jobs_dir: Path, fmt: str, strict: bool) -> None:
+@click.option(
+    "--import-tasks",
+    is_flag=True,
+    help="Import the task modules (task_modules in [tool.scheduler]) and check every "
+    "job's task resolves and its params fit the task's declared model.",
+)
+def validate(
+    paths: tuple[Path, ...], jobs_dir: Path, fmt: str, strict: bool, import_tasks: bool
+) -> None:
     """Check job files (default: the whole jobs dir). Exit 1 when any is invalid.
 
     Also lints schedules (warnings with a stable code: step-uneven, day-or-trap,
-    rare-date, dst-skipped, dst-repeated, pile-up); --strict makes warnings errors.
+    rare-date, dst-skipped, dst-repeated, pile-up, production-mode); --strict makes
+    warnings errors.
     """
     from scheduler import api, report
+    from scheduler.project import load_project
 
     if not paths:
         _require_dir(jobs_dir)
     now = _now()
-    catalog = api.validate(list(paths) or [jobs_dir], now)
+    targets = list(paths) or [jobs_dir]
+    project = load_project(targets[0] if targets[0].is_dir() else targets[0].parent)
+    catalog = api.validate(targets, now, project=project)
+    api.check_tasks(catalog, project, import_tasks=import_tasks)
     api.lint(catalog, now, strict=strict)
     if fmt == "json":
         click.echo(report.dumps(report.validation_json(catalog)))
