@@ -145,9 +145,7 @@ def _greeting_path(outbox: Path, greeting: Greeting) -> Path:
 
 def _greeting_text(greeting: Greeting) -> str:
     first = greeting.contact.name.split()[0]
-    late = (
-        f" (a little late: it was {greeting.days_late} day(s) ago)" if greeting.days_late else ""
-    )
+    late = f" (a little late: it was {greeting.days_late} day(s) ago)" if greeting.days_late else ""
     return f"To: {greeting.contact.email}\n\nHappy birthday, {first}!{late}\n"
 
 
@@ -207,5 +205,3 @@ def heartbeat(**params: Any) -> dict[str, Any]:
 def report(name: str = "daily", **params: Any) -> dict[str, Any]:
     """Stand-in for a reporting job."""
     return {"task": "report", "name": name, "params": params}
-
-

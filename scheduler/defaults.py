@@ -39,7 +39,9 @@ _NOT_DEFAULTS = ("name", "task", "description", "previous_names")
 _SCHEDULE_DEFAULTS = ("timezone", "jitter")
 # A stand-in job the defaults are merged under, so they are checked by the job model itself.
 _PROBE: dict[str, Any] = {
-    "name": "defaults", "task": "defaults:probe", "schedule": {"at": "2100-01-01T00:00:00"},
+    "name": "defaults",
+    "task": "defaults:probe",
+    "schedule": {"at": "2100-01-01T00:00:00"},
 }
 
 
@@ -58,7 +60,9 @@ class Defaults:
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(repr((sorted(self.files), _canonical(self.data))).encode()).hexdigest()
+        return hashlib.sha256(
+            repr((sorted(self.files), _canonical(self.data))).encode()
+        ).hexdigest()
 
 
 def _canonical(value: Any) -> Any:
@@ -116,7 +120,9 @@ def _not_defaultable(doc: Document, source: str) -> list[JobFileError]:
         if key in _NOT_DEFAULTS:
             line, col = doc.key_position((key,))
             out.append(
-                JobFileError(source, line, col, str(key), f"{key!r} belongs to each job, not to defaults")
+                JobFileError(
+                    source, line, col, str(key), f"{key!r} belongs to each job, not to defaults"
+                )
             )
     schedule = doc.data.get("schedule")
     if isinstance(schedule, dict):
@@ -134,7 +140,9 @@ def _not_defaultable(doc: Document, source: str) -> list[JobFileError]:
                 )
     elif schedule is not None:
         line, col = doc.value_position(("schedule",))
-        out.append(JobFileError(source, line, col, "schedule", "expected a mapping (timezone, jitter)"))
+        out.append(
+            JobFileError(source, line, col, "schedule", "expected a mapping (timezone, jitter)")
+        )
     return out
 
 

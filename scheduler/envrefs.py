@@ -73,7 +73,9 @@ def resolve(
     Raises SecretError naming the field when a variable is unset or a reference malformed.
     """
     used: list[str] = []
-    resolved = {key: _resolve(value, f"params.{key}", environ, used) for key, value in params.items()}
+    resolved = {
+        key: _resolve(value, f"params.{key}", environ, used) for key, value in params.items()
+    }
     return resolved, used
 
 

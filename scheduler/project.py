@@ -50,7 +50,9 @@ class TaskRules:
         if any(_within(task, prefix) for prefix in self.allowed):
             return None
         listed = ", ".join(self.allowed) or "nothing"
-        return f"{module!r} is not an allowed task module (allowed_tasks in {self.source}: {listed})"
+        return (
+            f"{module!r} is not an allowed task module (allowed_tasks in {self.source}: {listed})"
+        )
 
 
 def _within(task: str, prefix: str) -> bool:

@@ -5,7 +5,8 @@ The watcher enqueues ``scheduler.runner.run`` with a ``RunRequest`` payload. ``r
 calls the task (with its validated params model when it declared one, see
 ``scheduler.tasks``), then publishes ``succeeded`` (duration, result) or ``failed``
 (duration, error, traceback) and re-raises, so RQ records the failure too. Resolved secret
-values are scrubbed from the result, error and traceback before they leave the worker. Reporting is best effort: a Redis error while publishing is logged as
+values are scrubbed from the result, error and traceback before they leave the worker.
+Reporting is best effort: a Redis error while publishing is logged as
 ``run_event_publish_failed`` and never changes the run's outcome.
 
 A worker killed outright (SIGKILL, out of memory) publishes no final event; RQ's own job

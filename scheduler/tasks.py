@@ -122,9 +122,7 @@ def _positional_arity(fn: Callable[..., Any]) -> int:
     return len(positional)
 
 
-def check_params(
-    model: type[BaseModel], params: Mapping[str, Any]
-) -> list[tuple[str, str]]:
+def check_params(model: type[BaseModel], params: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Why ``params`` do not satisfy ``model``: (dotted path under ``params``, message) pairs.
 
     A value that holds an ``${env:...}`` reference is resolved only in the worker, so its

@@ -25,9 +25,9 @@ import redis
 import structlog
 
 from scheduler.catalog import is_job_file
-from scheduler.defaults import is_defaults_file
 from scheduler.catchup import DEFAULT_GRACE, resume
 from scheduler.clock import Clock
+from scheduler.defaults import is_defaults_file
 from scheduler.dispatch import Dispatcher
 from scheduler.duequeue import DueQueue
 from scheduler.events import EventReader
