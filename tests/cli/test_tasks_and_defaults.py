@@ -247,3 +247,31 @@ def test_diff_flags_a_job_added_in_production_mode(tmp_path: Path) -> None:
     codes = [w["code"] for w in result.json()["warnings"]]
     assert "dry-run-off" in codes
     assert "2 canary run(s)" in result.out
+
+
+def test_plan_shows_what_a_defaults_change_does_to_the_jobs_below_it(tmp_path: Path) -> None:
+    """Changing _defaults.yaml is a change of every job that inherits it, and only those."""
+    import subprocess
+
+    project(
+        tmp_path,
+        {
+            "_defaults.yaml": "timezone: Europe/Paris\n",
+            "a.yaml": "name: a\ntask: mytasks:plain\nschedule:\n  daily: '09:00'\n",
+            "b.yaml": (
+                "name: b\ntask: mytasks:plain\nschedule:\n  daily: '09:00'\n  timezone: UTC\n"
+            ),
+        },
+    )
+    git = ["git", "-c", "user.email=t@example.org", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=tmp_path, check=True)
+    unchanged = run_cli("plan", "--base", "HEAD", "--format", "json", cwd=tmp_path).json()
+    assert unchanged["summary"]["changed"] == 0
+
+    (tmp_path / "jobs.d" / "_defaults.yaml").write_text("timezone: Asia/Tokyo\n", encoding="utf-8")
+    plan = run_cli("plan", "--base", "HEAD", "--format", "json", cwd=tmp_path).json()
+    changed = {j["name"]: j for j in plan["jobs"] if j["change"] == "changed"}
+    assert set(changed) == {"a"}
+    assert [w["code"] for w in changed["a"]["warnings"]] == ["timezone-changed"]
