@@ -542,3 +542,13 @@ def test_a_broken_defaults_file_keeps_the_last_valid_jobs(root: Path) -> None:
     config.rescan(NOW)
     assert config.rejected == {}
     assert config.jobs["a"].spec.schedule.timezone == "Asia/Tokyo"
+
+
+def test_the_watcher_refuses_a_task_outside_the_allow_list(root: Path) -> None:
+    """A pull request cannot make the watcher load a job that would run os:system."""
+    write(root, "evil.yaml", "name: evil\ntask: os:system\nschedule:\n  interval: 1m\n")
+    write(root, "ok.yaml", job_text("ok"))
+    config = loaded(root)
+    assert set(config.jobs) == {"ok"}
+    [error] = config.rejected["jobs.d/evil.yaml"]
+    assert (error.line, error.path) == (2, "task")
