@@ -126,6 +126,11 @@ def _not_defaultable(doc: Document, source: str) -> list[JobFileError]:
             )
     schedule = doc.data.get("schedule")
     if isinstance(schedule, dict):
+        for key in SCHEDULE_SHORTHANDS:
+            if key in schedule and key in doc.data:
+                line, col = doc.key_position(("schedule", key))
+                message = f"{key} is given twice (also at the top level); keep one"
+                out.append(JobFileError(source, line, col, f"schedule.{key}", message))
         for key in schedule:
             if key not in _SCHEDULE_DEFAULTS:
                 line, col = doc.key_position(("schedule", key))

@@ -418,11 +418,6 @@ def test_greetings_due_lists_today_first_then_most_recent_late():
     assert [(g.contact.id, g.days_late) for g in due] == [("c", 0), ("d", 0), ("a", 1), ("b", 3)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: with max_days_late 365 a contact whose birthday is today is also due for "
-    "last year's birthday (365 days late), so one run writes two greetings to them",
-)
 def test_a_contact_is_greeted_at_most_once_per_run(tmp_path):
     """Even with the widest late window, one run greets each contact at most once."""
     rows = [("c1", "Ada Lovelace", md(date(2027, 6, 1)))]
@@ -433,11 +428,6 @@ def test_a_contact_is_greeted_at_most_once_per_run(tmp_path):
     assert summary["sent"] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: birthday_in maps every impossible date (not only 29 February) to 28 "
-    "February, so a contact with birthday --04-31 is greeted on 28 February",
-)
 def test_impossible_birthday_is_not_greeted_on_28_february(tmp_path):
     """A contact whose birthday does not exist (31 April) is not greeted on 28 February."""
     rows = [("c1", "Typo Person", "--04-31")]

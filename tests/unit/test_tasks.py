@@ -238,12 +238,6 @@ def test_task_without_a_positional_argument_raises_type_error():
         task(params=Params)(keyword_only)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: task() only refuses functions with no positional argument; a function "
-    "needing three positional arguments is accepted and fails with a bare TypeError at "
-    "run time, although the docstring promises a TypeError at import time",
-)
 def test_task_needing_more_than_params_and_context_raises_type_error():
     """A task needing a third positional argument is refused when decorated."""
 
@@ -364,12 +358,6 @@ def test_check_params_does_not_change_the_params():
     assert params == {"count": "${env:COUNT}", "headers": {"a": 1}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: check_params drops every problem whose value holds an ${env:} reference, "
-    "including 'not a parameter of this task'; a misspelt secret param passes "
-    "`validate --import-tasks` and only fails in the worker",
-)
 def test_check_params_reports_an_unknown_param_holding_a_reference():
     """A misspelt param name is reported even when its value is an env reference."""
     assert check_params(Params, {"tokn": "${env:TOKEN}"}) == [
