@@ -16,6 +16,7 @@ from typing import Any
 
 from scheduler.catalog import is_job_file
 from scheduler.clock import Clock
+from scheduler.defaults import is_defaults_file
 
 
 def start_observer(
@@ -39,6 +40,10 @@ def start_observer(
                 return
             touched = [event.src_path, getattr(event, "dest_path", "")]
             hits = [Path(os.fsdecode(p)) for p in touched if p]
+            if any(is_defaults_file(p.name) for p in hits):
+                paths.put((None, seen))  # defaults apply to many files: rescan them all
+                wake.set()
+                return
             hits = [p for p in hits if is_job_file(p)]
             for p in hits:
                 paths.put((p, seen))

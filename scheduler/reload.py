@@ -42,6 +42,7 @@ class ReloadMixin:
     clock: Clock
     _paths: queue.SimpleQueue[tuple[Path | None, datetime]]
     _last: dict[str, datetime]
+    _canary: dict[str, int]
     _queues: set[str]
     _schedule_from: Callable[[LoadedJob, datetime], None]
 
@@ -101,6 +102,7 @@ class ReloadMixin:
     def _apply_change(self, change: Change, since: datetime) -> None:
         self._log_rejected(change)
         for job in change.added + change.updated:
+            self._canary[job.name] = job.spec.canary  # a new definition starts its canary over
             last = self._last.get(job.name)
             start = since if last is None else max(last, since)
             pending = self.due.get(job.name)
@@ -118,6 +120,7 @@ class ReloadMixin:
         for name in change.removed:
             self.due.remove(name)
             self._last.pop(name, None)
+            self._canary.pop(name, None)
             self.store.forget_job(name)
             log.info("config.job_removed", job=name, file=change.file)
         if change.added or change.updated:

@@ -86,6 +86,8 @@ class RunRequest:
     scheduled_for: str  # ISO-8601 UTC
     trigger: RunTrigger
     queue: str = "default"
+    timezone: str = "UTC"  # the job's, for the task's local date
+    canary: bool = False  # dry_run was forced on: the job is in its canary runs
     #: RQ's retry attempts after the first (0: none); the runner numbers attempts with it.
     retries: int = 0
 
@@ -118,6 +120,7 @@ class RunEvent:
     error: str | None = None
     traceback: str | None = None
     result: str | None = None  # JSON text, size-capped by the runner
+    canary: bool = False
     attempt: int | None = None  # 1-based, when the job has retries
     reason: str | None = None  # policies.Reason, e.g. timeout
     extra: dict[str, str] = field(default_factory=dict)
@@ -137,6 +140,8 @@ class RunEvent:
             value = getattr(self, key)
             if value is not None:
                 out[key] = str(value)
+        if self.canary:
+            out["canary"] = "1"
         return out
 
     @classmethod
@@ -157,6 +162,7 @@ class RunEvent:
                 error=fields.get("error"),
                 traceback=fields.get("traceback"),
                 result=fields.get("result"),
+                canary=fields.get("canary") == "1",
                 attempt=None if attempt is None else int(attempt),
                 reason=fields.get("reason"),
             )

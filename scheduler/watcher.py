@@ -99,6 +99,7 @@ class Watcher(ReloadMixin, ResultsMixin):
         self._stopping = threading.Event()
         self._paths: queue.SimpleQueue[tuple[Path | None, datetime]] = queue.SimpleQueue()
         self._last: dict[str, datetime] = {}  # job -> last instant dispatched or accounted for
+        self._canary: dict[str, int] = {}  # job -> canary runs left (dry_run forced)
         self._queues: set[str] = set(options.queues)
         self._events: queue.SimpleQueue[tuple[str, RunEvent]] = queue.SimpleQueue()
         self._reader = EventReader(conn, group=_group_for(options.data_dir), consumer="watcher")
@@ -210,7 +211,7 @@ class Watcher(ReloadMixin, ResultsMixin):
         for run in soon:
             job = self.config.jobs.get(run.job)
             if job is not None and job.spec.enabled:
-                requests.append(job.run_request(run.instant, RunTrigger.schedule))
+                requests.append(self._request(job, run.instant, RunTrigger.schedule))
         # Preparing asks Redis its version once; if Redis is down, dispatch reports it.
         with contextlib.suppress(redis.RedisError):
             self.dispatcher.prepare(requests)
@@ -224,7 +225,7 @@ class Watcher(ReloadMixin, ResultsMixin):
             sent = [(run, job) for run, job in jobs if job is not None and job.spec.enabled]
             # Send first (payloads were prepared ahead), then work out what comes next:
             # the runs' visibility in the queue waits for nothing else.
-            requests = [job.run_request(run.instant, RunTrigger.schedule) for run, job in sent]
+            requests = [self._request(job, run.instant, RunTrigger.schedule) for run, job in sent]
             with self.store.batch():
                 if not self._send(requests):
                     for run in due:  # put them back: they go out late, once Redis answers
@@ -249,14 +250,18 @@ class Watcher(ReloadMixin, ResultsMixin):
         if nxt is not None and now - nxt > self.options.grace:
             rule = job.misfire
             plan = resume(job.schedule, instant, now, grace=self.options.grace, rule=rule)
-            extra = [job.run_request(t, RunTrigger.schedule) for t in plan.late]
-            extra += [job.run_request(t, RunTrigger.catch_up) for t in plan.catch_ups]
+            extra = [self._request(job, t, RunTrigger.schedule) for t in plan.late]
+            extra += [self._request(job, t, RunTrigger.catch_up) for t in plan.catch_ups]
             self._record_missed(job, plan, Reason.behind, "watcher fell behind")
             last = max([instant, *plan.dispatched])
             nxt = plan.next_run
         self.due.set(job.name, nxt)
         self._save_state(job, nxt, last=last)
         return extra
+
+    def _request(self, job: LoadedJob, instant: datetime, trigger: RunTrigger) -> RunRequest:
+        """The run of ``job`` at ``instant``; a canary run while the job has some left."""
+        return job.run_request(instant, trigger, canary=self._canary.get(job.name, 0) > 0)
 
     def _send(self, requests: list[RunRequest]) -> bool:
         if not requests:
@@ -288,8 +293,11 @@ class Watcher(ReloadMixin, ResultsMixin):
                 enqueued_at=sent_at,
                 note=None if outcome.enqueued else "enqueued by another watcher or earlier",
                 reason=None if outcome.enqueued else str(Reason.deduplicated),
+                canary=req.canary,
             )
             self.gate.sent(req)
+            if req.canary and self._canary.get(req.job, 0) > 0:
+                self._canary[req.job] -= 1
             if outcome.enqueued:
                 bound.info("run.enqueued", trigger=str(req.trigger), queue=req.queue)
             else:
@@ -306,7 +314,7 @@ class Watcher(ReloadMixin, ResultsMixin):
             job = self.config.jobs.get(run.job)
             if job is None:
                 continue
-            request = job.run_request(run.scheduled_for, run.trigger)
+            request = self._request(job, run.scheduled_for, run.trigger)
             try:
                 outcomes = self.dispatcher.enqueue([request], now)
             except redis.RedisError as exc:
@@ -349,6 +357,8 @@ class Watcher(ReloadMixin, ResultsMixin):
         resumed: list[tuple[LoadedJob, datetime, RunTrigger, datetime | None]] = []
         for job in self.config.jobs.values():
             state = states.get(job.name)
+            same = state is not None and state.definition_hash == job.definition_hash
+            self._canary[job.name] = state.canary_left if same and state else job.spec.canary
             if (
                 state is not None
                 and state.last_scheduled is not None
@@ -369,7 +379,7 @@ class Watcher(ReloadMixin, ResultsMixin):
             else:
                 self._schedule_from(job, now)
         self._check_queues()
-        requests = [job.run_request(t, trigger) for job, t, trigger, _ in resumed]
+        requests = [self._request(job, t, trigger) for job, t, trigger, _ in resumed]
         if self._send(requests):
             for job, instant, _, nxt in resumed:
                 self._save_state(job, nxt, last=instant)
@@ -394,6 +404,7 @@ class Watcher(ReloadMixin, ResultsMixin):
             source_file=job.file,
             enabled=job.spec.enabled,
             updated_at=self.clock.now(),
+            canary_left=self._canary.get(job.name, 0),
         )
 
     def _record_missed(self, job: LoadedJob, plan: Resume, reason: Reason, why: str) -> None:

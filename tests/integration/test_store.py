@@ -524,6 +524,7 @@ def test_as_json_shape(store: Store) -> None:
         "note": None,
         "reason": None,
         "attempts": 1,
+        "canary": False,
     }
 
 
