@@ -469,13 +469,15 @@ class JobSpec(_Strict):
         if self.dst is None:
             return self
         sched = self.schedule
-        fixed = sched.daily is not None or sched.weekly is not None
+        # `at` is fixed-time too (a one-shot: its one run is not moved by dst), which also
+        # lets a defaults file set dst (defaults are checked under a stand-in `at` job).
+        fixed = sched.daily is not None or sched.weekly is not None or sched.at is not None
         if sched.cron is not None:
             fixed = parse_cron(sched.cron).fixed_time
         if not fixed:
             raise _fail(
                 "dst_not_fixed_time",
-                "dst applies only to fixed-time schedules (daily, weekly, or a cron whose "
+                "dst applies only to fixed-time schedules (daily, weekly, at, or a cron whose "
                 "minute and hour do not begin with '*'); this one follows elapsed time",
                 "dst",
             )

@@ -87,3 +87,31 @@ def test_dst_on_an_elapsed_time_job_points_at_dst():
     [error] = result.errors
     assert (error.line, error.path) == (5, "dst")
     assert "fixed-time" in error.message
+
+
+def test_policies_can_be_folder_defaults():
+    """A _defaults.yaml may set on_failure, retries, overlap, misfire and dst for its folder;
+    a job's own value wins."""
+    from scheduler.defaults import DefaultsTree, parse_defaults
+    from scheduler.loader import FileContext
+    from scheduler.project import TaskRules
+
+    text = (
+        "on_failure: {webhook: 'https://hooks.example.com/x'}\n"
+        "retries: {max: 2}\noverlap: allow\nmisfire: {policy: skip}\ndst: {gap: skip}\n"
+    )
+    parsed = parse_defaults(text, "jobs.d/_defaults.yaml")
+    assert parsed.errors == []
+    tree = DefaultsTree()
+    tree.set(".", parsed)
+    context = FileContext(tree.for_file("p.yaml"), TaskRules())
+    result = parse_job_documents(HEAD + "overlap: forbid\n", SOURCE, context=context)
+    assert result.errors == []
+    spec = result.jobs[0].spec
+    assert spec.on_failure is not None
+    assert spec.on_failure.webhook == "https://hooks.example.com/x"
+    assert spec.retries is not None
+    assert spec.retries.max == 2
+    assert spec.overlap is OverlapPolicy.forbid
+    assert spec.misfire.policy is MisfirePolicy.skip
+    assert spec.dst is not None
