@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import weakref
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -35,6 +36,9 @@ log = structlog.get_logger("scheduler.handover")
 #: The SQLite meta key where the watcher records its role and the leader it sees.
 ROLE_META = "leadership"
 
+# Watchers that led from the start -> the jobs their records knew then (see lead_at_start).
+_known_at_start: weakref.WeakKeyDictionary[Watcher, set[str]] = weakref.WeakKeyDictionary()
+
 
 def leading(watcher: Watcher) -> bool:
     """Tick the elector; on becoming leader, resume every job. True while leading."""
@@ -43,6 +47,9 @@ def leading(watcher: Watcher) -> bool:
         return True
     if elector.tick():
         take_over(watcher, watcher.clock.now())
+    known = _known_at_start.pop(watcher, None)
+    if known is not None and elector.is_leader:
+        _resume_unrecorded(watcher, known, watcher.clock.now())
     return elector.is_leader
 
 
@@ -59,10 +66,12 @@ def lead_at_start(watcher: Watcher, now: datetime) -> bool:
     if not elector.is_leader:
         return False
     shared = _shared(watcher)
+    states = watcher.store.job_states()
+    _known_at_start[watcher] = set(states)
     # The ordinary restart path resumes from the records; where another watcher led
     # meanwhile, its dispatches are later than what this file knows.
     with watcher.store.batch():
-        for name, state in watcher.store.job_states().items():
+        for name, state in states.items():
             point = shared.get(name)
             if point is None or state.last_scheduled is None or point <= state.last_scheduled:
                 continue
@@ -106,6 +115,21 @@ def take_over(watcher: Watcher, now: datetime) -> None:
             extra += watcher._advance(job, point, now)
         watcher._send(extra)
     log.info("leader.resumed", watcher=watcher.id, jobs=len(resumed), sent_now=len(extra))
+
+
+def _resume_unrecorded(watcher: Watcher, known: set[str], now: datetime) -> None:
+    """Jobs this watcher's records never held (a new data dir) but another leader ran:
+    the startup scheduled them from now; resume them from the shared point instead, so the
+    instants since the last leader's last dispatch are not skipped."""
+    shared = _shared(watcher)
+    extra: list[RunRequest] = []
+    with watcher.store.batch():
+        for job in list(watcher.config.jobs.values()):
+            point = shared.get(job.name)
+            if job.name in known or not job.spec.enabled or point is None or point >= now:
+                continue
+            extra += watcher._advance(job, point, now)
+        watcher._send(extra)
 
 
 def drop_fenced(watcher: Watcher, outcomes: Sequence[Dispatched]) -> list[Dispatched]:

@@ -43,8 +43,9 @@ EPOCH_KEY = "scheduler:leader:epoch"
 #: script in the same step as the run, so a new leader resumes where the old one stopped.
 LAST_DISPATCHED_KEY = "scheduler:last_dispatched"
 DEFAULT_LEASE = timedelta(seconds=10)
-#: A standby asks for the lease at most this often (and the lease's quarter if shorter).
-STANDBY_POLL = 0.5
+#: A standby asks for the lease this often (or every quarter lease if shorter): one cheap
+#: script call, and the delay of a graceful handover.
+STANDBY_POLL = 0.25
 
 
 class Role(StrEnum):
