@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS_DIR ?= jobs.d
 
-.PHONY: venv run test unit integration cli lint typecheck schema bench bench-dispatch bench-overlap clean
+.PHONY: venv run test unit integration cli lint typecheck schema bench bench-dispatch bench-overlap bench-failover faults clean
 
 venv: $(STAMP)
 
@@ -53,6 +53,14 @@ bench-dispatch: $(STAMP)
 # The extra cost per dispatch of the overlap and pause checks, at 10,000 jobs (under a minute).
 bench-overlap: $(STAMP)
 	$(BIN)/python bench/overlap.py
+
+# Leader loss (kill -9 and SIGTERM) to the new leader's first dispatch, two watchers (~2 min).
+bench-failover: $(STAMP)
+	$(BIN)/python bench/failover.py
+
+# The fault-injection suite alone (it also runs in `make test`).
+faults: $(STAMP)
+	$(BIN)/python -m pytest -q -m faults tests/faults
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
