@@ -217,7 +217,9 @@ class _Replay:
         """
         schedule = self.schedules[job.name]
         nxt = schedule.next_after(instant)
-        if nxt is not None and now - nxt > self.grace:
+        grace = job.misfire.grace
+        tolerance = self.grace if grace is None else min(grace, self.grace)
+        if nxt is not None and now - nxt > tolerance:
             plan = resume(schedule, instant, now, grace=self.grace, rule=job.misfire)
             self._settle(job, instant, now, plan, REASON_BEHIND)
             nxt = plan.next_run

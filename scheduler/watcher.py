@@ -53,6 +53,7 @@ BATCH = 2000
 #: they must be, so that a result still on its way is not overtaken.
 RECONCILE_EVERY = 5.0
 RECONCILE_MIN_AGE = timedelta(seconds=10)
+_TINY = timedelta(microseconds=1)
 #: Runs due this soon are serialised before their instant (see Dispatcher.prepare).
 PREPARE_AHEAD = timedelta(milliseconds=500)
 
@@ -222,7 +223,12 @@ class Watcher(ReloadMixin, ResultsMixin):
             if not due:
                 return
             jobs = [(run, self.config.jobs.get(run.job)) for run in due]
-            sent = [(run, job) for run, job in jobs if job is not None and job.spec.enabled]
+            live = [(run, job) for run, job in jobs if job is not None and job.spec.enabled]
+            # A run put back while Redis was down, and now far behind, is a misfire: the
+            # job's misfire rule settles it with the others it missed (in _advance).
+            late = [self._misfired(job, run.instant, now) for run, job in live]
+            sent = [pair for pair, far in zip(live, late, strict=True) if not far]
+            stale = [pair for pair, far in zip(live, late, strict=True) if far]
             # Send first (payloads were prepared ahead), then work out what comes next:
             # the runs' visibility in the queue waits for nothing else.
             requests = [self._request(job, run.instant, RunTrigger.schedule) for run, job in sent]
@@ -234,8 +240,16 @@ class Watcher(ReloadMixin, ResultsMixin):
                 follow_up: list[RunRequest] = []
                 for run, job in sent:
                     follow_up += self._advance(job, run.instant, now)
+                for run, job in stale:
+                    follow_up += self._advance(job, run.instant - _TINY, now)
                 if follow_up:
                     self._send(follow_up)
+
+    def _misfired(self, job: LoadedJob, instant: datetime, now: datetime) -> bool:
+        """True when a due run is later than the on-time tolerance (or the job's grace)."""
+        grace = job.misfire.grace
+        tolerance = self.options.grace if grace is None else min(grace, self.options.grace)
+        return now - instant > tolerance
 
     def _advance(self, job: LoadedJob, instant: datetime, now: datetime) -> list[RunRequest]:
         """Set the job's next instant after ``instant``; runs it fell far behind on come back.
@@ -247,7 +261,7 @@ class Watcher(ReloadMixin, ResultsMixin):
         last = instant
         nxt = job.schedule.next_after(instant)
         extra: list[RunRequest] = []
-        if nxt is not None and now - nxt > self.options.grace:
+        if nxt is not None and self._misfired(job, nxt, now):
             rule = job.misfire
             plan = resume(job.schedule, instant, now, grace=self.options.grace, rule=rule)
             extra = [self._request(job, t, RunTrigger.schedule) for t in plan.late]
