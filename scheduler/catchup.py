@@ -139,3 +139,31 @@ def _scan(schedule: Schedule, after: datetime, now: datetime) -> tuple[list[date
             return passed, True
         passed.append(nxt)
         t = nxt
+
+
+def late_beyond(rule: MisfireRule, instant: datetime, now: datetime, tolerance: timedelta) -> bool:
+    """True when ``instant`` is a misfire at ``now``: later than the on-time tolerance, or
+    than the rule's grace when that is shorter."""
+    limit = tolerance if rule.grace is None else min(rule.grace, tolerance)
+    return now - instant > limit
+
+
+def step(
+    schedule: Schedule,
+    rule: MisfireRule,
+    instant: datetime,
+    now: datetime,
+    *,
+    tolerance: timedelta,
+) -> tuple[datetime | None, Resume | None]:
+    """The planner's step after ``instant`` went out (or was settled): the next instant,
+    and, when that one is already a misfire at ``now``, the plan for everything since.
+
+    Shared by the watcher and ``simulate`` so both keep the same books: with a plan, its
+    ``next_run`` is the next instant and its runs and misses are the caller's to act on.
+    """
+    nxt = schedule.next_after(instant)
+    if nxt is not None and late_beyond(rule, nxt, now, tolerance):
+        plan = resume(schedule, instant, now, grace=tolerance, rule=rule)
+        return plan.next_run, plan
+    return nxt, None

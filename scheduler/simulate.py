@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from scheduler.catchup import DEFAULT_GRACE, Resume, resume
+from scheduler.catchup import DEFAULT_GRACE, Resume, resume, step
 from scheduler.duequeue import DueQueue
 from scheduler.errors import SchedulerError
 from scheduler.job import LoadedJob
@@ -216,13 +216,9 @@ class _Replay:
         behind is handled like downtime, by ``resume``.
         """
         schedule = self.schedules[job.name]
-        nxt = schedule.next_after(instant)
-        grace = job.misfire.grace
-        tolerance = self.grace if grace is None else min(grace, self.grace)
-        if nxt is not None and now - nxt > tolerance:
-            plan = resume(schedule, instant, now, grace=self.grace, rule=job.misfire)
+        nxt, plan = step(schedule, job.misfire, instant, now, tolerance=self.grace)
+        if plan is not None:
             self._settle(job, instant, now, plan, REASON_BEHIND)
-            nxt = plan.next_run
         self.due.set(job.name, nxt)
 
     def restart(self, now: datetime) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 import redis
 import structlog
 
-from scheduler.catchup import DEFAULT_GRACE, Resume, resume
+from scheduler.catchup import DEFAULT_GRACE, Resume, late_beyond, resume, step
 from scheduler.clock import Clock
 from scheduler.dispatch import Dispatcher, RqOptions
 from scheduler.duequeue import DueQueue
@@ -247,9 +247,7 @@ class Watcher(ReloadMixin, ResultsMixin):
 
     def _misfired(self, job: LoadedJob, instant: datetime, now: datetime) -> bool:
         """True when a due run is later than the on-time tolerance (or the job's grace)."""
-        grace = job.misfire.grace
-        tolerance = self.options.grace if grace is None else min(grace, self.options.grace)
-        return now - instant > tolerance
+        return late_beyond(job.misfire, instant, now, self.options.grace)
 
     def _advance(self, job: LoadedJob, instant: datetime, now: datetime) -> list[RunRequest]:
         """Set the job's next instant after ``instant``; runs it fell far behind on come back.
@@ -259,16 +257,13 @@ class Watcher(ReloadMixin, ResultsMixin):
         by the job's misfire rule: catch-ups (returned, to send now), the rest recorded missed.
         """
         last = instant
-        nxt = job.schedule.next_after(instant)
+        nxt, plan = step(job.schedule, job.misfire, instant, now, tolerance=self.options.grace)
         extra: list[RunRequest] = []
-        if nxt is not None and self._misfired(job, nxt, now):
-            rule = job.misfire
-            plan = resume(job.schedule, instant, now, grace=self.options.grace, rule=rule)
+        if plan is not None:
             extra = [self._request(job, t, RunTrigger.schedule) for t in plan.late]
             extra += [self._request(job, t, RunTrigger.catch_up) for t in plan.catch_ups]
             self._record_missed(job, plan, Reason.behind, "watcher fell behind")
             last = max([instant, *plan.dispatched])
-            nxt = plan.next_run
         self.due.set(job.name, nxt)
         self._save_state(job, nxt, last=last)
         return extra

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.catchup import MAX_RECORDED_MISSED, MisfireRule, resume
+from scheduler.catchup import MAX_RECORDED_MISSED, MisfireRule, late_beyond, resume, step
 from scheduler.policies import MisfirePolicy
 from scheduler.schedule import IntervalSchedule, iter_runs
 
@@ -142,3 +142,25 @@ def test_every_instant_of_an_outage_is_classified_exactly_once(
     if rule.grace is not None:
         assert all(now - t <= rule.grace for t in r.dispatched)
     assert r.next_run is None or r.next_run > now
+
+
+def test_step_is_the_next_instant_while_on_time():
+    """step: no plan while the next instant is within the tolerance."""
+    nxt, plan = step(HOURLY, MisfireRule(), hours(1), hours(1), tolerance=timedelta(seconds=60))
+    assert (nxt, plan) == (hours(2), None)
+
+
+def test_step_plans_once_the_next_instant_is_a_misfire():
+    """step: far behind, the plan settles what passed and gives the next instant after now."""
+    nxt, plan = step(HOURLY, MisfireRule(), hours(1), hours(4.5), tolerance=timedelta(seconds=60))
+    assert plan is not None
+    assert plan.catch_ups == [hours(4)]
+    assert nxt == plan.next_run == hours(5)
+
+
+def test_grace_shorter_than_tolerance_makes_a_misfire_sooner():
+    """late_beyond: 45 s late is a misfire under grace 30 s, not under the 60 s tolerance."""
+    rule = MisfireRule(grace=timedelta(seconds=30))
+    late = T0 + timedelta(seconds=45)
+    assert late_beyond(rule, T0, late, timedelta(seconds=60))
+    assert not late_beyond(MisfireRule(), T0, late, timedelta(seconds=60))
