@@ -98,7 +98,7 @@ def test_leader_killed_a_standby_takes_over_without_duplicates_or_gaps(
 def test_leader_stopped_gracefully_hands_over_at_once(
     tmp_path: Path, redis_server: EmbeddedRedis
 ) -> None:
-    """SIGTERM the leader: it releases the lease and the standby leads within a second."""
+    """SIGTERM the leader: it releases the lease and the standby leads at once (< 3 s)."""
     assert redis_server.url is not None
     out = tmp_path / "out.txt"
     with fleet(tmp_path, redis_server.url) as group:
@@ -113,7 +113,7 @@ def test_leader_stopped_gracefully_hands_over_at_once(
         stopped = time.monotonic()
         leader.proc.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
         wait_for(standby.leading, timeout=5, message="the standby leading")
-        assert time.monotonic() - stopped < 5.0, "waited for the lease to run out"
+        assert time.monotonic() - stopped < 3.0, "waited for the lease to run out"
         assert leader.proc.wait(10) == 0  # type: ignore[union-attr]
         assert leader.find("leader.released", released=True)
         before = done_count(out)
