@@ -536,7 +536,9 @@ def test_editor_atomic_saves_are_each_picked_up_once(spawn: Spawn, tmp_path: Pat
     watcher = spawn()
     out = tmp_path / "out.txt"
     path = write(watcher.jobs / "tick.yaml", append_job("tick", out, "v1"))
-    watcher.wait_event("config.job_loaded", job="tick")
+    [first] = watcher.wait_event("config.job_loaded", job="tick")
+    # The reload's config.loaded follows its job_loaded: let it land before the first mark.
+    watcher.wait_event("config.loaded", since=watcher.records().index(first))
 
     def save(label: str, how: Callable[[str], None]) -> None:
         since = watcher.mark()
