@@ -340,8 +340,12 @@ class Gate:
             "run.released", job=job, run_id=run.run_id, scheduled_for=iso_utc(run.scheduled_for)
         )
 
-    def on_event(self, event: RunEvent, job: LoadedJob | None) -> None:
-        """Follow a worker's report: the run's active state, and an alert if it failed."""
+    def on_event(self, event: RunEvent, job: LoadedJob | None, *, changed: bool = True) -> None:
+        """Follow a worker's report: the run's active state, and an alert if it failed.
+
+        ``changed``: the report changed the run's record. A replayed report (the stream
+        re-delivers after a crash) changes nothing and alerts nobody a second time.
+        """
         scheduled = datetime.fromisoformat(event.scheduled_for)
         if event.kind is EventKind.started:
             self._track(
@@ -366,7 +370,7 @@ class Gate:
             )
         else:
             self._untrack(event.job, event.run_id)
-        if event.kind is EventKind.failed and job is not None and job.spec.on_failure:
+        if changed and event.kind is EventKind.failed and job is not None and job.spec.on_failure:
             spec = job.spec.on_failure
             body = payload(
                 job=event.job,

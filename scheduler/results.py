@@ -64,8 +64,9 @@ class ResultsMixin:
             for found in events:
                 lost = found.kind is EventKind.failed and not found.reason
                 event = replace(found, reason=str(Reason.lost)) if lost else found
-                self.gate.on_event(event, self.config.jobs.get(event.job))
-                if self.store.apply_event(event):
+                changed = self.store.apply_event(event)
+                self.gate.on_event(event, self.config.jobs.get(event.job), changed=changed)
+                if changed:
                     log.warning(
                         f"run.{event.kind}",
                         job=event.job,
@@ -91,8 +92,9 @@ class ResultsMixin:
                 entry_id, event = self._events.get_nowait()
             except queue.Empty:
                 break
-            self.gate.on_event(event, self.config.jobs.get(event.job))
-            if self.store.apply_event(event):
+            changed = self.store.apply_event(event)
+            self.gate.on_event(event, self.config.jobs.get(event.job), changed=changed)
+            if changed:
                 fields: dict[str, Any] = {"worker": event.worker}
                 if event.duration_s is not None:
                     fields["duration_s"] = event.duration_s

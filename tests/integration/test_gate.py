@@ -168,3 +168,33 @@ def test_pause_records_paused_and_logs(gate: Gate, store: Store, redis_conn: red
     assert {e["event"] for e in logs} == {"job.resumed"}
     assert pause.read(redis_conn) == {}
     assert gate.admit([req(j, 7)], {"a": j}, T0) == [req(j, 7)]
+
+
+def test_a_replayed_failure_alerts_once(gate: Gate):
+    """on_failure log: the first failed report alerts; the same report replayed does not."""
+    spec = JobSpec.model_validate(
+        {
+            "name": "f",
+            "task": "a.b:c",
+            "schedule": {"interval": "1m"},
+            "on_failure": {"log": True},
+        }
+    )
+    j = LoadedJob(spec, "f.yaml", 1)
+    r = req(j, 0)
+    failed = RunEvent(
+        kind=EventKind.failed,
+        run_id=r.run_id,
+        job="f",
+        scheduled_for=r.scheduled_for,
+        trigger=RunTrigger.schedule,
+        at=iso_utc(T0),
+        error="ValueError: boom",
+    )
+    with capture_logs() as logs:
+        gate.on_event(failed, j, changed=True)
+        gate.on_event(failed, j, changed=False)
+    alerts = [e for e in logs if e["event"] == "run.failure_alert"]
+    assert len(alerts) == 1
+    assert alerts[0]["log_level"] == "error"
+    assert alerts[0]["error"] == "ValueError: boom"
