@@ -38,6 +38,9 @@ from tests.integration.test_watcher_e2e import (
 )
 
 SECOND = timedelta(seconds=1)
+#: These tests count instants: late runs that go out together (a catch-up, the end of an
+#: outage) must all run, not be skipped by the default ``overlap: forbid``.
+ALLOW = "overlap: allow\n"
 #: RQ's log line when a worker takes a job: "...: default: <description> (<job id>)".
 _EXECUTED = re.compile(r": default: (?!Job OK).* \((?P<id>[A-Za-z0-9_-]+--[0-9TZ]+)\)$")
 
@@ -83,7 +86,7 @@ def test_two_watchers_on_one_redis_run_each_instant_once(spawn: Spawn, tmp_path:
     first = spawn("first", data="data1")
     second = spawn("second", data="data2")
     out = tmp_path / "out.txt"
-    path = write(first.jobs / "tick.yaml", append_job("tick", out, "tick"))
+    path = write(first.jobs / "tick.yaml", append_job("tick", out, "tick") + ALLOW)
     for watcher in (first, second):
         watcher.wait_event("config.job_loaded", job="tick")
     succeeded(first.data, "tick", count=5)
@@ -119,7 +122,7 @@ def test_kill_9_and_restart_catches_up_once_and_keeps_results(spawn: Spawn, tmp_
     and records the results of runs that finished while it was down."""
     out = tmp_path / "out.txt"
     jobs = tmp_path / "jobs"
-    path = write(jobs / "tick.yaml", append_job("tick", out, "tick"))
+    path = write(jobs / "tick.yaml", append_job("tick", out, "tick") + ALLOW)
     sleeper = {"seconds": 2, "path": str(out), "label": "sleeper"}
     write(
         jobs / "sleeper.yaml",
@@ -210,7 +213,7 @@ def test_redis_restart_under_a_running_watcher_recovers_without_duplicates(
     watcher: WatcherProcess | None = None
     try:
         out = tmp_path / "out.txt"
-        path = write(tmp_path / "jobs" / "tick.yaml", append_job("tick", out, "tick"))
+        path = write(tmp_path / "jobs" / "tick.yaml", append_job("tick", out, "tick") + ALLOW)
         watcher = spawn(url=url)
         succeeded(watcher.data, "tick", count=2)
 
