@@ -317,10 +317,13 @@ def in_canary(data_dir: Path, job: LoadedJob) -> bool:
 def trigger(conn: Any, job: LoadedJob, now: datetime, *, canary: bool = False) -> dict[str, Any]:
     """Enqueue one manual run of ``job`` now (with dry_run forced when ``canary``)."""
     from scheduler.dispatch import Dispatcher
+    from scheduler.gate import rq_options
     from scheduler.runs import RunTrigger
 
     request = job.run_request(now, RunTrigger.manual, canary=canary)
-    [outcome] = Dispatcher(conn, owner="cli").enqueue([request], now)
+    # A manual run is the job's run: same timeout, TTLs and retries as a scheduled one.
+    dispatcher = Dispatcher(conn, owner="cli", options=lambda _name: rq_options(job.spec))
+    [outcome] = dispatcher.enqueue([request], now)
     return {
         "job": job.name,
         "run_id": request.run_id,
