@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import redis
+from rq.exceptions import NoSuchJobError
 
 from scheduler.rqworker import HEARTBEAT_FIELD
 from scheduler.runs import EventKind, RunEvent, RunTrigger, iso_utc
@@ -37,7 +38,7 @@ def reconcile(
         return []
     pipe = conn.pipeline(transaction=False)
     for run_id, *_ in runs:
-        pipe.hmget(_JOB_KEY + run_id, "status", "worker_name", "exc_info")
+        pipe.hmget(_JOB_KEY + run_id, "status", "worker_name", "retries_left")
     jobs = pipe.execute()
     workers = {_text(w) for _, w, _ in jobs if w}
     pipe = conn.pipeline(transaction=False)
@@ -53,7 +54,7 @@ def reconcile(
         for name, fields in zip(sorted(workers), pipe.execute(), strict=True)
     }
     events = []
-    for (run_id, job, scheduled, trigger, ours), (status, worker, _) in zip(
+    for (run_id, job, scheduled, trigger, ours), (status, worker, retries_left) in zip(
         runs, jobs, strict=True
     ):
         rq_status = _text(status) if status else None
@@ -61,6 +62,13 @@ def reconcile(
         kind, error = _verdict(rq_status, ours, alive.get(worker_name, False))
         if kind is None:
             continue
+        attempt = None
+        if rq_status == "started" and retries_left and int(_text(retries_left)) > 0:
+            # RQ itself would retry it only when its registry entry expires (a minute or
+            # more after the last beat): do what its clean-up does, now.
+            attempt = _retry_abandoned(conn, run_id)
+            if attempt is not None:
+                kind = EventKind.retrying
         events.append(
             RunEvent(
                 kind=kind,
@@ -71,6 +79,7 @@ def reconcile(
                 at=iso_utc(now),
                 worker=worker_name,
                 error=error,
+                attempt=attempt,
             )
         )
     return events
@@ -88,6 +97,27 @@ def _verdict(
     if rq_status == "started" and ours == "started" and not worker_alive:
         return EventKind.failed, "its worker stopped while running it (killed or shut down)"
     return None, None
+
+
+def _retry_abandoned(conn: redis.Redis, run_id: str) -> int | None:
+    """Requeue (or schedule, after its backoff) an RQ job whose worker died running it, as
+    RQ's abandoned-job clean-up does; the attempt that died (1-based), or None if the job
+    is gone or no longer started (RQ got there first)."""
+    from rq.job import Job, JobStatus
+    from rq.queue import Queue
+
+    try:
+        job = Job.fetch(run_id, connection=conn)
+    except NoSuchJobError:
+        return None
+    if job.get_status(refresh=False) != JobStatus.STARTED or not job.retries_left:
+        return None
+    with conn.pipeline() as pipe:
+        job.retry(Queue(job.origin, connection=conn), pipe)
+        pipe.execute()
+    payload = job.args[0] if job.args and isinstance(job.args[0], dict) else {}
+    total = int(payload.get("retries") or 0)
+    return max(1, total - (job.retries_left or 0))
 
 
 def _alive(fields: list[bytes | None], redis_now: datetime | None) -> bool:

@@ -13,6 +13,7 @@ the slot; nothing ran twice.
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +33,7 @@ from tests.faults.harness import (
     settle,
 )
 from tests.integration.helpers import wait_for
-from tests.integration.test_watcher_e2e import write
+from tests.integration.test_watcher_e2e import scheduler_cli, write
 
 EVERY = timedelta(seconds=10)
 #: From the kill to the failed record: 3 missed beats of 5 s, slack, a reconcile pass.
@@ -105,6 +106,61 @@ def test_worker_killed_mid_task_is_recorded_failed_quickly(
         allow=lambda r: r.status is not RunStatus.failed or r.run_id == killed_id,
     )
     assert verdict.failed == 1
+
+
+@pytest.mark.parametrize("victim", ["horse", "worker_and_horse"])
+def test_worker_killed_mid_task_is_retried_when_the_job_has_retries(
+    tmp_path: Path, redis_server: EmbeddedRedis, victim: str
+) -> None:
+    """With ``retries``, the killed attempt is retried (by RQ when only the horse died, by
+    the watcher's reconciliation when the whole worker did) and the run completes once."""
+    assert redis_server.url is not None
+    out = tmp_path / "out.txt"
+    with fleet(tmp_path, redis_server.url) as group:
+        watcher = group.start(workers=2)
+        retries = "retries:\n  max: 1\n  backoff: 1s\n"
+        path = write(
+            tmp_path / "jobs" / "slow.yaml",
+            job_file("slow", out, "interval: 1h", seconds=4, extra=retries + "overlap: allow\n"),
+        )
+        since = watcher.mark()
+        done = scheduler_trigger(tmp_path, redis_server.url)
+        [(killed_id, horse)] = wait_for(
+            lambda: [
+                (line.split()[0], int(line.split()[2]))
+                for line in _lines(out)
+                if line.split()[1] == "start"
+            ][:1],
+            timeout=25,
+            message="the run started",
+        )
+        assert killed_id == done
+        worker = parent_of(horse)
+        if victim == "worker_and_horse":
+            kill9(worker)
+        kill9(horse)
+
+        def succeeded() -> RunRow | None:
+            row = merged_rows([watcher.data], "slow").get(killed_id)
+            return row if row is not None and row.status is RunStatus.succeeded else None
+
+        row = wait_for(succeeded, timeout=DETECTED_WITHIN[victim] + 15, message="the retry")
+        assert row.attempts == 2
+        assert fault_tasks.started(out)[killed_id] == 2
+        assert fault_tasks.executions(out)[killed_id] == 1
+        if victim == "worker_and_horse":  # the reconciliation retried it, and says so
+            watcher.wait_event("run.retrying", since=since, run_id=killed_id, reconciled=True)
+        path.unlink()
+
+
+def scheduler_trigger(root: Path, url: str) -> str:
+    """``scheduler trigger slow``: one manual run now; its run id."""
+    done = scheduler_cli(
+        root, "trigger", "slow", "--jobs-dir", "jobs", "--redis-url", url, "--format", "json"
+    )
+    assert done.returncode == 0, done.stderr
+    run_id: str = json.loads(done.stdout)["run_id"]
+    return run_id
 
 
 def _lines(out: Path) -> list[str]:
