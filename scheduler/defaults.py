@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from scheduler.errors import JobFileError
 from scheduler.messages import describe_value, problems_from_validation
 from scheduler.models import JobSpec
+from scheduler.models import json_schema as job_schema
 from scheduler.yamlsource import Document, parse_documents
 
 DEFAULTS_NAMES = ("_defaults.yaml", "_defaults.yml")
@@ -230,3 +231,21 @@ class DefaultsTree:
 
 def _folder_key(folder: str) -> str:
     return "/".join(p for p in PurePosixPath(folder).parts if p not in ("", "."))
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a defaults file (what ``schemas/defaults.schema.json`` holds)."""
+    job = job_schema()
+    schedule_fields = job["$defs"]["ScheduleSpec"]["properties"]
+    shared = {name: schedule_fields[name] for name in _SCHEDULE_DEFAULTS}
+    properties = {k: v for k, v in job["properties"].items() if k not in _NOT_DEFAULTS}
+    properties["schedule"] = {"type": "object", "additionalProperties": False, "properties": shared}
+    return {
+        "$schema": job["$schema"],
+        "$id": job["$id"].replace("job.schema.json", "defaults.schema.json"),
+        "title": "Job defaults (_defaults.yaml)",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {**shared, **properties},
+        "$defs": job["$defs"],
+    }
