@@ -340,6 +340,21 @@ class Gate:
             "run.released", job=job, run_id=run.run_id, scheduled_for=iso_utc(run.scheduled_for)
         )
 
+    def drop_waiting(self, run: Active, reason: Reason, note: str, now: datetime) -> None:
+        """A waiting run that will not go out after all: recorded skipped."""
+        self.store.close_run(
+            run_id=run.run_id, status=RunStatus.skipped, reason=str(reason), error=note, at=now
+        )
+        self._untrack(run.job, run.run_id)
+        log.info(
+            "run.skipped",
+            job=run.job,
+            run_id=run.run_id,
+            scheduled_for=iso_utc(run.scheduled_for),
+            reason=str(reason),
+            note=note,
+        )
+
     def on_event(self, event: RunEvent, job: LoadedJob | None, *, changed: bool = True) -> None:
         """Follow a worker's report: the run's active state, and an alert if it failed.
 

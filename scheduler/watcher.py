@@ -321,7 +321,13 @@ class Watcher(ReloadMixin, ResultsMixin):
         """Send the runs queue_one held back whose earlier run has ended."""
         for run in self.gate.releasable():
             job = self.config.jobs.get(run.job)
-            if job is None:
+            if job is None or not job.spec.enabled:
+                self.gate.drop_waiting(run, Reason.overlap, "its job was removed or disabled", now)
+                continue
+            if run.job in self.gate.paused:
+                self.gate.drop_waiting(
+                    run, Reason.paused, "its job was paused while it waited", now
+                )
                 continue
             request = self._request(job, run.scheduled_for, run.trigger)
             try:

@@ -198,3 +198,19 @@ def test_a_replayed_failure_alerts_once(gate: Gate):
     assert len(alerts) == 1
     assert alerts[0]["log_level"] == "error"
     assert alerts[0]["error"] == "ValueError: boom"
+
+
+def test_a_dropped_waiting_run_is_recorded_skipped(
+    gate: Gate, store: Store, redis_conn: redis.Redis
+):
+    """A run queue_one held back, whose job was paused meanwhile, ends skipped (paused)."""
+    from scheduler.policies import Reason
+
+    j = job("a", "queue_one")
+    sent(gate, store, redis_conn, req(j, 0), "started")
+    gate.admit([req(j, 1)], {"a": j}, T0)
+    [waiting] = [r for r in gate.active["a"].values() if r.waiting]
+    gate.drop_waiting(waiting, Reason.paused, "paused while it waited", T0)
+    dropped = row(store, waiting.run_id)
+    assert (dropped.status, dropped.reason) == (RunStatus.skipped, "paused")
+    assert all(not r.waiting for r in gate.active.get("a", {}).values())
