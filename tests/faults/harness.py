@@ -16,7 +16,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from scheduler.runs import RunStatus, RunTrigger
@@ -155,6 +155,34 @@ def settle(data_dirs: list[Path], job: str, *, timeout: float = 30) -> dict[str,
             )
         ),
     )
+
+
+def stop_job(
+    path: Path, watchers: list[FaultWatcher], job: str, *, timeout: float = 30
+) -> tuple[dict[str, RunRow], datetime]:
+    """End the test's schedule: delete the job file, wait until every running watcher has
+    dropped the job and every run has ended. Returns (the runs, the last whole second that
+    the schedule surely reached before the deletion: ``through`` for the invariant)."""
+    marks = [(w, w.mark()) for w in watchers if w.running]
+    through = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
+    path.unlink()
+    for watcher, since in marks:
+        watcher.wait_event("config.job_removed", since=since, job=job)
+    return settle([w.data for w in watchers], job, timeout=timeout), through
+
+
+def wait_done(out: Path, count: int, *, timeout: float = 15, what: str = "runs") -> None:
+    """Wait until ``count`` executions have completed in all (``done`` lines in ``out``)."""
+    wait_for(
+        lambda: sum(fault_tasks.executions(out).values()) >= count,
+        timeout=timeout,
+        message=f"{count} completed {what}",
+    )
+
+
+def wait_more_done(out: Path, more: int, *, timeout: float = 15, what: str = "runs") -> None:
+    """Wait until ``more`` executions complete beyond those already done."""
+    wait_done(out, sum(fault_tasks.executions(out).values()) + more, timeout=timeout, what=what)
 
 
 @dataclass(frozen=True)

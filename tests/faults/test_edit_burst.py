@@ -16,17 +16,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from scheduler.embedded import EmbeddedRedis
-from tests.faults import fault_tasks
-from tests.faults.harness import assert_each_instant_once, fleet, job_file, settle
+from tests.faults.harness import (
+    assert_each_instant_once,
+    fleet,
+    job_file,
+    stop_job,
+    wait_done,
+    wait_more_done,
+)
 from tests.integration.helpers import wait_for
 from tests.integration.test_watcher_e2e import write
 
 SECOND = timedelta(seconds=1)
 EDITS = 500
-
-
-def done_count(out: Path) -> int:
-    return sum(fault_tasks.executions(out).values())
 
 
 def test_500_edits_during_dispatch(tmp_path: Path, redis_server: EmbeddedRedis) -> None:
@@ -38,7 +40,7 @@ def test_500_edits_during_dispatch(tmp_path: Path, redis_server: EmbeddedRedis) 
     with fleet(tmp_path, redis_server.url) as group:
         watcher = group.start()
         write(path, job_file("tick", out, "interval: 1s"))
-        wait_for(lambda: done_count(out) >= 2, timeout=15, message="two runs")
+        wait_done(out, 2)
         burst_from = datetime.now(UTC)
         for n in range(EDITS):
             text = job_file("tick", out, "interval: 1s", extra=f"description: edit {n}\n")
@@ -56,13 +58,8 @@ def test_500_edits_during_dispatch(tmp_path: Path, redis_server: EmbeddedRedis) 
             timeout=10,
             message="the burst reloaded",
         )
-        before = done_count(out)
-        wait_for(lambda: done_count(out) >= before + 3, timeout=15, message="3 runs after")
-        mark = watcher.mark()
-        through = datetime.now(UTC).replace(microsecond=0) - SECOND
-        path.unlink()
-        watcher.wait_event("config.job_removed", since=mark, job="tick")
-        rows = settle([watcher.data], "tick")
+        wait_more_done(out, 3, timeout=15)
+        rows, through = stop_job(path, [watcher], "tick")
         assert watcher.running
     verdict = assert_each_instant_once(rows, out, every=SECOND, through=through)
     assert verdict.missed == 0, verdict

@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import signal
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from scheduler.embedded import EmbeddedRedis
-from tests.faults import fault_tasks
 from tests.faults.harness import (
     FaultWatcher,
     assert_each_instant_once,
     fleet,
     job_file,
-    settle,
+    stop_job,
+    wait_done,
+    wait_more_done,
 )
 from tests.integration.helpers import wait_for
 from tests.integration.test_watcher_e2e import write
@@ -47,10 +48,6 @@ def the_leader(group: list[FaultWatcher]) -> FaultWatcher:
     return leaders[0]
 
 
-def done_count(out: Path) -> int:
-    return sum(fault_tasks.executions(out).values())
-
-
 @pytest.mark.parametrize("watchers", [2, 3])
 def test_leader_killed_a_standby_takes_over_without_duplicates_or_gaps(
     tmp_path: Path, redis_server: EmbeddedRedis, watchers: int
@@ -66,7 +63,7 @@ def test_leader_killed_a_standby_takes_over_without_duplicates_or_gaps(
         path = write(
             tmp_path / "jobs" / "tick.yaml", job_file("tick", out, "interval: 1s", extra=ALLOW)
         )
-        wait_for(lambda: done_count(out) >= 3, timeout=15, message="three runs")
+        wait_done(out, 3)
         for _ in range(watchers - 1):
             leader = the_leader(procs)
             leader.kill9()
@@ -75,18 +72,11 @@ def test_leader_killed_a_standby_takes_over_without_duplicates_or_gaps(
             heir = the_leader(alive)
             took = time.monotonic() - killed
             assert took <= TAKEOVER_WITHIN, f"takeover took {took:.1f} s"
-            before = done_count(out)
-            wait_for(lambda b=before: done_count(out) >= b + 3, timeout=10, message="3 more runs")
+            wait_more_done(out, 3, timeout=10)
             [acquired] = heir.find("leader.acquired")
             assert acquired["watcher"] == heir.watcher_id
         last_leader = the_leader([w for w in procs if w.running])
-        marks = {w.name: w.mark() for w in procs if w.running}
-        through = datetime.now(UTC).replace(microsecond=0) - SECOND
-        path.unlink()
-        for w in procs:
-            if w.running:
-                w.wait_event("config.job_removed", since=marks[w.name], job="tick")
-        rows = settle([w.data for w in procs], "tick")
+        rows, through = stop_job(path, procs, "tick")
         verdict = assert_each_instant_once(rows, out, every=SECOND, through=through)
         # A handover is shorter than the grace: the instants it spanned went out late, none
         # was given up as missed.
@@ -107,7 +97,7 @@ def test_leader_stopped_gracefully_hands_over_at_once(
         path = write(
             tmp_path / "jobs" / "tick.yaml", job_file("tick", out, "interval: 1s", extra=ALLOW)
         )
-        wait_for(lambda: done_count(out) >= 2, timeout=15, message="two runs")
+        wait_done(out, 2)
         leader = the_leader([first, second])
         standby = second if leader is first else first
         stopped = time.monotonic()
@@ -116,13 +106,8 @@ def test_leader_stopped_gracefully_hands_over_at_once(
         assert time.monotonic() - stopped < 3.0, "waited for the lease to run out"
         assert leader.proc.wait(10) == 0  # type: ignore[union-attr]
         assert leader.find("leader.released", released=True)
-        before = done_count(out)
-        wait_for(lambda: done_count(out) >= before + 2, timeout=10, message="two more runs")
+        wait_more_done(out, 2, timeout=10)
 
-        mark = standby.mark()
-        through = datetime.now(UTC).replace(microsecond=0) - SECOND
-        path.unlink()
-        standby.wait_event("config.job_removed", since=mark, job="tick")
-        rows = settle([first.data, second.data], "tick")
+        rows, through = stop_job(path, [first, second], "tick")
         verdict = assert_each_instant_once(rows, out, every=SECOND, through=through)
         assert verdict.missed == 0, verdict

@@ -17,16 +17,12 @@ from pathlib import Path
 
 from scheduler.embedded import EmbeddedRedis
 from tests.faults import fault_tasks
-from tests.faults.harness import assert_each_instant_once, fleet, job_file, settle
+from tests.faults.harness import assert_each_instant_once, fleet, job_file, stop_job, wait_done
 from tests.integration.helpers import wait_for
 from tests.integration.test_watcher_e2e import write
 
 SECOND = timedelta(seconds=1)
 OUTAGE = 10.0
-
-
-def done_count(out: Path) -> int:
-    return sum(fault_tasks.executions(out).values())
 
 
 def test_redis_down_10_s_then_back(tmp_path: Path, redis_server: EmbeddedRedis) -> None:
@@ -37,7 +33,7 @@ def test_redis_down_10_s_then_back(tmp_path: Path, redis_server: EmbeddedRedis) 
     with fleet(tmp_path, url) as group:
         watcher = group.start(lease="4s")
         path = write(tmp_path / "jobs" / "tick.yaml", job_file("tick", out, "interval: 1s"))
-        wait_for(lambda: done_count(out) >= 2, timeout=15, message="two runs")
+        wait_done(out, 2)
 
         redis_server.stop()
         down = time.monotonic()
@@ -63,11 +59,7 @@ def test_redis_down_10_s_then_back(tmp_path: Path, redis_server: EmbeddedRedis) 
             )
 
         wait_for(lambda: after_restart() >= 2, timeout=20, message="two runs after the restart")
-        mark = watcher.mark()
-        through = datetime.now(UTC).replace(microsecond=0) - SECOND
-        path.unlink()
-        watcher.wait_event("config.job_removed", since=mark, job="tick")
-        rows = settle([watcher.data], "tick", timeout=30)
+        rows, through = stop_job(path, [watcher], "tick", timeout=30)
         assert watcher.running
     verdict = assert_each_instant_once(rows, out, every=SECOND, through=through)
     assert verdict.executed >= 4, verdict

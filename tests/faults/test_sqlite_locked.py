@@ -20,9 +20,14 @@ from pathlib import Path
 from scheduler.embedded import EmbeddedRedis
 from scheduler.policies import Reason
 from scheduler.runs import RunStatus
-from tests.faults import fault_tasks
-from tests.faults.harness import assert_each_instant_once, fleet, job_file, settle
-from tests.integration.helpers import wait_for
+from tests.faults.harness import (
+    assert_each_instant_once,
+    fleet,
+    job_file,
+    stop_job,
+    wait_done,
+    wait_more_done,
+)
 from tests.integration.test_watcher_e2e import write
 
 SECOND = timedelta(seconds=1)
@@ -39,10 +44,6 @@ print("released", flush=True)
 """
 
 
-def done_count(out: Path) -> int:
-    return sum(fault_tasks.executions(out).values())
-
-
 def test_sqlite_locked_by_another_process(tmp_path: Path, redis_server: EmbeddedRedis) -> None:
     """An exclusive lock held 8 s: no crash, and every instant recorded, run at most once."""
     assert redis_server.url is not None
@@ -50,7 +51,7 @@ def test_sqlite_locked_by_another_process(tmp_path: Path, redis_server: Embedded
     with fleet(tmp_path, redis_server.url) as group:
         watcher = group.start()
         path = write(tmp_path / "jobs" / "tick.yaml", job_file("tick", out, "interval: 1s"))
-        wait_for(lambda: done_count(out) >= 2, timeout=15, message="two runs")
+        wait_done(out, 2)
         locker = subprocess.Popen(
             [sys.executable, "-c", _LOCKER, str(watcher.data / "scheduler.db"), str(LOCKED_FOR)],
             stdout=subprocess.PIPE,
@@ -66,13 +67,8 @@ def test_sqlite_locked_by_another_process(tmp_path: Path, redis_server: Embedded
             if locker.poll() is None:
                 locker.kill()
         assert watcher.running, watcher.tail()
-        before = done_count(out)
-        wait_for(lambda: done_count(out) >= before + 3, timeout=15, message="3 runs after")
-        mark = watcher.mark()
-        through = datetime.now(UTC).replace(microsecond=0) - SECOND
-        path.unlink()
-        watcher.wait_event("config.job_removed", since=mark, job="tick")
-        rows = settle([watcher.data], "tick")
+        wait_more_done(out, 3, timeout=15)
+        rows, through = stop_job(path, [watcher], "tick")
         assert watcher.running, watcher.tail()
     verdict = assert_each_instant_once(
         rows,

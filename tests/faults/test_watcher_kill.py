@@ -17,13 +17,18 @@ import math
 import os
 import random
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from scheduler.embedded import EmbeddedRedis
-from tests.faults import fault_tasks
-from tests.faults.harness import assert_each_instant_once, fleet, job_file, settle
-from tests.integration.helpers import wait_for
+from tests.faults.harness import (
+    assert_each_instant_once,
+    fleet,
+    job_file,
+    stop_job,
+    wait_done,
+    wait_more_done,
+)
 from tests.integration.test_watcher_e2e import write
 
 SECOND = timedelta(seconds=1)
@@ -33,10 +38,6 @@ POINTS = {
     "during": (0.0, 0.02),  # the dispatch pipeline is in flight
     "after": (0.03, 0.3),  # the runs are being recorded and the next ones computed
 }
-
-
-def done_count(out: Path) -> int:
-    return sum(fault_tasks.executions(out).values())
 
 
 def sleep_until(wall: float) -> None:
@@ -54,7 +55,7 @@ def test_kill_9_at_random_points_of_a_dispatch(tmp_path: Path, redis_server: Emb
     with fleet(tmp_path, redis_server.url) as group:
         path = write(tmp_path / "jobs" / "tick.yaml", job_file("tick", out, "interval: 1s"))
         watcher = group.start("life0")
-        wait_for(lambda: done_count(out) >= 2, timeout=15, message="two runs")
+        wait_done(out, 2)
         for life, point in enumerate(points, start=1):
             low, high = POINTS[point]
             instant = math.ceil(time.time()) + 1
@@ -62,16 +63,7 @@ def test_kill_9_at_random_points_of_a_dispatch(tmp_path: Path, redis_server: Emb
             watcher.kill9()
             sleep_until(time.time() + rng.uniform(0.5, 2.5))  # instants pass while it is down
             watcher = group.start(f"life{life}")
-            before = done_count(out)
-            wait_for(
-                lambda b=before: done_count(out) >= b + 2,
-                timeout=15,
-                message=lambda p=point: f"two runs after the restart that followed {p!r}",
-            )
-        mark = watcher.mark()
-        through = datetime.now(UTC).replace(microsecond=0) - SECOND
-        path.unlink()
-        watcher.wait_event("config.job_removed", since=mark, job="tick")
-        rows = settle([watcher.data], "tick")
+            wait_more_done(out, 2, what=f"runs after the restart that followed {point!r}")
+        rows, through = stop_job(path, [watcher], "tick")
     verdict = assert_each_instant_once(rows, out, every=SECOND, through=through)
     assert verdict.executed >= 8, verdict
