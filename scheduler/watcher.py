@@ -242,8 +242,21 @@ class Watcher(ReloadMixin, ResultsMixin):
                     follow_up += self._advance(job, run.instant, now)
                 for run, job in stale:
                     follow_up += self._advance(job, run.instant - _TINY, now)
-                if follow_up:
-                    self._send(follow_up)
+                if follow_up and not self._send(follow_up):
+                    self._put_back(follow_up)
+
+    def _put_back(self, unsent: list[RunRequest]) -> None:
+        """Redis is down: each job's earliest unsent instant goes back on the due queue.
+
+        When Redis is back it and the instants after it are settled again (run_all's several
+        catch-ups included), so none is lost.
+        """
+        earliest: dict[str, datetime] = {}
+        for request in unsent:
+            instant = datetime.fromisoformat(request.scheduled_for)
+            earliest[request.job] = min(instant, earliest.get(request.job, instant))
+        for name, instant in earliest.items():
+            self.due.set(name, min(instant, self.due.get(name) or instant))
 
     def _misfired(self, job: LoadedJob, instant: datetime, now: datetime) -> bool:
         """True when a due run is later than the on-time tolerance (or the job's grace)."""
@@ -399,8 +412,7 @@ class Watcher(ReloadMixin, ResultsMixin):
             for job, instant, _, nxt in resumed:
                 self._save_state(job, nxt, last=instant)
         else:
-            for job, instant, _, _ in resumed:
-                self.due.set(job.name, instant)  # Redis is down: it goes out when Redis is back
+            self._put_back(requests)
         self._log_generation()
 
     def _schedule_from(self, job: LoadedJob, since: datetime) -> None:
