@@ -265,3 +265,52 @@ def test_misfire_run_all_catches_up_to_max(spawn: Spawn, tmp_path: Path) -> None
     settled(again.data, "all", timeout=20)
     slots = [(r.scheduled_for, r.run_id) for r in runs(again.data, "all")]
     assert len({s for s, _ in slots}) == len(slots)  # one row per instant
+
+
+def test_redis_outage_longer_than_grace_is_recorded_missed(spawn: Spawn, tmp_path: Path) -> None:
+    """Redis down ~4 s under a 1 s job with grace 1s: the outage's instants are recorded
+    missed (reason grace), not run late; every instant has exactly one row."""
+    from scheduler.embedded import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path / "r")
+    url = server.start()
+    try:
+        out = tmp_path / "out.txt"
+        write(
+            tmp_path / "jobs" / "g.yaml",
+            f"name: g\ntask: {TASKS}:append\nparams: {{path: {json.dumps(str(out))}, label: x}}\n"
+            "schedule:\n  interval: 1s\nmisfire: {policy: run_once, grace: 1s}\n"
+            "overlap: allow\n",
+        )
+        watcher = spawn(url=url)
+        wait_rows(watcher.data, "g", 2, status=RunStatus.succeeded)
+        server.stop()
+        watcher.wait_event("redis.unavailable", timeout=5)
+        down = datetime.now(UTC)
+        wait_for(lambda: datetime.now(UTC) - down > timedelta(seconds=4), timeout=10)
+        assert server.start() == url
+        watcher.wait_event("redis.recovered", timeout=15)
+        grace_rows = wait_rows(watcher.data, "g", 2, status=RunStatus.missed, reason="grace")
+        back = datetime.now(UTC)
+        wait_rows(watcher.data, "g", 1, status=RunStatus.succeeded, timeout=10)
+        wait_for(
+            lambda: any(
+                r.status is RunStatus.succeeded and r.scheduled_for > back
+                for r in runs(watcher.data, "g")
+            ),
+            timeout=10,
+            message="a run after the outage",
+        )
+        (tmp_path / "jobs" / "g.yaml").unlink()
+        watcher.wait_event("config.job_removed", job="g")
+        rows = settled(watcher.data, "g", timeout=20)
+        instants = sorted(r.scheduled_for for r in rows)
+        assert len(set(instants)) == len(instants)  # one row per instant
+        assert all(
+            b - a == timedelta(seconds=1) for a, b in itertools.pairwise(instants)
+        )  # and none missing
+        ran = [r for r in rows if r.status is RunStatus.succeeded]
+        assert len(e2e_tasks.lines(out)) == len(ran)
+        assert all(r.enqueued_at is None for r in grace_rows)
+    finally:
+        server.stop()
