@@ -361,26 +361,17 @@ class Gate:
         ``changed``: the report changed the run's record. A replayed report (the stream
         re-delivers after a crash) changes nothing and alerts nobody a second time.
         """
-        scheduled = datetime.fromisoformat(event.scheduled_for)
-        if event.kind is EventKind.started:
+        if event.kind in (EventKind.started, EventKind.retrying):
+            # A retrying run waits in RQ for its next attempt: still active.
+            started = event.kind is EventKind.started
             self._track(
                 event.job,
                 Active(
                     job=event.job,
                     run_id=event.run_id,
-                    scheduled_for=scheduled,
+                    scheduled_for=datetime.fromisoformat(event.scheduled_for),
                     trigger=event.trigger,
-                    status=RunStatus.started,
-                ),
-            )
-        elif event.kind is EventKind.retrying:
-            self._track(
-                event.job,
-                Active(
-                    job=event.job,
-                    run_id=event.run_id,
-                    scheduled_for=scheduled,
-                    trigger=event.trigger,
+                    status=RunStatus.started if started else RunStatus.enqueued,
                 ),
             )
         else:
