@@ -187,8 +187,12 @@ class Gate:
                 self._skip(request, Reason.paused, note)
                 continue
             policy = self._policy(jobs, request.job)
-            running = [a for a in self.active.get(request.job, {}).values() if not a.waiting]
-            waiting = [a for a in self.active.get(request.job, {}).values() if a.waiting]
+            # A run sent again (Redis failed after admission, a takeover) is not its own rival.
+            others = [
+                a for a in self.active.get(request.job, {}).values() if a.run_id != request.run_id
+            ]
+            running = [a for a in others if not a.waiting]
+            waiting = [a for a in others if a.waiting]
             # run_all's catch-ups are the policy's own request: they may run side by side.
             burst = request.trigger is RunTrigger.catch_up and request.job in catching_up
             if policy is None or burst or not (running or waiting):

@@ -214,3 +214,12 @@ def test_a_dropped_waiting_run_is_recorded_skipped(
     dropped = row(store, waiting.run_id)
     assert (dropped.status, dropped.reason) == (RunStatus.skipped, "paused")
     assert all(not r.waiting for r in gate.active.get("a", {}).values())
+
+
+def test_a_run_sent_again_is_not_its_own_rival(gate: Gate, store: Store, redis_conn: redis.Redis):
+    """forbid: the same run admitted twice (Redis failed in between) still goes out."""
+    j = job("a", "forbid")
+    r = req(j, 0)
+    assert gate.admit([r], {"a": j}, T0) == [r]
+    redis_conn.hset(f"rq:job:{r.run_id}", "status", "queued")  # another watcher enqueued it
+    assert gate.admit([r], {"a": j}, T0) == [r]
