@@ -161,6 +161,51 @@ def save_role(watcher: Watcher, now: datetime) -> None:
         "lease_s": elector.ttl_s,
     }
     watcher.store.set_meta(ROLE_META, json.dumps(value, sort_keys=True), now)
+    if elector.is_leader and elector.token is not None:
+        _publish_points(watcher, elector.token)
+
+
+# Raises the shared points to what the leader accounted for without dispatching (instants
+# recorded skipped or missed), only while the given token holds the lease: a deposed leader's
+# bookkeeping must not move them.
+_RAISE_POINTS = """
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then
+    return -2
+end
+for i = 2, #ARGV, 2 do
+    local last = redis.call('HGET', KEYS[1], ARGV[i])
+    if not last or tonumber(ARGV[i + 1]) > tonumber(last) then
+        redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+    end
+end
+return 1
+"""
+# Watcher -> the points it last published, so only what moved is sent.
+_published: weakref.WeakKeyDictionary[Watcher, dict[str, datetime]] = weakref.WeakKeyDictionary()
+
+
+def _publish_points(watcher: Watcher, token: str) -> None:
+    """Every heartbeat (2 s), the leader publishes its jobs' points that moved.
+
+    Dispatches move the shared point themselves, atomically; this covers the instants a
+    leader accounts for without sending anything (a pause, an overlap, a miss), so that a
+    new leader does not weigh them again."""
+    from scheduler.leader import LAST_DISPATCHED_KEY, LEASE_KEY
+
+    seen = _published.setdefault(watcher, {})
+    moved = {
+        job: last
+        for job, last in watcher._last.items()
+        if job in watcher.config.jobs and seen.get(job) != last
+    }
+    if not moved:
+        return
+    args: list[str | int] = [token]
+    for job, last in moved.items():
+        args += [job, int(last.timestamp() * 1000)]
+    with contextlib.suppress(redis.RedisError):
+        if watcher.conn.eval(_RAISE_POINTS, 2, LAST_DISPATCHED_KEY, LEASE_KEY, *args) == 1:
+            seen.update(moved)
 
 
 def _shared(watcher: Watcher) -> dict[str, datetime]:
