@@ -287,10 +287,11 @@ class LeaderElector:
         if current is not None and current.id != self.id and self._holder_is_dead(current):
             # A watcher on this host that was killed left its lease behind: a restart on the
             # same machine need not wait for it to run out.
+            dead = current
             value = self._lease.take_from(value, self.id, since, self._pid_ns, self._ttl_ms)
             current = Holder.parse(value) if value else None
             if current is not None and current.id == self.id:
-                log.info("leader.stale_lease_taken", watcher=self.id, previous=value)
+                log.info("leader.stale_lease_taken", watcher=self.id, previous=dead.id)
         # Our own value (this process led before Redis went away and came back) is ours again.
         if current is None or current.id != self.id:
             if current != self.holder:
