@@ -12,11 +12,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from scheduler.cronexpr import parse_cron
 from scheduler.job import build_schedule, local_iso
 from scheduler.models import JobSpec
-from scheduler.schedule import next_runs
+from scheduler.policies import DstGap, DstRepeat
+from scheduler.schedule import CronSchedule, next_runs
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -103,3 +107,39 @@ def test_dst_on_an_elapsed_time_schedule_is_an_error():
                 {"name": "j", "task": "a.b:c", "schedule": sched, "dst": {"gap": "skip"}}
             )
         assert "fixed-time" in str(err.value)
+
+
+# --- property: the overrides only add or remove the DST nights' runs -------------------
+
+YEAR_START = datetime(2026, 1, 1, tzinfo=PARIS)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    minute=st.integers(0, 59),
+    hours=st.sets(st.integers(0, 23), min_size=1, max_size=3),
+)
+def test_overrides_change_only_the_dst_nights(minute: int, hours: set[int]) -> None:
+    """Over 2026, gap: skip removes runs and repeat: both adds runs, only on the two nights;
+    every other run is the Debian rule's."""
+    expr = parse_cron(f"{minute} {','.join(map(str, sorted(hours)))} * * *")
+    count = 366 * len(hours) + 4
+
+    def year(gap: DstGap, repeat: DstRepeat) -> set[datetime]:
+        runs = next_runs(CronSchedule(expr, PARIS, gap, repeat), YEAR_START, count)
+        return {t for t in runs if t.astimezone(PARIS).year == 2026}
+
+    debian = year(DstGap.run_after, DstRepeat.first)
+    skip = year(DstGap.skip, DstRepeat.first)
+    both = year(DstGap.run_after, DstRepeat.both)
+    nights = {"2026-03-29", "2026-10-25"}
+
+    def night(t: datetime) -> bool:
+        return t.astimezone(PARIS).date().isoformat() in nights
+
+    assert skip <= debian
+    assert debian <= both
+    assert all(night(t) for t in debian - skip)
+    assert all(night(t) for t in both - debian)
+    assert len(both - debian) == (2 in hours)
+    assert len(debian - skip) == (2 in hours)
