@@ -440,7 +440,9 @@ class _Linter:
             found.append((LintCode.day_or_trap, _day_or_message(fields)))
             found.append((LintCode.rare_date, _rare_date_message(fields, self._leap_year)))
             out += [_warning(job, "schedule.cron", code, m) for code, m in found if m]
-        for expr, path in _fixed_times(job):
+        # A job that declares `dst:` has chosen what its DST nights do: nothing to warn about.
+        fixed = _fixed_times(job) if job.spec.dst is None else []
+        for expr, path in fixed:
             for change, hits in self._hits_of(expr, sched.timezone):
                 matches = [m for m in hits if _in_window(job, m)]
                 if matches:

@@ -115,3 +115,22 @@ def test_policies_can_be_folder_defaults():
     assert spec.overlap is OverlapPolicy.forbid
     assert spec.misfire.policy is MisfirePolicy.skip
     assert spec.dst is not None
+
+
+def test_a_job_that_declares_dst_gets_no_dst_warning(tmp_path):
+    """The linter's dst-skipped/dst-repeated warn about the Debian rule; a job with `dst:`
+    has chosen its nights, so it gets none (the same job without it gets both)."""
+    from datetime import UTC, datetime
+
+    from scheduler import api
+
+    plain = (
+        'name: a\ntask: pkg.mod:func\nschedule:\n  cron: "30 2 * * *"\n  timezone: Europe/Paris\n'
+    )
+    (tmp_path / "a.yaml").write_text(plain)
+    (tmp_path / "b.yaml").write_text(plain.replace("name: a", "name: b") + "dst: {gap: skip}\n")
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    catalog = api.validate([tmp_path], now)
+    api.lint(catalog, now)
+    codes = {(w.file.rsplit("/", 1)[-1], w.code) for f in catalog.files for w in f.warnings}
+    assert codes == {("a.yaml", "dst-skipped"), ("a.yaml", "dst-repeated")}
