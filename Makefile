@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS_DIR ?= jobs.d
 
-.PHONY: venv run test unit integration cli lint typecheck schema bench bench-dispatch clean
+.PHONY: venv run test unit integration cli lint typecheck schema bench bench-dispatch bench-compare clean
 
 venv: $(STAMP)
 
@@ -49,6 +49,11 @@ bench: $(STAMP)
 # The watcher: 1,000 runs due in the same second, and 100,000 jobs idle (several minutes).
 bench-dispatch: $(STAMP)
 	$(BIN)/python bench/dispatch.py
+
+# Ours against RQ's cron scheduler, rq-scheduler and APScheduler 3 on one private Redis
+# (about 20 min; the peers go in bench/.peers-venv, made on first use). QUICK=1: a smoke run.
+bench-compare: $(STAMP)
+	$(BIN)/python bench/compare.py $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
