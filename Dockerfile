@@ -27,6 +27,8 @@ WORKDIR /app
 # The example tasks and jobs; mount your own jobs.d over /app/jobs.d.
 COPY examples/ examples/
 COPY jobs.d/ jobs.d/
+# [tool.scheduler]: the task modules and the allow-list for the jobs in /app/jobs.d.
+COPY pyproject.toml ./
 # Ownership is set before VOLUME: later changes to a volume path are discarded.
 RUN mkdir -p /app/data && chown scheduler:scheduler /app/data
 

@@ -12,14 +12,22 @@ from typing import Any
 from scheduler.catalog import Catalog, load_paths
 from scheduler.errors import InvalidJobError, UnknownJobError
 from scheduler.job import LoadedJob, local_iso
+from scheduler.project import Project
 from scheduler.schedule import next_runs
 
 MAX_COUNT = 10_000
 
 
-def validate(paths: Sequence[Path], now: datetime) -> Catalog:
+def validate(paths: Sequence[Path], now: datetime, *, project: Project | None = None) -> Catalog:
     """Load and check every job file under ``paths``; the catalog holds all problems."""
-    return load_paths(paths, now)
+    return load_paths(paths, now, project=project)
+
+
+def check_tasks(catalog: Catalog, project: Project, *, import_tasks: bool) -> None:
+    """Check tasks and params against the task code (``import_tasks``), flag production mode."""
+    from scheduler.taskcheck import check_tasks as check
+
+    check(catalog, project, import_tasks=import_tasks)
 
 
 def lint(catalog: Catalog, now: datetime, *, strict: bool = False) -> None:
@@ -40,13 +48,16 @@ def lint(catalog: Catalog, now: datetime, *, strict: bool = False) -> None:
 
 
 def find_job(catalog: Catalog, name: str) -> LoadedJob:
-    """The valid job called ``name``.
+    """The valid job called ``name`` (or that was: a name in its ``previous_names``).
 
     Raises InvalidJobError when the file defining it is rejected, else UnknownJobError.
     """
     job = catalog.jobs.get(name)
     if job is not None:
         return job
+    renamed = [j for j in catalog.jobs.values() if name in j.spec.previous_names]
+    if len(renamed) == 1:
+        return renamed[0]  # an old name keeps working after a rename
     rejected = catalog.invalid_file_for(name)
     if rejected is not None:
         raise InvalidJobError(name, rejected.errors)
@@ -97,6 +108,8 @@ def job_rows(catalog: Catalog, now: datetime) -> list[dict[str, Any]]:
                 "file": job.file,
                 "line": job.line,
                 "params": spec.params,
+                "canary": spec.canary,
+                "defaults": list(job.defaults_files),
             }
         )
     return rows
@@ -210,12 +223,31 @@ def health(data_dir: Path, now: datetime) -> dict[str, Any]:
     return watcher_health(meta, now)
 
 
-def trigger(conn: Any, job: LoadedJob, now: datetime) -> dict[str, Any]:
-    """Enqueue one manual run of ``job`` now; returns what was enqueued."""
+def in_canary(data_dir: Path, job: LoadedJob) -> bool:
+    """Whether ``job`` still has canary runs to go (per the watcher's records).
+
+    A job the watcher has not recorded yet, or recorded with another definition, starts
+    its canary over.
+    """
+    from scheduler.errors import StoreMissingError
+    from scheduler.store import Store
+
+    try:
+        with Store.open_readonly(store_path(data_dir)) as store:
+            state = store.job_states().get(job.name)
+    except StoreMissingError:
+        state = None
+    if state is None or state.definition_hash != job.definition_hash:
+        return job.spec.canary > 0
+    return state.canary_left > 0
+
+
+def trigger(conn: Any, job: LoadedJob, now: datetime, *, canary: bool = False) -> dict[str, Any]:
+    """Enqueue one manual run of ``job`` now (with dry_run forced when ``canary``)."""
     from scheduler.dispatch import Dispatcher
     from scheduler.runs import RunTrigger
 
-    request = job.run_request(now, RunTrigger.manual)
+    request = job.run_request(now, RunTrigger.manual, canary=canary)
     [outcome] = Dispatcher(conn, owner="cli").enqueue([request], now)
     return {
         "job": job.name,
@@ -224,4 +256,5 @@ def trigger(conn: Any, job: LoadedJob, now: datetime) -> dict[str, Any]:
         "scheduled_for": request.scheduled_for,
         "trigger": str(request.trigger),
         "enqueued": outcome.enqueued,
+        "canary": request.canary,
     }

@@ -14,9 +14,11 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
+from scheduler.defaults import Defaults, DefaultsTree, is_defaults_file, parse_defaults
 from scheduler.errors import JobFileError, JobFileWarning
 from scheduler.job import LoadedJob
-from scheduler.loader import FileResult, parse_job_documents
+from scheduler.loader import FileContext, FileResult, parse_job_documents
+from scheduler.project import Project, TaskRules
 from scheduler.yamlsource import MAX_CHARS
 
 JOB_SUFFIXES = (".yaml", ".yml")
@@ -26,31 +28,74 @@ MAX_FILE_BYTES = MAX_CHARS * 4
 def is_job_file(path: Path) -> bool:
     """``*.yaml`` / ``*.yml``, not hidden, not an editor temporary (``.#x``, ``x~``, ``.x.swp``)."""
     name = path.name
-    if name.startswith((".", "#")) or name.endswith("~"):
+    if name.startswith((".", "#")) or name.endswith("~") or is_defaults_file(name):
         return False
     return name.endswith(JOB_SUFFIXES)
 
 
-def discover(root: Path) -> list[Path]:
-    """Job files under ``root``, sub-folders included (hidden folders skipped), sorted."""
+def discover(root: Path, *, defaults: bool = False) -> list[Path]:
+    """Job files under ``root``, sub-folders included (hidden folders skipped), sorted.
+
+    With ``defaults``, the defaults files (``_defaults.yaml``) instead.
+    """
+    wanted = is_defaults_file if defaults else (lambda name: is_job_file(Path(name)))
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in filenames:
             path = Path(dirpath) / name
             # A dangling symlink is kept (it becomes a "cannot read" error); a FIFO is not.
-            if is_job_file(path) and (path.is_file() or path.is_symlink()):
+            if wanted(name) and (path.is_file() or path.is_symlink()):
                 found.append(path)
     return sorted(found)
 
 
-def read_job_file(path: Path, now: datetime | None = None) -> FileResult:
+def read_defaults(root: Path) -> tuple[DefaultsTree, list[FileResult]]:
+    """The defaults files under ``root``, and a result per file that has errors."""
+    tree = DefaultsTree()
+    seen: dict[str, str] = {}
+    problems: list[FileResult] = []
+    for path in discover(root, defaults=True) if root.is_dir() else []:
+        source = display_path(path)
+        folder = path.parent.relative_to(root).as_posix()
+        raw = read_job_bytes(path, source)
+        if isinstance(raw, FileResult):
+            parsed = parse_defaults("", source)
+            parsed.errors = raw.errors
+        else:
+            try:
+                parsed = parse_defaults(decode(raw), source)
+            except UnicodeDecodeError:
+                parsed = parse_defaults("", source)
+                parsed.errors = [JobFileError(source, 1, 1, "", "not UTF-8 text")]
+        if folder in seen:
+            message = f"a second defaults file in this folder (the first is {seen[folder]})"
+            parsed.errors = [JobFileError(source, 1, 1, "", message)]
+        seen.setdefault(folder, source)
+        tree.set(folder, parsed)
+        if parsed.errors:
+            problems.append(FileResult(source, errors=list(parsed.errors)))
+    return tree, problems
+
+
+def defaults_for(tree: DefaultsTree, root: Path, path: Path) -> Defaults:
+    """The defaults that apply to the job file ``path`` (none when it is outside ``root``)."""
+    try:
+        relative = path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return Defaults()
+    return tree.for_file(relative)
+
+
+def read_job_file(
+    path: Path, now: datetime | None = None, context: FileContext | None = None
+) -> FileResult:
     """Read and parse one file; unreadable or non-text files become located errors."""
     source = display_path(path)
     raw = read_job_bytes(path, source)
     if isinstance(raw, FileResult):
         return raw
-    return parse_job_bytes(raw, source, now)
+    return parse_job_bytes(raw, source, now, context=context)
 
 
 def read_job_bytes(path: Path, source: str) -> bytes | FileResult:
@@ -72,7 +117,12 @@ def read_job_bytes(path: Path, source: str) -> bytes | FileResult:
 
 
 def parse_job_bytes(
-    raw: bytes, source: str, now: datetime | None = None, *, positions: bool = True
+    raw: bytes,
+    source: str,
+    now: datetime | None = None,
+    *,
+    positions: bool = True,
+    context: FileContext | None = None,
 ) -> FileResult:
     """Decode and parse a job file's bytes; text that is not UTF-8 is a located error."""
     try:
@@ -84,7 +134,7 @@ def parse_job_bytes(
         column = len(line_start.decode("utf-8", errors="replace")) + 1
         message = f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); job files are UTF-8 YAML"
         return FileResult(source, errors=[JobFileError(source, line, column, "", message)])
-    return parse_job_documents(text, source, now, positions=positions)
+    return parse_job_documents(text, source, now, positions=positions, context=context)
 
 
 def decode(raw: bytes) -> str:
@@ -165,10 +215,33 @@ def build_catalog(results: Iterable[FileResult]) -> Catalog:
     return catalog
 
 
-def load_paths(paths: Sequence[Path], now: datetime | None = None) -> Catalog:
-    """Load explicit files and directories (directories are searched for job files)."""
-    files: dict[Path, Path] = {}
+def load_paths(
+    paths: Sequence[Path], now: datetime | None = None, *, project: Project | None = None
+) -> Catalog:
+    """Load explicit files and directories (directories are searched for job files).
+
+    A directory's defaults files apply to the job files under it; an explicit file gets
+    the defaults of its own folder. ``project`` gives the task rules (default: the
+    project of the first path).
+    """
+    rules = project.rules if project is not None else _rules_for(paths)
+    files: dict[Path, tuple[Path, FileContext]] = {}
+    problems: list[FileResult] = []
     for path in paths:
+        root = path if path.is_dir() else path.parent
+        tree, broken = read_defaults(root)
+        problems.extend(b for b in broken if path.is_dir())
         for found in discover(path) if path.is_dir() else [path]:
-            files.setdefault(found.resolve(), found)
-    return build_catalog(read_job_file(f, now) for f in files.values())
+            context = FileContext(defaults_for(tree, root, found), rules)
+            files.setdefault(found.resolve(), (found, context))
+    results = [read_job_file(f, now, context) for f, context in files.values()]
+    return build_catalog([*problems, *results])
+
+
+def _rules_for(paths: Sequence[Path]) -> TaskRules:
+    from scheduler.project import load_project
+
+    if not paths:
+        return TaskRules()
+    first = paths[0] if paths[0].is_dir() else paths[0].parent
+    return load_project(first).rules

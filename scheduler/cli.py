@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from scheduler import __version__
+from scheduler.errors import SchedulerError
 from scheduler.options import (
     EXIT_INVALID,
     EXIT_OK,
@@ -85,18 +86,31 @@ def cli() -> None:
 @jobs_dir_option
 @format_option("text", "json", "github")
 @click.option("--strict", is_flag=True, help="Treat warnings (schedule lint included) as errors.")
-def validate(paths: tuple[Path, ...], jobs_dir: Path, fmt: str, strict: bool) -> None:
+@click.option(
+    "--import-tasks",
+    is_flag=True,
+    help="Import the task modules (task_modules in [tool.scheduler]) and check every "
+    "job's task resolves and its params fit the task's declared model.",
+)
+def validate(
+    paths: tuple[Path, ...], jobs_dir: Path, fmt: str, strict: bool, import_tasks: bool
+) -> None:
     """Check job files (default: the whole jobs dir). Exit 1 when any is invalid.
 
     Also lints schedules (warnings with a stable code: step-uneven, day-or-trap,
-    rare-date, dst-skipped, dst-repeated, pile-up); --strict makes warnings errors.
+    rare-date, dst-skipped, dst-repeated, pile-up, production-mode); --strict makes
+    warnings errors.
     """
     from scheduler import api, report
+    from scheduler.project import load_project
 
     if not paths:
         _require_dir(jobs_dir)
     now = _now()
-    catalog = api.validate(list(paths) or [jobs_dir], now)
+    targets = list(paths) or [jobs_dir]
+    project = load_project(targets[0] if targets[0].is_dir() else targets[0].parent)
+    catalog = api.validate(targets, now, project=project)
+    api.check_tasks(catalog, project, import_tasks=import_tasks)
     api.lint(catalog, now, strict=strict)
     if fmt == "json":
         click.echo(report.dumps(report.validation_json(catalog)))
@@ -288,14 +302,18 @@ def trigger(name: str, jobs_dir: Path, data_dir: Path, redis_url: str | None, fm
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_INVALID)
     try:
-        result = api.trigger(_redis(data_dir, redis_url), job, _now())
+        canary = api.in_canary(data_dir, job)
+        result = api.trigger(_redis(data_dir, redis_url), job, _now(), canary=canary)
     except redis.RedisError as exc:
         click.echo(f"error: cannot reach Redis: {exc}", err=True)
         sys.exit(EXIT_INVALID)
     if fmt == "json":
         click.echo(report.dumps(result))
     else:
-        click.echo(f"enqueued {result['job']} as {result['run_id']} on queue {result['queue']}")
+        click.echo(
+            f"enqueued {result['job']} as {result['run_id']} on queue {result['queue']}"
+            + (" (canary: dry_run forced)" if result["canary"] else "")
+        )
 
 
 @cli.command()
@@ -388,6 +406,9 @@ def main() -> None:
         sys.exit(130)
     except SystemExit:
         raise
+    except SchedulerError as exc:  # a known failure (bad settings file, ...): one message
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
     except Exception as exc:
         click.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_INVALID)

@@ -343,6 +343,11 @@ def _change(
         warnings.extend(_change_warnings(ctx, old, new))
     elif old is not None:
         warnings.append(_deleted(ctx, old))
+    elif new is not None and new.spec.params.get("dry_run") is False:
+        text = "added with params.dry_run false: it runs for real (production) from its first run"
+        if new.spec.canary:
+            text += f", after {new.spec.canary} canary run(s) with dry_run forced"
+        warnings.append(_warn(WarningCode.dry_run_off, new.name, text))
     if new is not None:
         warnings.extend(_never_fires(ctx, new))
     return JobChange(
@@ -379,6 +384,8 @@ def _change_warnings(ctx: _Context, old: LoadedJob, new: LoadedJob) -> Iterable[
     if was_dry is True and now_dry is not True:
         new_value = "removed" if now_dry is _ABSENT else json.dumps(now_dry)
         text = f"params.dry_run true -> {new_value}: this job now runs for real (production)"
+        if new.spec.canary:
+            text += f", after {new.spec.canary} canary run(s) with dry_run forced"
         yield _warn(WarningCode.dry_run_off, name, text)
     tz_old, tz_new = old.spec.schedule.timezone, new.spec.schedule.timezone
     if tz_old != tz_new:

@@ -162,3 +162,24 @@ class TaskImportError(SchedulerError, ImportError):
 
     def __reduce__(self) -> tuple[type[TaskImportError], tuple[str, str]]:
         return (type(self), (self.ref, self.reason))
+
+
+class ProjectConfigError(SchedulerError):
+    """The project settings file (scheduler.toml / [tool.scheduler]) cannot be used."""
+
+    def __init__(self, file: str, reason: str) -> None:
+        self.file = file
+        self.reason = reason
+        super().__init__(f"{file}: {reason}")
+
+
+class TaskParamsError(SchedulerError, ValueError):
+    """A run's params that do not satisfy its task's declared model (checked in the worker)."""
+
+    def __init__(self, task: str, problems: list[str]) -> None:
+        self.task = task
+        self.problems = problems
+        super().__init__(f"params of {task} are invalid: " + "; ".join(problems))
+
+    def __reduce__(self) -> tuple[type[TaskParamsError], tuple[str, list[str]]]:
+        return (type(self), (self.task, self.problems))

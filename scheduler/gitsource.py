@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from scheduler.catalog import MAX_FILE_BYTES, Catalog, build_catalog, is_job_file
+from scheduler.catalog import MAX_FILE_BYTES, Catalog, build_catalog, decode, is_job_file
 from scheduler.catalog import parse_job_bytes as parse_file_bytes
+from scheduler.defaults import DefaultsFile, DefaultsTree, is_defaults_file, parse_defaults
 from scheduler.errors import JobFileError, SchedulerError
-from scheduler.loader import FileResult
+from scheduler.loader import FileContext, FileResult
 
 GIT_TIMEOUT_S = 120.0
 
@@ -136,22 +137,61 @@ def load_at_ref(jobs_dir: Path, ref: str, now: datetime | None = None) -> RefSna
     place = locate(jobs_dir)
     commit = resolve_commit(place.root, ref)
     entries, dir_exists = _list_tree(place, commit)
-    results = _read_entries(place, commit, ref, entries, now)
+    defaults = [e for e in entries if is_defaults_file(PurePosixPath(e.display).name)]
+    jobs = [e for e in entries if e not in defaults]
+    tree, broken = _read_defaults(place, commit, ref, defaults)
+    contexts = {e.path: FileContext(tree.for_file(_relative(place, e))) for e in jobs}
+    results = _read_entries(place, commit, ref, jobs, now, contexts)
     return RefSnapshot(
         ref=ref,
         commit=commit,
         place=place,
-        catalog=build_catalog(results),
+        catalog=build_catalog([*broken, *results]),
         dir_exists=dir_exists,
     )
 
 
-def parse_job_bytes(raw: bytes, source: str, now: datetime | None = None) -> FileResult:
+def parse_job_bytes(
+    raw: bytes, source: str, now: datetime | None = None, context: FileContext | None = None
+) -> FileResult:
     """Parse one file's bytes; too large or non-text contents are located errors
     (the same ones :func:`scheduler.catalog.read_job_file` gives)."""
     if len(raw) > MAX_FILE_BYTES:
         return _failed(source, f"file is larger than {MAX_FILE_BYTES:,} bytes")
-    return parse_file_bytes(raw, source, now)
+    return parse_file_bytes(raw, source, now, context=context)
+
+
+def _relative(place: RepoPlace, entry: _Entry) -> str:
+    """The entry's path relative to the jobs directory."""
+    return entry.display[len(place.prefix) + 1 :] if place.prefix else entry.display
+
+
+def _read_defaults(
+    place: RepoPlace, commit: str, ref: str, entries: list[_Entry]
+) -> tuple[DefaultsTree, list[FileResult]]:
+    """The defaults files at ``commit``, and a result for each that has errors."""
+    tree = DefaultsTree()
+    broken: list[FileResult] = []
+    if not entries:
+        return tree, broken
+    request = b"".join(
+        (commit.encode("ascii") + b":" + e.path if e.mode == "120000" else e.oid.encode("ascii"))
+        + b"\n"
+        for e in entries
+    )
+    out = _git(place.root, "cat-file", "--batch", "--follow-symlinks", stdin=request)
+    for entry, (status, body) in zip(entries, _parse_batch(out), strict=True):
+        source = f"{ref}:{entry.display}"
+        parsed = DefaultsFile(source, errors=[JobFileError(source, 1, 1, "", "cannot read")])
+        if status == "blob":
+            try:
+                parsed = parse_defaults(decode(body), source)
+            except UnicodeDecodeError:
+                parsed = DefaultsFile(source, errors=[JobFileError(source, 1, 1, "", "not UTF-8")])
+        tree.set(PurePosixPath(_relative(place, entry)).parent.as_posix(), parsed)
+        if parsed.errors:
+            broken.append(FileResult(source, errors=list(parsed.errors)))
+    return tree, broken
 
 
 # -- internals --------------------------------------------------------------------------
@@ -194,11 +234,16 @@ def _is_job_path(relative: str) -> bool:
     parts = PurePosixPath(relative).parts
     if any(p.startswith(".") for p in parts[:-1]):
         return False
-    return is_job_file(Path(parts[-1]))
+    return is_job_file(Path(parts[-1])) or is_defaults_file(parts[-1])
 
 
 def _read_entries(
-    place: RepoPlace, commit: str, ref: str, entries: list[_Entry], now: datetime | None
+    place: RepoPlace,
+    commit: str,
+    ref: str,
+    entries: list[_Entry],
+    now: datetime | None,
+    contexts: dict[bytes, FileContext],
 ) -> list[FileResult]:
     wanted: list[tuple[_Entry, bytes]] = []
     results: dict[bytes, FileResult] = {}
@@ -218,7 +263,9 @@ def _read_entries(
         request = b"".join(line + b"\n" for _, line in wanted)
         out = _git(place.root, "cat-file", "--batch", "--follow-symlinks", stdin=request)
         for (entry, _), (status, body) in zip(wanted, _parse_batch(out), strict=True):
-            results[entry.path] = _blob_result(f"{ref}:{entry.display}", status, body, now)
+            results[entry.path] = _blob_result(
+                f"{ref}:{entry.display}", status, body, now, contexts.get(entry.path)
+            )
     return [results[e.path] for e in entries]
 
 
@@ -244,9 +291,11 @@ def _parse_batch(out: bytes) -> list[tuple[str, bytes]]:
     return items
 
 
-def _blob_result(source: str, status: str, body: bytes, now: datetime | None) -> FileResult:
+def _blob_result(
+    source: str, status: str, body: bytes, now: datetime | None, context: FileContext | None
+) -> FileResult:
     if status == "blob":
-        return parse_job_bytes(body, source, now)
+        return parse_job_bytes(body, source, now, context)
     target = body.decode("utf-8", errors="replace")
     reasons = {
         "symlink": f"cannot read: a symbolic link to {target!r}, outside the repository",

@@ -36,6 +36,8 @@ class LoadedJob:
     column: int = 1
     document: int = 0
     name_line: int = field(default=0, compare=False)
+    #: The defaults files merged under this job, outermost first.
+    defaults_files: tuple[str, ...] = field(default=(), compare=False)
     #: Where each field was written: dotted path ("schedule.cron") -> (line, column).
     positions: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False, hash=False)
 
@@ -70,16 +72,26 @@ class LoadedJob:
     def location(self) -> str:
         return f"{self.file}:{self.line}"
 
-    def run_request(self, instant: datetime, trigger: RunTrigger) -> RunRequest:
-        """What a worker needs to run this job for ``instant`` (the RQ job's payload)."""
+    def run_request(
+        self, instant: datetime, trigger: RunTrigger, *, canary: bool = False
+    ) -> RunRequest:
+        """What a worker needs to run this job for ``instant`` (the RQ job's payload).
+
+        A ``canary`` run has ``dry_run: true`` forced into its params.
+        """
+        params = dict(self.spec.params)
+        if canary:
+            params["dry_run"] = True
         return RunRequest(
             run_id=run_id(self.name, instant, trigger),
             job=self.name,
             task=self.spec.task,
-            params=dict(self.spec.params),
+            params=params,
             scheduled_for=iso_utc(instant),
             trigger=trigger,
             queue=self.spec.queue,
+            timezone=self.spec.schedule.timezone,
+            canary=canary,
         )
 
 

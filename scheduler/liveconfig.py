@@ -13,15 +13,19 @@ from datetime import datetime
 from pathlib import Path
 
 from scheduler.catalog import (
+    defaults_for,
     discover,
     display_path,
     duplicate_name_error,
     parse_job_bytes,
+    read_defaults,
     read_job_bytes,
 )
+from scheduler.defaults import DefaultsTree
 from scheduler.errors import JobFileError
 from scheduler.job import LoadedJob
-from scheduler.loader import FileResult
+from scheduler.loader import FileContext, FileResult
+from scheduler.project import Project, load_project
 
 
 @dataclass
@@ -48,8 +52,11 @@ class Change:
 class LiveConfig:
     """Jobs by name, built from the files under one jobs directory."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, project: Project | None = None) -> None:
         self.root = root
+        self.project = project if project is not None else load_project(root)
+        self.defaults = DefaultsTree()
+        self._defaults_rejected: dict[str, list[JobFileError]] = {}
         self._files: dict[str, _FileState] = {}
         self.jobs: dict[str, LoadedJob] = {}
         self._owner: dict[str, str] = {}  # job name -> file
@@ -64,13 +71,30 @@ class LiveConfig:
         return h.hexdigest()[:16]
 
     def rescan(self, now: datetime) -> list[Change]:
-        """Re-read every job file whose content changed, and forget deleted ones."""
+        """Re-read every job file whose content (or defaults) changed, and forget deleted ones."""
+        before = dict(self._defaults_rejected)
+        self.reload_defaults()
         present = {display_path(p): p for p in discover(self.root)} if self.root.is_dir() else {}
-        gone = (set(self._files) | set(self.rejected)) - set(present)
+        gone = (set(self._files) | set(self.rejected)) - set(present) - set(self._defaults_rejected)
+        # A broken defaults file is reported once, when it breaks (or breaks differently).
+        changes = [
+            Change(file, rejected=errors)
+            for file, errors in self._defaults_rejected.items()
+            if before.get(file) != errors
+        ]
         # Deletions first, so a job moved from one file to another is not a duplicate.
-        changes = [self.apply(Path(name), now) for name in sorted(gone)]
+        changes += [self.apply(Path(name), now) for name in sorted(gone)]
         changes += [self.apply(path, now) for path in present.values()]
         return [c for c in changes if not c.empty]
+
+    def reload_defaults(self) -> list[JobFileError]:
+        """Re-read the defaults files; a job file whose defaults changed re-parses when applied."""
+        self.defaults, broken = read_defaults(self.root)
+        for source in self._defaults_rejected:
+            self.rejected.pop(source, None)
+        self._defaults_rejected = {b.file: b.errors for b in broken}
+        self.rejected.update(self._defaults_rejected)
+        return [e for b in broken for e in b.errors]
 
     def apply(self, path: Path, now: datetime) -> Change:
         """Reload one file (or its deletion)."""
@@ -82,12 +106,13 @@ class LiveConfig:
         if isinstance(raw, FileResult):
             self.rejected[source] = raw.errors
             return Change(source, rejected=raw.errors)
-        digest = hashlib.sha256(raw).hexdigest()
+        context = FileContext(defaults_for(self.defaults, self.root, path), self.project.rules)
+        digest = hashlib.sha256(raw + context.defaults.digest.encode()).hexdigest()
         known = self._files.get(source)
         if known is not None and known.digest == digest and source not in self.rejected:
             return Change(source)
         # No `now`: the date-dependent warnings are for `validate`; the watcher needs none.
-        result = parse_job_bytes(raw, source, positions=False)
+        result = parse_job_bytes(raw, source, positions=False, context=context)
         self._reject_duplicates(result)
         if not result.ok:
             self.rejected[source] = result.errors
@@ -97,7 +122,8 @@ class LiveConfig:
 
     def retry_rejected(self, now: datetime) -> list[Change]:
         """Re-read rejected files: one may have clashed with a job that is now gone."""
-        return [c for c in (self.apply(Path(f), now) for f in list(self.rejected)) if not c.empty]
+        files = [f for f in self.rejected if f not in self._defaults_rejected]
+        return [c for c in (self.apply(Path(f), now) for f in files) if not c.empty]
 
     def _reject_duplicates(self, result: FileResult) -> None:
         seen: dict[str, LoadedJob] = {}

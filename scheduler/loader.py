@@ -7,11 +7,21 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
+from scheduler.defaults import Defaults, merge
 from scheduler.errors import JobFileError, JobFileWarning
 from scheduler.job import LoadedJob
 from scheduler.messages import describe_value, problems_from_validation
 from scheduler.models import JobSpec
+from scheduler.project import TaskRules
 from scheduler.yamlsource import Document, format_loc, parse_documents
+
+
+@dataclass(frozen=True)
+class FileContext:
+    """What applies to a job file besides its text: its folder's defaults, the task rules."""
+
+    defaults: Defaults = field(default_factory=Defaults)
+    rules: TaskRules = field(default_factory=TaskRules)
 
 
 @dataclass
@@ -31,21 +41,31 @@ class FileResult:
 
 
 def parse_job_documents(
-    text: str, source: str, now: datetime | None = None, *, positions: bool = True
+    text: str,
+    source: str,
+    now: datetime | None = None,
+    *,
+    positions: bool = True,
+    context: FileContext | None = None,
 ) -> FileResult:
     """Parse and validate every job document in ``text`` (the contents of file ``source``).
 
     ``now`` (aware) enables the warnings that depend on the date, such as a one-shot
     ``at`` in the past; without it the result depends on the text alone. ``positions``
     keeps every field's line and column on the jobs (for the linter); the watcher, which
-    holds every job in memory for good, does without.
+    holds every job in memory for good, does without. ``context`` gives the defaults
+    merged under each job and the task rules (default: none, and "not the stdlib").
     """
+    context = context or FileContext()
     result = FileResult(file=source)
+    if context.defaults.broken is not None:
+        message = f"the defaults file {context.defaults.broken} is invalid; fix it first"
+        result.errors.append(JobFileError(source, 1, 1, "", message))
     documents, syntax_errors = parse_documents(text, source)
     for doc in documents:
         if doc.data is None:
             continue  # an empty document, such as a trailing '---'
-        _validate_document(doc, source, now, result, positions)
+        _validate_document(doc, source, now, result, positions, context)
     result.errors.extend(syntax_errors)
     if all(doc.data is None for doc in documents) and not syntax_errors:
         result.warnings.append(JobFileWarning(source, 1, 1, "", "file holds no job"))
@@ -53,7 +73,12 @@ def parse_job_documents(
 
 
 def _validate_document(
-    doc: Document, source: str, now: datetime | None, result: FileResult, positions: bool
+    doc: Document,
+    source: str,
+    now: datetime | None,
+    result: FileResult,
+    positions: bool,
+    context: FileContext,
 ) -> None:
     if isinstance(doc.data, dict) and isinstance(doc.data.get("name"), str):
         result.declared.setdefault(doc.data["name"], doc.value_position(("name",))[0])
@@ -69,10 +94,16 @@ def _validate_document(
             )
         )
         return
+    data = merge(context.defaults.data, doc.data) if context.defaults.data else doc.data
     try:
-        spec = JobSpec.model_validate(doc.data)
+        spec = JobSpec.model_validate(data)
     except ValidationError as exc:
         result.errors.extend(problems_from_validation(exc, doc, source))
+        return
+    refused = context.rules.problem(spec.task)
+    if refused is not None:
+        line, column = doc.value_position(("task",))
+        result.errors.append(JobFileError(source, line, column, "task", refused))
         return
     name_line = doc.value_position(("name",))[0]
     job = LoadedJob(
@@ -82,6 +113,7 @@ def _validate_document(
         column=doc.column,
         document=doc.index,
         name_line=name_line,
+        defaults_files=context.defaults.files,
         positions=(
             {format_loc(loc): pos for loc, pos in doc.values.items() if loc} if positions else {}
         ),

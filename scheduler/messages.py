@@ -92,7 +92,9 @@ def problems_from_validation(
         loc: Loc = tuple(err["loc"])
         ctx = err.get("ctx") or {}
         if "field" in ctx:
-            loc = (*loc, str(ctx["field"]))
+            # A nested field is dotted ("headers.token", "targets.0"); list items are ints.
+            parts = str(ctx["field"]).split(".")
+            loc = (*loc, *(int(p) if p.isdigit() else p for p in parts))
         if err["type"] == "missing":
             parent = loc[:-1]
             line, column = doc.key_position(parent) if parent else (doc.line, doc.column)

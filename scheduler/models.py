@@ -22,12 +22,14 @@ from pydantic import (
     StrictBool,
     StrictStr,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from scheduler.cronexpr import CronSyntaxError, parse_cron
 from scheduler.durations import DurationSyntaxError, parse_duration
+from scheduler.envrefs import reference_problems, strings
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 _DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
@@ -364,10 +366,24 @@ class JobSpec(_Strict):
     )
     schedule: ScheduleSpec
     enabled: StrictBool = Field(default=True, description="false: never dispatched.")
+    canary: Annotated[int, Field(ge=0, le=1000, strict=True)] = Field(
+        default=0,
+        description="After the job is added or its definition changes, its first N runs "
+        "run with dry_run: true forced, marked canary in history; then it goes live.",
+    )
     previous_names: Annotated[list[Name], Field(max_length=50)] = Field(
         default_factory=list,
         description="Names this job had before: its history and state carry over on rename.",
     )
+
+    @field_validator("params")
+    @classmethod
+    def _references_well_formed(cls, params: dict[str, Any]) -> dict[str, Any]:
+        for path, text in strings(params, ""):
+            problems = reference_problems(text)
+            if problems:
+                raise _fail("env_reference", problems[0], path.lstrip("."))
+        return params
 
 
 def field_names(model: type[BaseModel]) -> list[str]:

@@ -115,19 +115,39 @@ def _gh_property(text: str) -> str:
 def history_table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "no runs recorded"
-    header = ("SCHEDULED FOR (UTC)", "JOB", "TRIGGER", "STATUS", "DURATION", "ERROR")
+    header = ("SCHEDULED FOR (UTC)", "JOB", "TRIGGER", "STATUS", "DURATION", "RESULT / ERROR")
     table = [header] + [
         (
             str(r["scheduled_for"]).replace("+00:00", "Z"),
             r["job"],
             r["trigger"],
-            r["status"],
+            r["status"] + (" (canary)" if r.get("canary") else ""),
             "-" if r["duration_s"] is None else f"{r['duration_s']:.3f}s",
-            (r["error"] or r.get("note") or "")[:80],
+            _cut(r["error"] or r.get("note") or summary(r.get("result")), 100),
         )
         for r in rows
     ]
     return _table(table)
+
+
+def summary(result: Any) -> str:
+    """A task's result on one line: ``key=value`` pairs for a mapping, else compact JSON."""
+    if result is None:
+        return ""
+    if isinstance(result, dict):
+        return ", ".join(f"{k}={_compact(v)}" for k, v in result.items())
+    return _compact(result)
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def status_text(data: dict[str, Any]) -> str:

@@ -1,9 +1,12 @@
 """What RQ workers execute: run one task and report it on the results stream.
 
 The watcher enqueues ``scheduler.runner.run`` with a ``RunRequest`` payload. ``run`` publishes
-``started``, imports and calls the task with the job's params, then publishes ``succeeded``
-(duration, result) or ``failed`` (duration, error, traceback) and re-raises, so RQ records
-the failure too. Reporting is best effort: a Redis error while publishing is logged as
+``started``, resolves ``${env:NAME}`` references from the worker's environment, imports and
+calls the task (with its validated params model when it declared one, see
+``scheduler.tasks``), then publishes ``succeeded`` (duration, result) or ``failed``
+(duration, error, traceback) and re-raises, so RQ records the failure too. Resolved secret
+values are scrubbed from the result, error and traceback before they leave the worker.
+Reporting is best effort: a Redis error while publishing is logged as
 ``run_event_publish_failed`` and never changes the run's outcome.
 
 A worker killed outright (SIGKILL, out of memory) publishes no final event; RQ's own job
@@ -26,9 +29,11 @@ import redis
 import rq
 import structlog
 
+from scheduler.envrefs import redact, resolve
 from scheduler.errors import TaskImportError
 from scheduler.events import publish
 from scheduler.runs import EventKind, RunEvent, RunRequest, iso_utc
+from scheduler.tasks import RunContext, call_task
 
 RESULT_CAP = 4096  # bytes of JSON text in a succeeded event
 ERROR_CAP = 2048  # bytes of "ExcType: message"
@@ -79,22 +84,36 @@ def run(payload: dict[str, Any], *, connection: redis.Redis | None = None) -> An
 
     _report(conn, log, _event(request, EventKind.started, worker))
     start = time.monotonic()
+    secrets: list[str] = []
     try:
+        params, secrets = resolve(request.params, os.environ)
         task = import_task(request.task)
-        value = task(**request.params)
+        value = call_task(task, request.task, params, _context(request))
     except BaseException as exc:  # report even SystemExit/timeouts, then let them propagate
+        error = redact(_describe(exc), secrets)
         failed = _event(
             request,
             EventKind.failed,
             worker,
             duration_s=time.monotonic() - start,
-            error=_cap(_describe(exc), ERROR_CAP),
-            traceback=_traceback_tail(exc),
+            error=_cap(error, ERROR_CAP),
+            traceback=redact(_traceback_tail(exc), secrets),
         )
         _report(conn, log, failed)
+        if secrets and isinstance(exc, Exception) and error != _describe(exc):
+            # RQ stores the exception text in Redis: hand it one without the secret.
+            raise RunFailedError(error) from None
         raise
     duration = time.monotonic() - start
     text, value = _as_json(value)
+    if secrets:
+        scrubbed = redact(text, secrets)
+        if scrubbed != text:
+            text = scrubbed
+            try:
+                value = json.loads(scrubbed)
+            except ValueError:  # the secret spanned JSON syntax: keep the scrubbed text
+                value = scrubbed
     _report(
         conn,
         log,
@@ -107,6 +126,21 @@ def run(payload: dict[str, Any], *, connection: redis.Redis | None = None) -> An
         ),
     )
     return value
+
+
+class RunFailedError(Exception):
+    """A task's exception whose text held a secret, re-raised with the secret scrubbed."""
+
+
+def _context(request: RunRequest) -> RunContext:
+    return RunContext(
+        run_id=request.run_id,
+        job=request.job,
+        scheduled_for=datetime.fromisoformat(request.scheduled_for),
+        timezone=request.timezone,
+        trigger=str(request.trigger),
+        canary=request.canary,
+    )
 
 
 def _current_connection() -> redis.Redis:
@@ -125,6 +159,7 @@ def _event(request: RunRequest, kind: EventKind, worker: str, **final: Any) -> R
         trigger=request.trigger,
         at=iso_utc(datetime.now(UTC)),
         worker=worker,
+        canary=request.canary,
         **final,
     )
 

@@ -81,6 +81,8 @@ class RunRequest:
     scheduled_for: str  # ISO-8601 UTC
     trigger: RunTrigger
     queue: str = "default"
+    timezone: str = "UTC"  # the job's, for the task's local date
+    canary: bool = False  # dry_run was forced on: the job is in its canary runs
 
     def as_payload(self) -> dict[str, Any]:
         data = asdict(self)
@@ -111,6 +113,7 @@ class RunEvent:
     error: str | None = None
     traceback: str | None = None
     result: str | None = None  # JSON text, size-capped by the runner
+    canary: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_fields(self) -> dict[str, str]:
@@ -128,6 +131,8 @@ class RunEvent:
             value = getattr(self, key)
             if value is not None:
                 out[key] = str(value)
+        if self.canary:
+            out["canary"] = "1"
         return out
 
     @classmethod
@@ -147,6 +152,7 @@ class RunEvent:
                 error=fields.get("error"),
                 traceback=fields.get("traceback"),
                 result=fields.get("result"),
+                canary=fields.get("canary") == "1",
             )
         except (KeyError, ValueError) as exc:
             raise ValueError(f"malformed run event {fields!r}: {exc}") from exc

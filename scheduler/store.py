@@ -10,6 +10,7 @@ also sorts chronologically.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -67,6 +68,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    (
+        # Issue 5: canary runs (dry_run forced) and the canary runs a job has left.
+        "ALTER TABLE runs ADD COLUMN canary INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE job_state ADD COLUMN canary_left INTEGER NOT NULL DEFAULT 0",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -76,7 +82,7 @@ _FINAL = (RunStatus.succeeded.value, RunStatus.failed.value)
 
 _RUN_COLUMNS = (
     "id, run_id, job, scheduled_for, trigger, status, enqueued_at, started_at, finished_at,"
-    " duration_s, error, traceback, result, worker, note"
+    " duration_s, error, traceback, result, worker, note, canary"
 )
 
 
@@ -97,6 +103,16 @@ def _parse_text(value: str, name: str) -> str:
 
 def _instant(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _result_value(text: str | None) -> Any:
+    """The task's result as JSON data; text that is not JSON (cut by the cap) stays text."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -122,6 +138,7 @@ class RunRow:
     result: str | None  # JSON text as the runner capped it
     worker: str | None
     note: str | None
+    canary: bool = False  # dry_run was forced: one of the job's canary runs
 
     @classmethod
     def _from_row(cls, row: sqlite3.Row) -> RunRow:
@@ -143,6 +160,7 @@ class RunRow:
             result=row["result"],
             worker=row["worker"],
             note=row["note"],
+            canary=bool(row["canary"]),
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -160,9 +178,10 @@ class RunRow:
             "duration_s": self.duration_s,
             "error": self.error,
             "traceback": self.traceback,
-            "result": self.result,
+            "result": _result_value(self.result),
             "worker": self.worker,
             "note": self.note,
+            "canary": self.canary,
         }
 
 
@@ -181,6 +200,7 @@ class JobState:
     source_file: str | None
     enabled: bool
     updated_at: datetime | None
+    canary_left: int = 0  # runs still to go with dry_run forced
 
 
 class Store:
@@ -331,12 +351,13 @@ class Store:
         status: RunStatus,
         enqueued_at: str | None = None,
         note: str | None = None,
+        canary: bool = False,
     ) -> bool:
         with self._write() as conn:
             cur = conn.execute(
-                "INSERT INTO runs (run_id, job, scheduled_for, trigger, status, enqueued_at, note)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (run_id, job, scheduled_for, str(trigger), str(status), enqueued_at, note),
+                "INSERT INTO runs (run_id, job, scheduled_for, trigger, status, enqueued_at, note,"
+                " canary) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (run_id, job, scheduled_for, str(trigger), str(status), enqueued_at, note, canary),
             )
             return cur.rowcount == 1
 
@@ -349,6 +370,7 @@ class Store:
         trigger: RunTrigger,
         enqueued_at: datetime,
         note: str | None = None,
+        canary: bool = False,
     ) -> bool:
         """Record a run put on the RQ queue; False if that run (id or slot) is already recorded.
 
@@ -363,6 +385,7 @@ class Store:
             status=RunStatus.enqueued,
             enqueued_at=_aware(enqueued_at, "enqueued_at"),
             note=note,
+            canary=canary,
         )
 
     def record_missed(
@@ -445,8 +468,8 @@ class Store:
                 return True
             cur = conn.execute(
                 "INSERT INTO runs (run_id, job, scheduled_for, trigger, status, started_at,"
-                " finished_at, duration_s, error, traceback, result, worker)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                " finished_at, duration_s, error, traceback, result, worker, canary)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (
                     event.run_id,
                     event.job,
@@ -460,6 +483,7 @@ class Store:
                     event.traceback,
                     event.result,
                     worker,
+                    event.canary,
                 ),
             )
             return cur.rowcount == 1
@@ -522,6 +546,7 @@ class Store:
         source_file: str | None,
         enabled: bool,
         updated_at: datetime,
+        canary_left: int = 0,
     ) -> None:
         """Insert or replace the job's state row (every field is overwritten)."""
         values = (
@@ -532,15 +557,16 @@ class Store:
             source_file,
             int(enabled),
             _aware(updated_at, "updated_at"),
+            canary_left,
         )
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO job_state (job, last_scheduled, next_run, definition_hash,"
-                " source_file, enabled, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " source_file, enabled, updated_at, canary_left) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (job) DO UPDATE SET last_scheduled = excluded.last_scheduled,"
                 " next_run = excluded.next_run, definition_hash = excluded.definition_hash,"
                 " source_file = excluded.source_file, enabled = excluded.enabled,"
-                " updated_at = excluded.updated_at",
+                " updated_at = excluded.updated_at, canary_left = excluded.canary_left",
                 values,
             )
 
@@ -548,7 +574,7 @@ class Store:
         """Every saved job state, by job name."""
         rows = self._conn.execute(
             "SELECT job, last_scheduled, next_run, definition_hash, source_file, enabled,"
-            " updated_at FROM job_state ORDER BY job"
+            " updated_at, canary_left FROM job_state ORDER BY job"
         )
         return {
             row["job"]: JobState(
@@ -559,6 +585,7 @@ class Store:
                 source_file=row["source_file"],
                 enabled=bool(row["enabled"]),
                 updated_at=_instant(row["updated_at"]),
+                canary_left=row["canary_left"],
             )
             for row in rows
         }

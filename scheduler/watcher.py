@@ -27,6 +27,7 @@ import structlog
 from scheduler.catalog import is_job_file
 from scheduler.catchup import DEFAULT_GRACE, resume
 from scheduler.clock import Clock
+from scheduler.defaults import is_defaults_file
 from scheduler.dispatch import Dispatcher
 from scheduler.duequeue import DueQueue
 from scheduler.events import EventReader
@@ -87,6 +88,7 @@ class Watcher:
         self._stopping = threading.Event()
         self._paths: queue.SimpleQueue[tuple[Path | None, datetime]] = queue.SimpleQueue()
         self._last: dict[str, datetime] = {}  # job -> last instant dispatched or accounted for
+        self._canary: dict[str, int] = {}  # job -> canary runs left (dry_run forced)
         self._queues: set[str] = set(options.queues)
         self._events: queue.SimpleQueue[tuple[str, RunEvent]] = queue.SimpleQueue()
         self._reader = EventReader(conn, group=_group_for(options.data_dir), consumer="watcher")
@@ -182,7 +184,7 @@ class Watcher:
         for run in soon:
             job = self.config.jobs.get(run.job)
             if job is not None and job.spec.enabled:
-                requests.append(job.run_request(run.instant, RunTrigger.schedule))
+                requests.append(self._request(job, run.instant, RunTrigger.schedule))
         # Preparing asks Redis its version once; if Redis is down, dispatch reports it.
         with contextlib.suppress(redis.RedisError):
             self.dispatcher.prepare(requests)
@@ -196,7 +198,7 @@ class Watcher:
             sent = [(run, job) for run, job in jobs if job is not None and job.spec.enabled]
             # Send first (payloads were prepared ahead), then work out what comes next:
             # the runs' visibility in the queue waits for nothing else.
-            requests = [job.run_request(run.instant, RunTrigger.schedule) for run, job in sent]
+            requests = [self._request(job, run.instant, RunTrigger.schedule) for run, job in sent]
             with self.store.batch():
                 if not self._send(requests):
                     for run in due:  # put them back: they go out late, once Redis answers
@@ -220,15 +222,19 @@ class Watcher:
         extra: list[RunRequest] = []
         if nxt is not None and now - nxt > self.options.grace:
             plan = resume(job.schedule, instant, now, grace=self.options.grace)
-            extra = [job.run_request(t, RunTrigger.schedule) for t in plan.late]
+            extra = [self._request(job, t, RunTrigger.schedule) for t in plan.late]
             if plan.catch_up is not None:
-                extra.append(job.run_request(plan.catch_up, RunTrigger.catch_up))
+                extra.append(self._request(job, plan.catch_up, RunTrigger.catch_up))
             self._record_missed(job, plan.missed, plan.missed_total, "watcher fell behind")
             last = max([instant, *plan.late, *filter(None, [plan.catch_up])])
             nxt = plan.next_run
         self.due.set(job.name, nxt)
         self._save_state(job, nxt, last=last)
         return extra
+
+    def _request(self, job: LoadedJob, instant: datetime, trigger: RunTrigger) -> RunRequest:
+        """The run of ``job`` at ``instant``; a canary run while the job has some left."""
+        return job.run_request(instant, trigger, canary=self._canary.get(job.name, 0) > 0)
 
     def _send(self, requests: list[RunRequest]) -> bool:
         if not requests:
@@ -253,7 +259,10 @@ class Watcher:
                 trigger=req.trigger,
                 enqueued_at=sent_at,
                 note=None if outcome.enqueued else "enqueued by another watcher or earlier",
+                canary=req.canary,
             )
+            if req.canary and self._canary.get(req.job, 0) > 0:
+                self._canary[req.job] -= 1
             if outcome.enqueued:
                 bound.info("run.enqueued", trigger=str(req.trigger), queue=req.queue)
             else:
@@ -300,6 +309,8 @@ class Watcher:
         resumed: list[tuple[LoadedJob, datetime, RunTrigger, datetime | None]] = []
         for job in self.config.jobs.values():
             state = states.get(job.name)
+            same = state is not None and state.definition_hash == job.definition_hash
+            self._canary[job.name] = state.canary_left if same and state else job.spec.canary
             if (
                 state is not None
                 and state.last_scheduled is not None
@@ -318,7 +329,7 @@ class Watcher:
             else:
                 self._schedule_from(job, now)
         self._check_queues()
-        requests = [job.run_request(t, trigger) for job, t, trigger, _ in resumed]
+        requests = [self._request(job, t, trigger) for job, t, trigger, _ in resumed]
         if self._send(requests):
             for job, instant, _, nxt in resumed:
                 self._save_state(job, nxt, last=instant)
@@ -377,6 +388,7 @@ class Watcher:
     def _apply_change(self, change: Change, since: datetime) -> None:
         self._log_rejected(change)
         for job in change.added + change.updated:
+            self._canary[job.name] = job.spec.canary  # a new definition starts its canary over
             last = self._last.get(job.name)
             self._schedule_from(job, since if last is None else max(last, since))
             log.info(
@@ -388,6 +400,7 @@ class Watcher:
         for name in change.removed:
             self.due.remove(name)
             self._last.pop(name, None)
+            self._canary.pop(name, None)
             self.store.forget_job(name)
             log.info("config.job_removed", job=name, file=change.file)
         if change.added or change.updated:
@@ -437,6 +450,7 @@ class Watcher:
             source_file=job.file,
             enabled=job.spec.enabled,
             updated_at=self.clock.now(),
+            canary_left=self._canary.get(job.name, 0),
         )
 
     def _record_missed(self, job: LoadedJob, missed: list[datetime], total: int, why: str) -> None:
@@ -562,6 +576,10 @@ class Watcher:
                     return
                 touched = [event.src_path, getattr(event, "dest_path", "")]
                 hits = [Path(os.fsdecode(p)) for p in touched if p]
+                if any(is_defaults_file(p.name) for p in hits):
+                    paths.put((None, seen))  # defaults apply to many files: rescan them all
+                    wake.set()
+                    return
                 hits = [p for p in hits if is_job_file(p)]
                 for p in hits:
                     paths.put((p, seen))

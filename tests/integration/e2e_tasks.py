@@ -53,3 +53,25 @@ def lines(path: Path) -> list[str]:
 def labels(path: Path) -> list[str]:
     """The label of every line ``append`` wrote to ``path``, in order."""
     return [line.split(" ", 1)[0] for line in lines(path)]
+
+
+def record_params(path: str, **params: object) -> dict[str, object]:
+    """Append the params this run received as one JSON line to ``path``; return them."""
+    import json
+
+    append(path, json.dumps(params, sort_keys=True, separators=(",", ":")))
+    return params
+
+
+def leak(path: str, token: str) -> dict[str, object]:
+    """Prove the secret arrived (its SHA-256 on a line of ``path``), then try to leak it
+    through the result."""
+    import hashlib
+
+    append(path, hashlib.sha256(token.encode()).hexdigest())
+    return {"token": token, "note": f"the token is {token}"}
+
+
+def leak_fail(token: str) -> None:
+    """Fail with the secret in the error message."""
+    raise ValueError(f"refused with token {token}")

@@ -507,3 +507,48 @@ def test_retry_rejected_leaves_a_still_conflicting_file_rejected(root):
     assert change.rejected
     assert config.jobs["x"].file == "jobs.d/a.yaml"
     assert list(config.rejected) == ["jobs.d/b.yaml"]
+
+
+def test_a_defaults_change_updates_the_jobs_below_it_and_only_those(root: Path) -> None:
+    """Editing _defaults.yaml re-applies the files under it; their jobs come back updated."""
+    write(root, "_defaults.yaml", "timezone: Europe/Paris\n")
+    write(root, "team/a.yaml", job_text("a"))
+    write(root, "b.yaml", job_text("b").replace("schedule:\n", "schedule:\n  timezone: UTC\n"))
+    config = loaded(root)
+    assert config.jobs["a"].spec.schedule.timezone == "Europe/Paris"
+
+    write(root, "_defaults.yaml", "timezone: Asia/Tokyo\n")
+    changes = config.rescan(NOW)
+
+    assert [j.name for c in changes for j in c.updated] == ["a"]
+    assert config.jobs["a"].spec.schedule.timezone == "Asia/Tokyo"
+    assert config.jobs["b"].spec.schedule.timezone == "UTC"
+
+
+def test_a_broken_defaults_file_keeps_the_last_valid_jobs(root: Path) -> None:
+    """A defaults typo rejects its files; the jobs keep their definitions until it is fixed."""
+    write(root, "_defaults.yaml", "timezone: Europe/Paris\n")
+    write(root, "a.yaml", job_text("a"))
+    config = loaded(root)
+
+    write(root, "_defaults.yaml", "timezone: Europe/Pariss\n")
+    changes = config.rescan(NOW)
+
+    assert {c.file for c in changes if c.rejected} == {"jobs.d/_defaults.yaml", "jobs.d/a.yaml"}
+    assert config.jobs["a"].spec.schedule.timezone == "Europe/Paris"
+    assert "jobs.d/_defaults.yaml" in config.rejected
+
+    write(root, "_defaults.yaml", "timezone: Asia/Tokyo\n")
+    config.rescan(NOW)
+    assert config.rejected == {}
+    assert config.jobs["a"].spec.schedule.timezone == "Asia/Tokyo"
+
+
+def test_the_watcher_refuses_a_task_outside_the_allow_list(root: Path) -> None:
+    """A pull request cannot make the watcher load a job that would run os:system."""
+    write(root, "evil.yaml", "name: evil\ntask: os:system\nschedule:\n  interval: 1m\n")
+    write(root, "ok.yaml", job_text("ok"))
+    config = loaded(root)
+    assert set(config.jobs) == {"ok"}
+    [error] = config.rejected["jobs.d/evil.yaml"]
+    assert (error.line, error.path) == (2, "task")

@@ -522,6 +522,7 @@ def test_as_json_shape(store: Store) -> None:
         "result": None,
         "worker": "w1",
         "note": None,
+        "canary": False,
     }
 
 
