@@ -76,7 +76,10 @@ def parse_cron(text: str) -> CronExpr:
     return _parse_cached(" ".join(str(text).split()))
 
 
-@lru_cache(maxsize=4096)
+# Each expression is parsed twice on load (the model's validator, then the job's schedule,
+# after every file is read): the cache must hold a whole jobs.d of distinct expressions
+# (one per job is common: "30 2 * * *", "17 4 * * *", ...) or both parses pay croniter.
+@lru_cache(maxsize=1 << 17)
 def _parse_cached(text: str) -> CronExpr:
     if not text:
         raise CronSyntaxError("the cron expression is empty")
@@ -100,9 +103,17 @@ def _parse_cached(text: str) -> CronExpr:
     for index, field in enumerate(fields):
         _reject_extensions(index, field)
     expr = CronExpr(text=text, fields=fields)
-    if not _parses(expr.engine_fields, expr.day_or):
-        raise CronSyntaxError(_explain_bad_fields(fields))
-    if expr.next_local(_REFERENCE) is None:
+    try:
+        # Builds (and keeps, for next_local) the one croniter of this expression: its
+        # parse is the syntax check, so no second croniter is built just to validate.
+        _iterator(expr.engine_fields, expr.day_or)
+        # Only a day-of-month/month/day-of-week combination can match no date at all;
+        # with all three "*" every day matches, and searching for a run (a croniter
+        # step, as costly as the parse) would say nothing new.
+        fires = expr.fields[2:5] == ("*", "*", "*") or expr.next_local(_REFERENCE) is not None
+    except _CRONITER_ERRORS:
+        raise CronSyntaxError(_explain_bad_fields(fields)) from None
+    if not fires:
         raise CronSyntaxError("never fires: no date matches it (such as the 30th of February)")
     return expr
 
@@ -175,11 +186,14 @@ def _croniter(fields: tuple[str, ...], day_or: bool, start: datetime) -> Any:
     return croniter(" ".join(fields), start, day_or=day_or, ret_type=datetime)
 
 
+# croniter's errors derive from ValueError; odd input has raised the others.
+_CRONITER_ERRORS = (ValueError, KeyError, IndexError, TypeError)
+
+
 def _parses(fields: tuple[str, ...], day_or: bool) -> bool:
     try:
         _croniter(fields, day_or, _REFERENCE)
-    except (ValueError, KeyError, IndexError, TypeError):
-        # croniter's errors derive from ValueError; odd input has raised the others.
+    except _CRONITER_ERRORS:
         return False
     return True
 
@@ -188,19 +202,25 @@ _ITERATORS: dict[tuple[tuple[str, ...], bool], Any] = {}
 _ITERATORS_LOCK = threading.Lock()
 
 
+def _iterator(fields: tuple[str, ...], day_or: bool) -> Any:
+    """The expression's one croniter, built on first use (raises croniter's parse errors)."""
+    key = (fields, day_or)
+    with _ITERATORS_LOCK:
+        iterator = _ITERATORS.get(key)
+        if iterator is None:
+            iterator = _ITERATORS[key] = _croniter(fields, day_or, _REFERENCE)
+    return iterator
+
+
 def _next_match(fields: tuple[str, ...], day_or: bool, after: datetime) -> datetime | None:
     from croniter import CroniterBadDateError
 
     # Building a croniter expands every field (most of its cost), so keep one per
     # expression and move it to ``after``; the lock makes that move-and-step atomic.
-    key = (fields, day_or)
+    iterator = _iterator(fields, day_or)
     with _ITERATORS_LOCK:
-        iterator = _ITERATORS.get(key)
         try:
-            if iterator is None:
-                iterator = _ITERATORS[key] = _croniter(fields, day_or, after)
-            else:
-                iterator.set_current(after, force=True)
+            iterator.set_current(after, force=True)
             found: datetime = iterator.get_next(datetime)
         except (CroniterBadDateError, OverflowError):
             return None
