@@ -375,6 +375,16 @@ def attribute(run: Run, wl: Workload, names: Sequence[str | None], stamps: Seque
         run.rate = min(rates)
 
 
+# The last start-up seen of each system: (jobs, seconds), to plan the next run's lead.
+STARTUPS: dict[str, tuple[int, float]] = {}
+
+
+def expected_startup(system: str, jobs: int) -> float:
+    """Seconds the system may take to start on ``jobs`` jobs, scaled from its last start."""
+    seen, seconds = STARTUPS.get(system, (1, 0.0))
+    return seconds * max(1.0, jobs / seen)
+
+
 def measure_window(
     system: str, instances: int, make: Any, args: Any, url: str, conn: Any, tmp: Path
 ) -> Run:
@@ -383,7 +393,8 @@ def measure_window(
     ``make(not_before)`` builds the workload with its first instant at or after
     ``not_before``; the lead grows when the system was not ready ``min_lead`` s before it.
     """
-    lead = args.lead
+    lead = max(args.lead, 1.5 * expected_startup(system, len(make(time.time()).jobs)))
+    lead += args.min_lead
     for _attempt in range(3):
         wl: Workload = make(time.time() + lead)
         assert wl.window is not None
@@ -406,6 +417,7 @@ def measure_window(
         print(f"  {system}: ready {first - ready_at:.1f} s before the window; lead {lead:.0f} s")
     else:
         raise RuntimeError(f"{system} never became ready early enough")
+    STARTUPS[system] = (len(wl.jobs), startup)
     run = Run(system, instances, wl.key, len(wl.jobs), startup=startup)
     sleep_until(first - 3)
     cpu0, t0 = launched.cpu(), time.time()
@@ -724,7 +736,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--bursts", type=int, default=2, help="burst instants per (a) run")
     ap.add_argument("--spacing", type=int, default=10, help="seconds between bursts")
     ap.add_argument("--spread-seconds", type=int, default=60, help="(b) window, instants")
-    ap.add_argument("--lead", type=float, default=15, help="launch -> first instant, at least")
+    ap.add_argument("--lead", type=float, default=10, help="launch -> first instant, at least")
     ap.add_argument("--min-lead", type=float, default=5, help="ready -> first instant, at least")
     ap.add_argument("--settle", type=float, default=4, help="seconds watched after the window")
     ap.add_argument("--idle-seconds", type=float, default=60, help="(c) idle CPU window")
