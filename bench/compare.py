@@ -110,11 +110,13 @@ class CronJob:
     minute: str
     hour: str
 
-    def matches(self, t: datetime) -> bool:
-        return all(
-            f == "*" or v in {int(x) for x in f.split(",")}
-            for f, v in ((self.second, t.second), (self.minute, t.minute), (self.hour, t.hour))
-        )
+    def matcher(self) -> tuple[set[int] | None, set[int] | None, set[int] | None]:
+        """The second, minute and hour sets (None: any)."""
+
+        def values(f: str) -> set[int] | None:
+            return None if f == "*" else {int(x) for x in f.split(",")}
+
+        return values(self.second), values(self.minute), values(self.hour)
 
 
 @dataclass
@@ -125,20 +127,27 @@ class Workload:
     window: tuple[datetime, datetime] | None  # scheduled instants counted, inclusive
     bursts: list[datetime] = field(default_factory=list)  # instants whose rate is reported
 
-    def expected(self) -> dict[str, list[float]]:
-        """Every job's scheduled instants in the window (unix seconds, ascending)."""
+    def instants(self, margin: float) -> dict[str, list[float]]:
+        """Every job's scheduled instants from ``margin`` s before the window to ``margin``
+        s after it (unix seconds, ascending): an enqueue is attributed to one of them."""
         if self.window is None:
             return {}
-        start, end = self.window
-        seconds = [
-            start + timedelta(seconds=k) for k in range(int((end - start).total_seconds()) + 1)
-        ]
+        start = self.window[0] - timedelta(seconds=margin)
+        span = int((self.window[1] - self.window[0]).total_seconds() + 2 * margin)
+        seconds = [start + timedelta(seconds=k) for k in range(span + 1)]
         by_fields: dict[tuple[str, str, str], list[float]] = {}
         out: dict[str, list[float]] = {}
         for job in self.jobs:
             key = (job.second, job.minute, job.hour)
             if key not in by_fields:
-                by_fields[key] = [t.timestamp() for t in seconds if job.matches(t)]
+                sec, minute, hour = job.matcher()
+                by_fields[key] = [
+                    t.timestamp()
+                    for t in seconds
+                    if (sec is None or t.second in sec)
+                    and (minute is None or t.minute in minute)
+                    and (hour is None or t.hour in hour)
+                ]
             if by_fields[key]:
                 out[job.name] = by_fields[key]
         return out
@@ -344,24 +353,26 @@ def job_names(conn: Any, ids: Sequence[str]) -> list[str | None]:
 
 def attribute(run: Run, wl: Workload, names: Sequence[str | None], stamps: Sequence[float]) -> None:
     """Counts each scheduled instant's enqueues: lateness of the first, missed, duplicates."""
-    expected = wl.expected()
+    assert wl.window is not None
+    start, end = wl.window[0].timestamp(), wl.window[1].timestamp()
+    # Instants a minute either side too, so that an enqueue of the instant after the
+    # window is not taken for a second enqueue of the window's last one.
+    scheduled = wl.instants(margin=60)
     firsts: dict[tuple[str, float], float] = {}
     counts: Counter[tuple[str, float]] = Counter()
-    assert wl.window is not None
-    start = wl.window[0].timestamp()
     for name, stamp in zip(names, stamps, strict=False):
-        instants = expected.get(name or "")
-        if not instants:
+        instants = scheduled.get(name or "")
+        # The latest instant not after the stamp (a push cannot precede its notice).
+        due = next((t for t in reversed(instants or []) if t <= stamp), None)
+        if due is None:
             if name and stamp >= start:
                 run.stray += 1
             continue
-        # The latest instant not after the stamp (a push cannot precede its notice).
-        due = next((t for t in reversed(instants) if t <= stamp), None)
-        if due is None:
-            continue  # an earlier instant than the window (b: the minute before)
+        if not start <= due <= end:
+            continue  # the minute before or after the window (b runs continuously)
         counts[(name or "", due)] += 1
         firsts.setdefault((name or "", due), stamp)
-    run.expected = sum(len(v) for v in expected.values())
+    run.expected = sum(1 for v in scheduled.values() for t in v if start <= t <= end)
     run.missed = run.expected - len(counts)
     run.duplicated = sum(c - 1 for c in counts.values())
     run.lateness = [stamp - due for (_, due), stamp in firsts.items()]
