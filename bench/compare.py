@@ -251,6 +251,10 @@ def write_ours(jobs: Sequence[CronJob], folder: Path) -> None:
         (folder / f"{job.name}.yaml").write_text(ours_yaml(job))
 
 
+# rq-scheduler's polling period in seconds (`--rq-scheduler-interval`), set by main().
+RQ_SCHEDULER_INTERVAL = [1.0]
+
+
 class Launched:
     """The processes of one system (one per instance), launched on a workload's jobs."""
 
@@ -272,8 +276,10 @@ class Launched:
             else:
                 cmd = [str(peers_python()), str(BENCH / "peers" / "run_peer.py"), system]
                 cmd += ["--url", url, "--spec", str(spec)]
-                if system == "rq-scheduler" and k > 0:
-                    cmd.append("--no-register")  # the jobs live in Redis: registered once
+                if system == "rq-scheduler":
+                    cmd += ["--interval", f"{RQ_SCHEDULER_INTERVAL[0]:g}"]
+                    if k > 0:
+                        cmd.append("--no-register")  # the jobs live in Redis: registered once
             self.procs.append(LoggedProcess(cmd, log))
 
     def wait_ready(self, timeout: float) -> float:
@@ -592,6 +598,49 @@ def idle_table(runs: Sequence[Run]) -> list[str]:
     return [md_table(header, rows)]
 
 
+def summary_table(results: dict[str, list[Run]]) -> list[str]:
+    """One row per system; a peer's cell is its figure and, in brackets, ours ÷ it."""
+
+    def find(key: str, system: str, instances: int = 1) -> Run | None:
+        runs = results.get(key, [])
+        return next((r for r in runs if r.system == system and r.instances == instances), None)
+
+    def bad(r: Run) -> float:
+        return float(r.missed + r.duplicated)
+
+    columns: list[tuple[str, str, int, Any, Any]] = [
+        # header, workload, instances, figure, format
+        ("(a1) p99 ms", "a1", 1, lambda r: r.p(0.99), fms),
+        ("(a2) p99 ms", "a2", 1, lambda r: r.p(0.99), fms),
+        ("(b) p99 ms", "b", 1, lambda r: r.p(0.99), fms),
+        ("(a2) enqueues/s", "a2", 1, lambda r: r.rate, fmt_rate),
+        ("(a1+a2+b) missed+dup", "", 1, None, None),
+        ("(ha) x2: missed+dup", "ha", 2, bad, lambda x: f"{x:.0f}"),
+        ("(c) start-up s", "c", 1, lambda r: r.startup, fnum),
+        ("(c) peak RSS MB", "c", 1, lambda r: r.rss_mb, lambda x: fnum(x, 0)),
+        ("(c) idle CPU %", "c", 1, lambda r: r.idle_cpu_pct, lambda x: fnum(x, 2)),
+    ]
+    systems = [s for s in (OURS, *PEERS) if any(r.system == s for v in results.values() for r in v)]
+    rows = []
+    for system in systems:
+        row = [LABELS[system]]
+        for _header, key, instances, figure, fmt in columns:
+            if figure is None:  # every single-instance window of this system
+                runs = [find(k, system) for k in ("a1", "a2", "b")]
+                row.append(str(sum(int(bad(r)) for r in runs if r is not None)))
+                continue
+            mine, ours = find(key, system, instances), find(key, OURS, instances)
+            if mine is None or math.isnan(figure(mine)):
+                row.append("-")
+                continue
+            cell = fmt(figure(mine))
+            if system != OURS and ours is not None and figure is not bad and figure(mine):
+                cell += f" ({ratio(figure(ours), figure(mine))})"
+            row.append(cell)
+        rows.append(row)
+    return [md_table(["system", *(c[0] for c in columns)], rows)]
+
+
 def best(peers: Sequence[Run], key: Any, high: bool = False) -> Run | None:
     scored = [r for r in peers if not math.isnan(key(r))]
     if not scored:
@@ -690,12 +739,21 @@ def report(
         "",
         "How each system is set up: ours `scheduler run --workers 0` on YAML files; RQ "
         "`CronScheduler` as `rq cron` runs it (`register(..., cron='M H * * * S')`); "
-        "rq-scheduler `Scheduler(interval=1).run()` with `cron('S M H * * * *')` jobs (its "
-        f"seconds-first 7-field form; {args.rq_scheduler_interval:g} s polling); APScheduler "
+        f"rq-scheduler `Scheduler(interval={args.rq_scheduler_interval:g}).run()` with "
+        "`cron('S M H * * * *')` jobs (its seconds-first 7-field form); APScheduler "
         "3 `BlockingScheduler` with a `CronTrigger` per job whose function is RQ's "
         "`Queue.enqueue` (default executor: 10 threads; default `misfire_grace_time`: 1 s). "
         "Two instances: two processes on the same jobs and Redis (ours deduplicates by run "
         "id; rq-scheduler takes a lock each poll; RQ's cron scheduler has no coordination).",
+        "",
+        "## Summary",
+        "",
+        "Each peer's figure, then in brackets ours ÷ that figure (below 1: ours lower; for "
+        "enqueues/s above 1: ours faster). Lateness counts the runs that were enqueued: a "
+        "system that drops late runs (APScheduler's 1 s misfire grace, rq-scheduler) shows "
+        "them as missed, not in its percentiles.",
+        "",
+        *summary_table(results),
         "",
         "## Targets (issue 7)",
         "",
@@ -752,7 +810,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--settle", type=float, default=4, help="seconds watched after the window")
     ap.add_argument("--idle-seconds", type=float, default=60, help="(c) idle CPU window")
     ap.add_argument("--idle-grace", type=float, default=5, help="(c) ready -> idle window")
-    ap.add_argument("--rq-scheduler-interval", type=float, default=1.0)
+    ap.add_argument("--rq-scheduler-interval", type=float, default=1.0, help="its polling, s")
     ap.add_argument("--quick", action="store_true", help="small jobs counts, short windows")
     ap.add_argument("--no-write", action="store_true", help=f"do not write {RESULTS.name}")
     args = ap.parse_args()
@@ -819,6 +877,7 @@ def main() -> int:
     only = args.only or ["a1", "a2", "ha", "b", "c"]
     systems = [s for s in args.systems.split(",") if s]
     started = time.time()
+    RQ_SCHEDULER_INTERVAL[0] = args.rq_scheduler_interval
     versions = ensure_peers_venv()
 
     import redis
