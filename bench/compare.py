@@ -251,15 +251,19 @@ def write_ours(jobs: Sequence[CronJob], folder: Path) -> None:
         (folder / f"{job.name}.yaml").write_text(ours_yaml(job))
 
 
-# rq-scheduler's polling period in seconds (`--rq-scheduler-interval`), set by main().
-RQ_SCHEDULER_INTERVAL = [1.0]
-
-
 class Launched:
     """The processes of one system (one per instance), launched on a workload's jobs."""
 
     def __init__(
-        self, system: str, instances: int, wl: Workload, run_dir: Path, url: str, ours_jobs: Path
+        self,
+        system: str,
+        instances: int,
+        wl: Workload,
+        run_dir: Path,
+        url: str,
+        ours_jobs: Path,
+        *,
+        poll: float,
     ) -> None:
         self.system = system
         self.procs: list[LoggedProcess] = []
@@ -277,7 +281,7 @@ class Launched:
                 cmd = [str(peers_python()), str(BENCH / "peers" / "run_peer.py"), system]
                 cmd += ["--url", url, "--spec", str(spec)]
                 if system == "rq-scheduler":
-                    cmd += ["--interval", f"{RQ_SCHEDULER_INTERVAL[0]:g}"]
+                    cmd += ["--interval", f"{poll:g}"]  # rq-scheduler's polling period
                     if k > 0:
                         cmd.append("--no-register")  # the jobs live in Redis: registered once
             self.procs.append(LoggedProcess(cmd, log))
@@ -422,7 +426,9 @@ def measure_window(
         conn.flushdb()
         notices = PushNotices(url)
         notices.start()
-        launched = Launched(system, instances, wl, run_dir, url, ours_jobs)
+        launched = Launched(
+            system, instances, wl, run_dir, url, ours_jobs, poll=args.rq_scheduler_interval
+        )
         startup = launched.wait_ready(900)
         ready_at = launched.procs[0].launched + startup
         first, last = wl.window[0].timestamp(), wl.window[1].timestamp()
@@ -463,7 +469,7 @@ def measure_idle(
     """Start-up, peak RSS and CPU over an idle window with every job far from due."""
     run_dir = Path(tempfile.mkdtemp(prefix=f"c-{system}-", dir=tmp))
     conn.flushdb()
-    launched = Launched(system, 1, wl, run_dir, url, ours_jobs)
+    launched = Launched(system, 1, wl, run_dir, url, ours_jobs, poll=args.rq_scheduler_interval)
     run = Run(system, 1, "c", len(wl.jobs))
     run.startup = launched.wait_ready(1200)
     time.sleep(args.idle_grace)  # past the start-up's tail (first heartbeat, first save)
@@ -877,7 +883,6 @@ def main() -> int:
     only = args.only or ["a1", "a2", "ha", "b", "c"]
     systems = [s for s in args.systems.split(",") if s]
     started = time.time()
-    RQ_SCHEDULER_INTERVAL[0] = args.rq_scheduler_interval
     versions = ensure_peers_venv()
 
     import redis
