@@ -39,9 +39,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check scheduler tests bench
 	$(BIN)/mypy
 
-# Rewrites schemas/job.schema.json from the models (a test fails when it is stale).
+# Rewrites schemas/job.schema.json and defaults.schema.json from the models (a test fails when it is stale).
 schema: $(STAMP)
 	$(BIN)/scheduler schema > schemas/job.schema.json
+	$(BIN)/scheduler schema --defaults > schemas/defaults.schema.json
 
 bench: $(STAMP)
 	$(BIN)/python bench/validate.py

@@ -15,6 +15,7 @@ Each returns a small summary, which ``scheduler history`` shows.
 
 from __future__ import annotations
 
+import calendar
 import csv
 import json
 import os
@@ -75,21 +76,30 @@ class Greeting:
 
 
 def read_contacts(path: Path) -> list[Contact]:
-    """Contacts from a CSV with ``id,name,email,birthday`` (``YYYY-MM-DD`` or ``--MM-DD``)."""
+    """Contacts from a CSV with ``id,name,email,birthday`` (``YYYY-MM-DD`` or ``--MM-DD``).
+
+    A row whose birthday is not a real date (``--04-31``) is logged and left out: guessing
+    a day would greet someone on the wrong one.
+    """
     out = []
     with path.open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            month, day = (int(p) for p in row["birthday"].strip()[-5:].split("-"))
+        for line, row in enumerate(csv.DictReader(fh), start=2):
+            text = (row.get("birthday") or "").strip()
+            try:
+                month, day = (int(p) for p in text[-5:].split("-"))
+                date(2000, month, day)  # a leap year: 29 February is a real birthday
+            except ValueError:
+                log.warning("birthday.bad_contact", file=str(path), line=line, birthday=text)
+                continue
             out.append(Contact(row["id"], row["name"], row["email"], month, day))
     return out
 
 
 def birthday_in(contact: Contact, year: int) -> date:
     """The contact's birthday in ``year``; 29 February is kept on the 28th in other years."""
-    try:
-        return date(year, contact.month, contact.day)
-    except ValueError:
+    if (contact.month, contact.day) == (2, 29) and not calendar.isleap(year):
         return date(year, 2, 28)
+    return date(year, contact.month, contact.day)
 
 
 def greetings_due(
@@ -99,11 +109,14 @@ def greetings_due(
     window = max_days_late if process_late else 0
     due = []
     for contact in contacts:
+        # The most recent birthday only: with a window near a year, last year's is not owed too.
         for year in (today.year, today.year - 1):
             occurrence = birthday_in(contact, year)
             late = (today - occurrence).days
-            if 0 <= late <= window:
-                due.append(Greeting(contact, occurrence, late))
+            if late >= 0:
+                if late <= window:
+                    due.append(Greeting(contact, occurrence, late))
+                break
     return sorted(due, key=lambda g: (g.days_late, g.contact.id))
 
 

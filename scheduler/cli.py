@@ -197,12 +197,19 @@ def list_(jobs_dir: Path, fmt: str) -> None:
 
 @cli.command()
 @jobs_dir_option
-def schema(jobs_dir: Path) -> None:
+@click.option(
+    "--defaults",
+    "for_defaults",
+    is_flag=True,
+    help="The schema of a _defaults.yaml file instead (schemas/defaults.schema.json).",
+)
+def schema(jobs_dir: Path, for_defaults: bool) -> None:
     """Print the JSON Schema of a job file (what schemas/job.schema.json holds)."""
     from scheduler import report
+    from scheduler.defaults import json_schema as defaults_schema
     from scheduler.models import json_schema
 
-    click.echo(report.dumps(json_schema()))
+    click.echo(report.dumps(defaults_schema() if for_defaults else json_schema()))
 
 
 @cli.command(name="run")

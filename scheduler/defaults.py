@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from scheduler.errors import JobFileError
 from scheduler.messages import describe_value, problems_from_validation
 from scheduler.models import JobSpec
+from scheduler.models import json_schema as job_schema
 from scheduler.yamlsource import Document, parse_documents
 
 DEFAULTS_NAMES = ("_defaults.yaml", "_defaults.yml")
@@ -126,6 +127,11 @@ def _not_defaultable(doc: Document, source: str) -> list[JobFileError]:
             )
     schedule = doc.data.get("schedule")
     if isinstance(schedule, dict):
+        for key in SCHEDULE_SHORTHANDS:
+            if key in schedule and key in doc.data:
+                line, col = doc.key_position(("schedule", key))
+                message = f"{key} is given twice (also at the top level); keep one"
+                out.append(JobFileError(source, line, col, f"schedule.{key}", message))
         for key in schedule:
             if key not in _SCHEDULE_DEFAULTS:
                 line, col = doc.key_position(("schedule", key))
@@ -225,3 +231,21 @@ class DefaultsTree:
 
 def _folder_key(folder: str) -> str:
     return "/".join(p for p in PurePosixPath(folder).parts if p not in ("", "."))
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a defaults file (what ``schemas/defaults.schema.json`` holds)."""
+    job = job_schema()
+    schedule_fields = job["$defs"]["ScheduleSpec"]["properties"]
+    shared = {name: schedule_fields[name] for name in _SCHEDULE_DEFAULTS}
+    properties = {k: v for k, v in job["properties"].items() if k not in _NOT_DEFAULTS}
+    properties["schedule"] = {"type": "object", "additionalProperties": False, "properties": shared}
+    return {
+        "$schema": job["$schema"],
+        "$id": job["$id"].replace("job.schema.json", "defaults.schema.json"),
+        "title": "Job defaults (_defaults.yaml)",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {**shared, **properties},
+        "$defs": job["$defs"],
+    }

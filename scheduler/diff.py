@@ -66,6 +66,7 @@ class WarningCode(StrEnum):
     base_invalid = "base-invalid"  # an old-side file is invalid: its jobs are unknown there
     possible_rename = "possible-rename"  # added and removed in one file, no previous_names
     previous_name_in_use = "previous-name-in-use"  # a previous_names entry is another job
+    production_job = "production-job"  # added with params.dry_run false: runs for real at once
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -347,7 +348,7 @@ def _change(
         text = "added with params.dry_run false: it runs for real (production) from its first run"
         if new.spec.canary:
             text += f", after {new.spec.canary} canary run(s) with dry_run forced"
-        warnings.append(_warn(WarningCode.dry_run_off, new.name, text))
+        warnings.append(_warn(WarningCode.production_job, new.name, text))
     if new is not None:
         warnings.extend(_never_fires(ctx, new))
     return JobChange(

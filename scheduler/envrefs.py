@@ -37,7 +37,7 @@ def reference_problems(value: str) -> list[str]:
         if token == "$${":
             continue
         inner = match.group(1)
-        if inner is None:
+        if inner is None or "${" in inner:
             problems.append("'${' is not closed; write ${env:NAME}, or $${ for a literal '${'")
         elif not inner.startswith("env:"):
             problems.append(f"'{token}' is not a reference: only ${{env:NAME}} is supported")
@@ -61,7 +61,9 @@ def strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
 def has_reference(value: Any) -> bool:
     """Whether ``value`` holds an ``${env:...}`` reference anywhere."""
     return any(
-        m.group(1) is not None for _, text in strings(value, "") for m in _TOKEN.finditer(text)
+        (m.group(1) or "").startswith("env:")
+        for _, text in strings(value, "")
+        for m in _TOKEN.finditer(text)
     )
 
 

@@ -67,6 +67,8 @@ def parse_job_documents(
             continue  # an empty document, such as a trailing '---'
         _validate_document(doc, source, now, result, positions, context)
     result.errors.extend(syntax_errors)
+    if context.defaults.broken is not None:
+        result.jobs.clear()  # checked without their defaults: not what the file means
     if all(doc.data is None for doc in documents) and not syntax_errors:
         result.warnings.append(JobFileWarning(source, 1, 1, "", "file holds no job"))
     return result

@@ -19,7 +19,6 @@ from scheduler.errors import JobFileError, JobFileWarning, TaskImportError
 from scheduler.job import LoadedJob
 from scheduler.loader import FileResult
 from scheduler.project import Project
-from scheduler.runner import import_task
 from scheduler.tasks import check_params, params_model
 
 PRODUCTION_CODE = "production-mode"
@@ -46,6 +45,8 @@ def check_tasks(catalog: Catalog, project: Project, *, import_tasks: bool) -> No
 
 
 def _check_job(job: LoadedJob) -> tuple[list[JobFileError], list[JobFileWarning]]:
+    from scheduler.runner import import_task  # rq and redis: only when tasks are imported
+
     line, column = job.position("task")
     try:
         fn = import_task(job.spec.task)

@@ -115,11 +115,17 @@ def _positional_arity(fn: Callable[..., Any]) -> int:
         return 1
     kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     positional = [p for p in signature.parameters.values() if p.kind in kinds]
+    required = [p for p in positional if p.default is inspect.Parameter.empty]
+    if len(required) > 2:
+        names = ", ".join(p.name for p in required[2:])
+        raise TypeError(
+            f"task {fn.__qualname__} takes (params) or (params, run); it also needs {names}"
+        )
     if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in signature.parameters.values()):
         return 2
     if not positional:
         raise TypeError(f"task {fn.__qualname__} must take its params as the first argument")
-    return len(positional)
+    return min(len(positional), 2)
 
 
 def check_params(model: type[BaseModel], params: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -133,10 +139,18 @@ def check_params(model: type[BaseModel], params: Mapping[str, Any]) -> list[tupl
     except ValidationError as exc:
         return [
             (path, message)
-            for path, message in params_problems(exc)
-            if not has_reference(_value_at(params, path))
+            for (path, message), kind in zip(params_problems(exc), _kinds(exc), strict=True)
+            if kind in _NAME_PROBLEMS or not has_reference(_value_at(params, path))
         ]
     return []
+
+
+# Problems with a param's name, not its value: a reference in the value does not excuse them.
+_NAME_PROBLEMS = ("extra_forbidden", "missing")
+
+
+def _kinds(exc: ValidationError) -> list[str]:
+    return [err["type"] for err in exc.errors(include_url=False)]
 
 
 def _value_at(params: Mapping[str, Any], path: str) -> Any:

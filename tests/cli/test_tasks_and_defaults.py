@@ -233,7 +233,7 @@ def test_a_malformed_secret_reference_is_located(tmp_path: Path) -> None:
 
 
 def test_diff_flags_a_job_added_in_production_mode(tmp_path: Path) -> None:
-    """A new job with dry_run false is a dry-run-off warning in the plan."""
+    """A new job with dry_run false is a production-job warning in the plan."""
     old = tmp_path / "old"
     new = tmp_path / "new"
     old.mkdir()
@@ -245,7 +245,7 @@ def test_diff_flags_a_job_added_in_production_mode(tmp_path: Path) -> None:
     )
     result = run_cli("diff", str(old), str(new), "--format", "json", cwd=tmp_path)
     codes = [w["code"] for w in result.json()["warnings"]]
-    assert "dry-run-off" in codes
+    assert codes == ["production-job"]
     assert "2 canary run(s)" in result.out
 
 

@@ -298,10 +298,10 @@ def test_dry_run_switched_off(before: str, after: str, warned: bool) -> None:
     assert (WarningCode.dry_run_off.value in codes(change)) is warned
 
 
-def test_added_job_in_production_is_not_a_switch() -> None:
-    """A new job with dry_run: false switched nothing off."""
+def test_added_job_in_production_is_not_a_switch_but_is_flagged() -> None:
+    """A new job with dry_run: false switched nothing off, but runs for real: production-job."""
     change = only(plan_of({}, {"a.yaml": job("a", extra="params: {dry_run: false}\n")}), "a")
-    assert codes(change) == []
+    assert codes(change) == [WarningCode.production_job.value]
 
 
 def test_timezone_change_warns_and_runs_use_each_zone() -> None:

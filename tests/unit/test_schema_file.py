@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from scheduler.defaults import json_schema as defaults_schema
 from scheduler.models import json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "schemas" / "job.schema.json"
+DEFAULTS_SCHEMA_FILE = ROOT / "schemas" / "defaults.schema.json"
 
 
 def test_committed_schema_is_up_to_date() -> None:
@@ -17,14 +19,22 @@ def test_committed_schema_is_up_to_date() -> None:
     assert committed == json_schema(), "schemas/job.schema.json is stale: run `make schema`"
 
 
-def test_shipped_job_files_point_editors_at_the_schema() -> None:
-    """Every job file in jobs.d/ carries a yaml-language-server $schema line that resolves."""
+def test_committed_defaults_schema_is_up_to_date() -> None:
+    """schemas/defaults.schema.json equals the schema derived from the models."""
+    committed = json.loads(DEFAULTS_SCHEMA_FILE.read_text(encoding="utf-8"))
+    assert committed == defaults_schema(), "schemas/defaults.schema.json is stale: make schema"
+
+
+def test_shipped_files_point_editors_at_their_schema() -> None:
+    """Every file in jobs.d/ carries a yaml-language-server $schema line that resolves:
+    the job schema for job files, the defaults schema for _defaults.yaml."""
     for path in sorted((ROOT / "jobs.d").rglob("*.y*ml")):
         first = path.read_text(encoding="utf-8").splitlines()[0]
         prefix = "# yaml-language-server: $schema="
         assert first.startswith(prefix), path
         target = (path.parent / first[len(prefix) :]).resolve()
-        assert target == SCHEMA_FILE, path
+        expected = DEFAULTS_SCHEMA_FILE if path.name.startswith("_defaults") else SCHEMA_FILE
+        assert target == expected, path
 
 
 def test_schema_requires_exactly_one_schedule_kind() -> None:
@@ -41,9 +51,13 @@ def test_schema_accepts_shipped_jobs_and_rejects_typos() -> None:
     import yaml
 
     validator = jsonschema.Draft202012Validator(json_schema())
+    for_defaults = jsonschema.Draft202012Validator(defaults_schema())
     for path in sorted((ROOT / "jobs.d").rglob("*.y*ml")):
+        check = for_defaults if path.name.startswith("_defaults") else validator
         for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
-            assert not list(validator.iter_errors(doc)), path
+            assert not list(check.iter_errors(doc)), path
+    assert list(for_defaults.iter_errors({"task": "m:f"}))
+    assert list(for_defaults.iter_errors({"schedule": {"cron": "* * * * *"}}))
     typo = {"name": "x", "task": "m:f", "schedule": {"cron": "* * * * *", "timezon": "UTC"}}
     assert list(validator.iter_errors(typo))
     two_kinds = {"name": "x", "task": "m:f", "schedule": {"cron": "* * * * *", "interval": "5m"}}
