@@ -560,6 +560,7 @@ class Watcher:
     # -- files -----------------------------------------------------------------------
 
     def _start_observer(self) -> None:
+        from watchdog import events
         from watchdog.events import FileSystemEvent, FileSystemEventHandler
         from watchdog.observers import Observer
 
@@ -588,7 +589,23 @@ class Watcher:
 
         self.options.jobs_dir.mkdir(parents=True, exist_ok=True)
         observer = Observer()
-        observer.schedule(Handler(), str(self.options.jobs_dir), recursive=True)
+        # Changes only: without a filter inotify also reports every open and close, and
+        # the start-up (which reads every job file) fed watchdog's threads two events a
+        # file, contending for the GIL with the load itself.
+        changes = [
+            events.FileCreatedEvent,
+            events.FileDeletedEvent,
+            events.FileModifiedEvent,
+            events.FileMovedEvent,
+            events.FileClosedEvent,
+            events.DirCreatedEvent,
+            events.DirDeletedEvent,
+            events.DirModifiedEvent,
+            events.DirMovedEvent,
+        ]
+        observer.schedule(
+            Handler(), str(self.options.jobs_dir), recursive=True, event_filter=changes
+        )
         observer.daemon = True
         observer.start()
         self._observer = observer
