@@ -10,7 +10,9 @@ milliseconds, so a 30 ms and a 1,000 ms distribution are both readable.
 from __future__ import annotations
 
 import json
+import math
 import sys
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -23,8 +25,12 @@ import matplotlib.pyplot as plt
 def main() -> int:
     data = json.loads(Path(sys.argv[1]).read_text())
     panels = data["panels"]
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2), squeeze=False)
-    for ax, panel in zip(axes[0], panels, strict=True):
+    cols = min(2, len(panels))
+    rows = math.ceil(len(panels) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.4 * cols, 4.4 * rows), squeeze=False)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    for ax, panel in zip(axes.flat, panels, strict=False):
         for label, values in panel["series"].items():
             if not values:
                 continue
@@ -34,7 +40,7 @@ def main() -> int:
         ax.set_xscale("log")
         ax.set_xlabel("enqueue lateness, ms (log)")
         ax.set_ylabel("fraction of runs")
-        ax.set_title(panel["title"], fontsize=10)
+        ax.set_title(textwrap.fill(panel["title"], 60), fontsize=9)
         ax.axhline(0.99, color="grey", linewidth=0.6, linestyle=":")
         ax.grid(True, which="both", linewidth=0.3)
         ax.legend(fontsize=7, loc="lower right")
