@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS_DIR ?= jobs.d
 
-.PHONY: venv run test unit integration cli lint typecheck schema bench bench-dispatch bench-overlap bench-failover faults clean
+.PHONY: venv run test unit integration cli lint typecheck schema bench bench-dispatch bench-compare bench-overlap bench-failover faults clean
 
 venv: $(STAMP)
 
@@ -62,6 +62,11 @@ bench-failover: $(STAMP)
 # The fault-injection suite alone (it also runs in `make test`).
 faults: $(STAMP)
 	$(BIN)/python -m pytest -q -m faults tests/faults
+
+# Ours against RQ's cron scheduler, rq-scheduler and APScheduler 3 on one private Redis
+# (about 20 min; the peers go in bench/.peers-venv, made on first use). QUICK=1: a smoke run.
+bench-compare: $(STAMP)
+	$(BIN)/python bench/compare.py $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -43,17 +43,13 @@ import argparse
 import contextlib
 import cProfile
 import io
-import json
 import math
 import multiprocessing
 import os
-import platform
 import pstats
 import random
 import re
 import shutil
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -62,7 +58,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -74,15 +70,31 @@ RESULTS = REPO / "bench" / "results" / "dispatch.md"
 PY = sys.executable
 sys.path.insert(0, str(REPO))  # run as a script from anywhere
 
+from benchkit import (  # noqa: E402  (bench/ is on sys.path when run as a script)
+    CHILDREN,
+    QUEUE_KEY,
+    LoggedProcess,
+    PushNotices,
+    ctx_switches,
+    fmt_rate,
+    machine_info,
+    md_table,
+    ms,
+    parse_ts,
+    pct,
+    private_redis,
+    proc_cpu,
+    proc_status,
+    sleep_until,
+    verdict,
+)
+
 P99_TARGET_MS = 50.0
 RATE_TARGET = 5_000.0
 STARTUP_TARGET_S = 15.0
 RSS_TARGET_MB = 500.0
 IDLE_CPU_TARGET_PCT = 1.0
 
-QUEUE_KEY = "rq:queue:default"
-CHANNEL = f"__keyspace@0__:{QUEUE_KEY}"
-TICK = os.sysconf("SC_CLK_TCK")
 ZONES = (
     "UTC",
     "Europe/Paris",
@@ -200,76 +212,6 @@ def instant_of(rq_id: str) -> datetime:
 # --------------------------------------------------------------------------------------
 
 
-def _connect_raw(url: str) -> socket.socket:
-    if url.startswith("unix://"):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.connect(url[len("unix://") :].split("?", 1)[0])
-    else:
-        host, port = url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)
-        sock = socket.create_connection((host, int(port)))
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
-
-
-class PushNotices:
-    """Stamps every RPUSH keyspace notice of the queue list as it reaches this process.
-
-    A raw socket rather than redis-py's PubSub: the stamp is taken right after ``recv``
-    returns, for every notice in the chunk, so parsing cost never delays a stamp.
-    """
-
-    PATTERN = b"$5\r\nrpush\r\n"
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.stamps: list[float] = []
-        self.chunks = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="push-notices", daemon=True)
-        self._ready = threading.Event()
-        self.error: str | None = None
-
-    def start(self) -> None:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError(f"no SUBSCRIBE confirmation: {self.error}")
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def _run(self) -> None:
-        try:
-            sock = _connect_raw(self.url)
-            chan = CHANNEL.encode()
-            sock.sendall(b"*2\r\n$9\r\nSUBSCRIBE\r\n$%d\r\n%s\r\n" % (len(chan), chan))
-            confirm = b""
-            while b"subscribe" not in confirm or not confirm.endswith(b":1\r\n"):
-                confirm += sock.recv(4096)
-            self._ready.set()
-            sock.settimeout(0.2)
-            tail = b""
-            keep = len(self.PATTERN) - 1
-            while not self._stop.is_set():
-                try:
-                    data = sock.recv(1 << 20)
-                except TimeoutError:
-                    continue
-                now = time.time()
-                if not data:
-                    break
-                buf = tail + data
-                count = buf.count(self.PATTERN)
-                if count:
-                    self.stamps.extend([now] * count)
-                    self.chunks += 1
-                tail = buf[-keep:]
-            sock.close()
-        except Exception as exc:  # reported, never silent
-            self.error = repr(exc)
-            self._ready.set()
-
-
 def _poll_llen(url: str, out: Any, *, start_at: float, stop_at: float, interval: float) -> None:
     """Child process: LLEN in a loop; sends [(t_before, t_after, length)] at each change."""
     import redis
@@ -322,145 +264,13 @@ class LlenPoller:
 # --------------------------------------------------------------------------------------
 
 
-def proc_cpu(pid: int) -> float:
-    """utime + stime of a process (all its threads), in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def proc_status(pid: int) -> dict[str, int]:
-    """VmRSS / VmHWM in kB from /proc/PID/status."""
-    out: dict[str, int] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM", "Threads"):
-            out[key] = int(value.split()[0])
-    return out
-
-
-def ctx_switches(pid: int) -> int:
-    """Voluntary + involuntary context switches summed over the process's threads."""
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(OSError):
-            for line in (task / "status").read_text().splitlines():
-                if "ctxt_switches:" in line:
-                    total += int(line.split(":")[1])
-    return total
-
-
-def parse_ts(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-_CHILDREN: list[Watched] = []
-
-
-class Watched:
+class Watched(LoggedProcess):
     """``python -m scheduler run`` as a child process, its JSON log lines in a file."""
 
     def __init__(self, jobs_dir: Path, data_dir: Path, url: str, log_path: Path) -> None:
-        self.log_path = log_path
-        self._log = log_path.open("wb")
-        self._offset = 0
-        self._pending = b""
-        self.lines: list[dict[str, Any]] = []
         cmd = [PY, "-m", "scheduler", "run", "--jobs-dir", str(jobs_dir)]
         cmd += ["--data-dir", str(data_dir), "--redis-url", url, "--workers", "0"]
-        self.launched = time.time()
-        self.proc = subprocess.Popen(
-            cmd, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-        _CHILDREN.append(self)
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def _read(self) -> None:
-        with self.log_path.open("rb") as fh:
-            fh.seek(self._offset)
-            data = fh.read()
-        self._offset += len(data)
-        data = self._pending + data
-        *complete, self._pending = data.split(b"\n")
-        for raw in complete:
-            try:
-                self.lines.append(json.loads(raw))
-            except ValueError:
-                self.lines.append({"event": "(not json)", "text": raw.decode(errors="replace")})
-
-    def wait_event(self, event: str, timeout: float) -> dict[str, Any]:
-        deadline = time.time() + timeout
-        seen = 0
-        while True:
-            self._read()
-            for line in self.lines[seen:]:
-                if line.get("event") == event:
-                    return line
-            seen = len(self.lines)
-            if self.proc.poll() is not None:
-                self._read()
-                tail = "\n".join(json.dumps(x) for x in self.lines[-20:])
-                raise RuntimeError(f"watcher exited {self.proc.returncode} before {event}:\n{tail}")
-            if time.time() > deadline:
-                raise RuntimeError(f"no {event} within {timeout:g} s")
-            time.sleep(0.01)
-
-    def events(self, name: str) -> list[dict[str, Any]]:
-        self._read()
-        return [x for x in self.lines if x.get("event") == name]
-
-    def stop(self, timeout: float = 15.0) -> float:
-        """SIGTERM; returns the seconds until it exited (SIGKILL after ``timeout``)."""
-        if self.proc.poll() is not None:
-            return 0.0
-        t0 = time.perf_counter()
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        elapsed = time.perf_counter() - t0
-        if not self._log.closed:
-            self._log.close()
-        self._read()
-        return elapsed
-
-
-def sleep_until(t: float) -> None:
-    while (left := t - time.time()) > 0:
-        time.sleep(min(left, 0.5))
-
-
-# --------------------------------------------------------------------------------------
-# Statistics and formatting
-# --------------------------------------------------------------------------------------
-
-
-def pct(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
-def ms(x: float | None) -> str:
-    return "-" if x is None else f"{x * 1000:.1f}"
-
-
-def fmt_rate(x: float) -> str:
-    return "inf" if math.isinf(x) else "-" if math.isnan(x) else f"{x:,.0f}"
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
-
-
-def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+        super().__init__(cmd, log_path)
 
 
 # --------------------------------------------------------------------------------------
@@ -1022,51 +832,6 @@ def _top(stats: pstats.Stats, key: str, n: int) -> list[tuple[str, int, float, f
 # --------------------------------------------------------------------------------------
 
 
-def machine_info() -> list[tuple[str, str]]:
-    import redis
-    import rq
-
-    cpu = platform.processor() or "?"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    git = ["git", "-C", str(REPO)]
-    commit = subprocess.run(
-        [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    dirty = subprocess.run(
-        [*git, "status", "--porcelain", "--untracked-files=no", "scheduler"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    server = shutil.which("redis-server") or "?"
-    version = subprocess.run(
-        [server, "--version"], capture_output=True, text=True, check=False
-    ).stdout.split()
-    try:
-        load = os.getloadavg()
-    except OSError:
-        load = None
-    mem = "?"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-    return [
-        ("date", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
-        ("commit", commit + (" (scheduler/ modified)" if dirty else "")),
-        ("os", platform.platform()),
-        ("cpu", f"{cpu} ({os.cpu_count()} logical CPUs), {mem} RAM"),
-        ("load average at start", " ".join(f"{x:.2f}" for x in load) if load else "?"),
-        ("python", f"{platform.python_implementation()} {platform.python_version()}"),
-        ("redis-server", " ".join(version[2:3]) + f" ({server}), private, unix socket, AOF on"),
-        ("redis-py / rq", f"{redis.__version__} / {rq.__version__}"),
-    ]
-
-
 def report(
     *,
     args: argparse.Namespace,
@@ -1430,18 +1195,6 @@ def _quiet_logs() -> None:
     logging.getLogger().handlers[:] = [logging.StreamHandler(sys.stderr)]
 
 
-@contextlib.contextmanager
-def private_redis(tmp: Path) -> Iterator[tuple[str, int | None]]:
-    from scheduler.embedded import EmbeddedRedis
-
-    server = EmbeddedRedis(tmp / "redis")
-    url = server.start()
-    try:
-        yield url, server.pid
-    finally:
-        server.stop()
-
-
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobs", type=int, default=10_000, help="jobs in scenario A")
@@ -1493,7 +1246,7 @@ def main() -> int:
                 p = profile_in_process(args, url, conn, tmp)
             conn.close()
     finally:
-        for child in _CHILDREN:
+        for child in CHILDREN:
             child.stop(5)
         shutil.rmtree(tmp, ignore_errors=True)
     with contextlib.suppress(OSError):

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -46,11 +47,15 @@ class CronExpr:
     text: str
     fields: tuple[str, ...]
     engine_fields: tuple[str, ...] = ()
+    # Seconds since midnight of every match, for the expressions _daily_times reads.
+    daily: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if not self.engine_fields:
             normalized = tuple(_normalize(i, f) for i, f in enumerate(self.fields))
             object.__setattr__(self, "engine_fields", normalized)
+        if self.daily is None:
+            object.__setattr__(self, "daily", _daily_times(self.fields))
 
     @property
     def has_seconds(self) -> bool:
@@ -68,6 +73,8 @@ class CronExpr:
 
     def next_local(self, after: datetime) -> datetime | None:
         """The first matching wall-clock time strictly after ``after`` (both naive)."""
+        if self.daily is not None:
+            return _next_daily(self.daily, after)
         return _next_match(self.engine_fields, self.day_or, after)
 
 
@@ -76,7 +83,10 @@ def parse_cron(text: str) -> CronExpr:
     return _parse_cached(" ".join(str(text).split()))
 
 
-@lru_cache(maxsize=4096)
+# Each expression is parsed twice on load (the model's validator, then the job's schedule,
+# after every file is read): the cache must hold a whole jobs.d of distinct expressions
+# (one per job is common: "30 2 * * *", "17 4 * * *", ...) or both parses pay croniter.
+@lru_cache(maxsize=1 << 17)
 def _parse_cached(text: str) -> CronExpr:
     if not text:
         raise CronSyntaxError("the cron expression is empty")
@@ -100,11 +110,67 @@ def _parse_cached(text: str) -> CronExpr:
     for index, field in enumerate(fields):
         _reject_extensions(index, field)
     expr = CronExpr(text=text, fields=fields)
-    if not _parses(expr.engine_fields, expr.day_or):
-        raise CronSyntaxError(_explain_bad_fields(fields))
-    if expr.next_local(_REFERENCE) is None:
+    if expr.daily is not None:
+        return expr  # plain in-range numbers: nothing croniter could reject, a run every day
+    try:
+        # Builds (and keeps, for next_local) the one croniter of this expression: its
+        # parse is the syntax check, so no second croniter is built just to validate.
+        _iterator(expr.engine_fields, expr.day_or)
+        # Only a day-of-month/month/day-of-week combination can match no date at all;
+        # with all three "*" every day matches, and searching for a run (a croniter
+        # step, as costly as the parse) would say nothing new.
+        fires = expr.fields[2:5] == ("*", "*", "*") or expr.next_local(_REFERENCE) is not None
+    except _CRONITER_ERRORS:
+        raise CronSyntaxError(_explain_bad_fields(fields)) from None
+    if not fires:
         raise CronSyntaxError("never fires: no date matches it (such as the 30th of February)")
     return expr
+
+
+_PLAIN_LIST = re.compile(r"^\d{1,2}(,\d{1,2})*$")
+_DAILY_LIMIT = 64  # matches per day above which croniter's stepping is cheaper to keep
+
+
+def _daily_times(fields: tuple[str, ...]) -> tuple[int, ...] | None:
+    """Every day's matches, in seconds since midnight, when only the time fields are
+    restricted and written as plain numbers (``30 2 * * *``, ``0 9,18 * * * 30``).
+
+    Those are most of the distinct expressions of a large jobs.d, and croniter costs about
+    as much to build and to step once (per distinct expression) as the rest of loading a
+    job; their next match is a lookup in the day's few times instead. Anything else, or
+    more than ``_DAILY_LIMIT`` matches a day, returns None: croniter handles it.
+    """
+    if fields[2:5] != ("*", "*", "*"):
+        return None
+    spans = ((fields[0], 60), (fields[1], 24), (fields[5] if len(fields) == 6 else "0", 60))
+    sets: list[range | set[int]] = []
+    for field, size in spans:
+        if field == "*":
+            sets.append(range(size))
+        elif _PLAIN_LIST.match(field):
+            values = {int(v) for v in field.split(",")}
+            if max(values) >= size:
+                return None  # out of range: croniter gives the error
+            sets.append(values)
+        else:
+            return None
+    minutes, hours, seconds = sets
+    if len(minutes) * len(hours) * len(seconds) > _DAILY_LIMIT:
+        return None
+    return tuple(sorted(h * 3600 + m * 60 + s for h in hours for m in minutes for s in seconds))
+
+
+def _next_daily(times: tuple[int, ...], after: datetime) -> datetime | None:
+    """The first of the day's ``times`` strictly after ``after`` (naive), else tomorrow's
+    first; None past the last representable day, as croniter's overflow gives."""
+    midnight = after.replace(hour=0, minute=0, second=0, microsecond=0)
+    index = bisect_right(times, after.hour * 3600 + after.minute * 60 + after.second)
+    try:
+        if index < len(times):
+            return midnight + timedelta(seconds=times[index])
+        return midnight + timedelta(days=1, seconds=times[0])
+    except OverflowError:
+        return None
 
 
 _EQUAL_RANGE = re.compile(r"^(\w+)-(\w+)(/\d+)?$")
@@ -175,11 +241,14 @@ def _croniter(fields: tuple[str, ...], day_or: bool, start: datetime) -> Any:
     return croniter(" ".join(fields), start, day_or=day_or, ret_type=datetime)
 
 
+# croniter's errors derive from ValueError; odd input has raised the others.
+_CRONITER_ERRORS = (ValueError, KeyError, IndexError, TypeError)
+
+
 def _parses(fields: tuple[str, ...], day_or: bool) -> bool:
     try:
         _croniter(fields, day_or, _REFERENCE)
-    except (ValueError, KeyError, IndexError, TypeError):
-        # croniter's errors derive from ValueError; odd input has raised the others.
+    except _CRONITER_ERRORS:
         return False
     return True
 
@@ -188,19 +257,25 @@ _ITERATORS: dict[tuple[tuple[str, ...], bool], Any] = {}
 _ITERATORS_LOCK = threading.Lock()
 
 
+def _iterator(fields: tuple[str, ...], day_or: bool) -> Any:
+    """The expression's one croniter, built on first use (raises croniter's parse errors)."""
+    key = (fields, day_or)
+    with _ITERATORS_LOCK:
+        iterator = _ITERATORS.get(key)
+        if iterator is None:
+            iterator = _ITERATORS[key] = _croniter(fields, day_or, _REFERENCE)
+    return iterator
+
+
 def _next_match(fields: tuple[str, ...], day_or: bool, after: datetime) -> datetime | None:
     from croniter import CroniterBadDateError
 
     # Building a croniter expands every field (most of its cost), so keep one per
     # expression and move it to ``after``; the lock makes that move-and-step atomic.
-    key = (fields, day_or)
+    iterator = _iterator(fields, day_or)
     with _ITERATORS_LOCK:
-        iterator = _ITERATORS.get(key)
         try:
-            if iterator is None:
-                iterator = _ITERATORS[key] = _croniter(fields, day_or, after)
-            else:
-                iterator.set_current(after, force=True)
+            iterator.set_current(after, force=True)
             found: datetime = iterator.get_next(datetime)
         except (CroniterBadDateError, OverflowError):
             return None

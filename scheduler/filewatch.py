@@ -26,6 +26,7 @@ def start_observer(
     clock: Clock,
 ) -> Any:
     """A started watchdog observer on ``jobs_dir`` (recursive) feeding ``paths``."""
+    from watchdog import events
     from watchdog.events import FileSystemEvent, FileSystemEventHandler
     from watchdog.observers import Observer
 
@@ -51,7 +52,21 @@ def start_observer(
                 wake.set()
 
     observer = Observer()
-    observer.schedule(Handler(), str(jobs_dir), recursive=True)
+    # Changes only: without a filter inotify also reports every open and close, and the
+    # start-up (which reads every job file) fed watchdog's threads two events a file,
+    # contending for the GIL with the load itself.
+    changes = [
+        events.FileCreatedEvent,
+        events.FileDeletedEvent,
+        events.FileModifiedEvent,
+        events.FileMovedEvent,
+        events.FileClosedEvent,
+        events.DirCreatedEvent,
+        events.DirDeletedEvent,
+        events.DirModifiedEvent,
+        events.DirMovedEvent,
+    ]
+    observer.schedule(Handler(), str(jobs_dir), recursive=True, event_filter=changes)
     observer.daemon = True
     observer.start()
     return observer
