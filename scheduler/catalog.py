@@ -80,11 +80,16 @@ def read_defaults(root: Path) -> tuple[DefaultsTree, list[FileResult]]:
 
 def defaults_for(tree: DefaultsTree, root: Path, path: Path) -> Defaults:
     """The defaults that apply to the job file ``path`` (none when it is outside ``root``)."""
-    try:
-        relative = path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return Defaults()
-    return tree.for_file(relative)
+    if tree.empty:
+        return _NO_DEFAULTS
+    # String arithmetic, not resolve(): this runs once per job file of a large tree.
+    relative = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    if relative == ".." or relative.startswith(".." + os.sep):
+        return _NO_DEFAULTS
+    return tree.for_file(Path(relative).as_posix())
+
+
+_NO_DEFAULTS = Defaults()
 
 
 def read_job_file(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -59,7 +60,7 @@ class Defaults:
     #: Set when a defaults file on the way is invalid: the job file is then rejected.
     broken: str | None = None
 
-    @property
+    @cached_property
     def digest(self) -> str:
         return hashlib.sha256(
             repr((sorted(self.files), _canonical(self.data))).encode()
@@ -202,12 +203,20 @@ class DefaultsTree:
 
     def __init__(self) -> None:
         self._by_folder: dict[str, DefaultsFile] = {}
+        # A load asks once per job file; every file of a folder gets the same answer.
+        self._resolved: dict[str, Defaults] = {}
 
     def set(self, folder: str, parsed: DefaultsFile) -> None:
         self._by_folder[_folder_key(folder)] = parsed
+        self._resolved.clear()
 
     def clear(self) -> None:
         self._by_folder.clear()
+        self._resolved.clear()
+
+    @property
+    def empty(self) -> bool:
+        return not self._by_folder
 
     @property
     def files(self) -> list[DefaultsFile]:
@@ -215,7 +224,14 @@ class DefaultsTree:
 
     def for_file(self, relative: str) -> Defaults:
         """The defaults for the job file at ``relative`` (to the jobs directory)."""
-        parts = PurePosixPath(relative).parent.parts
+        folder = PurePosixPath(relative).parent.as_posix()
+        known = self._resolved.get(folder)
+        if known is None:
+            known = self._resolved[folder] = self._resolve(folder)
+        return known
+
+    def _resolve(self, folder: str) -> Defaults:
+        parts = PurePosixPath(folder).parts
         merged: dict[str, Any] = {}
         files: list[str] = []
         for depth in range(len(parts) + 1):
