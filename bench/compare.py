@@ -236,9 +236,13 @@ def spread_workload(jobs: int, seconds: int, not_before: float) -> Workload:
 
 
 def ours_yaml(job: CronJob) -> str:
+    # Nothing consumes the queue here: under the default `overlap: forbid` a job's second
+    # run would rightly be skipped while its first still waits. The peers have no such
+    # check and enqueue every run, so ours is told to as well.
     return (
         f"name: {job.name}\n"
         "task: examples.bots:heartbeat\n"
+        "overlap: allow\n"
         "schedule:\n"
         f'  cron: "{job.minute} {job.hour} * * * {job.second}"\n'
         "  timezone: UTC\n"

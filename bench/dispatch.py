@@ -126,6 +126,8 @@ def burst_job(index: int, instants: Sequence[datetime]) -> str:
         f"  index: {index}\n"
         "  dry_run: true\n"
         f"  label: burst {index}\n"
+        # No worker runs: `overlap: forbid` (the default) would skip every later burst.
+        "overlap: allow\n"
         "schedule:\n"
         f'  cron: "{local.minute} {local.hour} * * * {seconds}"\n'
         f"  timezone: {zone}\n"
