@@ -94,6 +94,7 @@ def standby_points(watcher: Watcher) -> None:
         point = shared.get(name)
         if point is not None:
             watcher._last[name] = point
+            watcher._moved.add(name)
 
 
 def take_over(watcher: Watcher, now: datetime) -> None:
@@ -193,12 +194,16 @@ def _publish_points(watcher: Watcher, token: str) -> None:
     from scheduler.leader import LAST_DISPATCHED_KEY, LEASE_KEY
 
     seen = _published.setdefault(watcher, {})
+    candidates = list(watcher._moved)
     moved = {
-        job: last
-        for job, last in watcher._last.items()
-        if job in watcher.config.jobs and seen.get(job) != last
+        job: watcher._last[job]
+        for job in candidates
+        if job in watcher._last
+        and job in watcher.config.jobs
+        and seen.get(job) != watcher._last[job]
     }
     if not moved:
+        watcher._moved.difference_update(candidates)
         return
     args: list[str | int] = [token]
     for job, last in moved.items():
@@ -206,6 +211,7 @@ def _publish_points(watcher: Watcher, token: str) -> None:
     with contextlib.suppress(redis.RedisError):
         if watcher.conn.eval(_RAISE_POINTS, 2, LAST_DISPATCHED_KEY, LEASE_KEY, *args) == 1:
             seen.update(moved)
+            watcher._moved.difference_update(candidates)
 
 
 def _shared(watcher: Watcher) -> dict[str, datetime]:
