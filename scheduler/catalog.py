@@ -14,7 +14,13 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from scheduler.defaults import Defaults, DefaultsTree, is_defaults_file, parse_defaults
+from scheduler.defaults import (
+    Defaults,
+    DefaultsFile,
+    DefaultsTree,
+    is_defaults_file,
+    parse_defaults,
+)
 from scheduler.errors import JobFileError, JobFileWarning
 from scheduler.job import LoadedJob
 from scheduler.loader import FileContext, FileResult, parse_job_documents
@@ -60,14 +66,9 @@ def read_defaults(root: Path) -> tuple[DefaultsTree, list[FileResult]]:
         folder = path.parent.relative_to(root).as_posix()
         raw = read_job_bytes(path, source)
         if isinstance(raw, FileResult):
-            parsed = parse_defaults("", source)
-            parsed.errors = raw.errors
+            parsed = DefaultsFile(source, errors=raw.errors)
         else:
-            try:
-                parsed = parse_defaults(decode(raw), source)
-            except UnicodeDecodeError:
-                parsed = parse_defaults("", source)
-                parsed.errors = [JobFileError(source, 1, 1, "", "not UTF-8 text")]
+            parsed = parse_defaults_bytes(raw, source)
         if folder in seen:
             message = f"a second defaults file in this folder (the first is {seen[folder]})"
             parsed.errors = [JobFileError(source, 1, 1, "", message)]
@@ -76,6 +77,15 @@ def read_defaults(root: Path) -> tuple[DefaultsTree, list[FileResult]]:
         if parsed.errors:
             problems.append(FileResult(source, errors=list(parsed.errors)))
     return tree, problems
+
+
+def parse_defaults_bytes(raw: bytes, source: str) -> DefaultsFile:
+    """A defaults file's bytes parsed; text that is not UTF-8 is an error, as for job files."""
+    try:
+        return parse_defaults(decode(raw), source)
+    except UnicodeDecodeError:
+        message = "not UTF-8 text; defaults files are UTF-8 YAML"
+        return DefaultsFile(source, errors=[JobFileError(source, 1, 1, "", message)])
 
 
 def defaults_for(tree: DefaultsTree, root: Path, path: Path) -> Defaults:

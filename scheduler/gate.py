@@ -81,6 +81,17 @@ class Active:
     status: RunStatus = RunStatus.enqueued
     waiting: bool = False
 
+    @classmethod
+    def of(cls, request: RunRequest, *, waiting: bool = False) -> Active:
+        """The active run a request becomes once sent (or held back, ``waiting``)."""
+        return cls(
+            job=request.job,
+            run_id=request.run_id,
+            scheduled_for=datetime.fromisoformat(request.scheduled_for),
+            trigger=request.trigger,
+            waiting=waiting,
+        )
+
 
 class Gate:
     """Pauses and overlap at dispatch, alerts on failure; owned by the watcher's loop thread."""
@@ -124,15 +135,7 @@ class Gate:
 
     def sent(self, request: RunRequest) -> None:
         """A run went onto its RQ queue (or was already there)."""
-        self._track(
-            request.job,
-            Active(
-                job=request.job,
-                run_id=request.run_id,
-                scheduled_for=datetime.fromisoformat(request.scheduled_for),
-                trigger=request.trigger,
-            ),
-        )
+        self._track(request.job, Active.of(request))
 
     # -- pauses ----------------------------------------------------------------------
 
@@ -270,16 +273,7 @@ class Gate:
             note=f"waits for {running.run_id}",
             reason=str(Reason.waiting),
         )
-        self._track(
-            request.job,
-            Active(
-                job=request.job,
-                run_id=request.run_id,
-                scheduled_for=datetime.fromisoformat(request.scheduled_for),
-                trigger=request.trigger,
-                waiting=True,
-            ),
-        )
+        self._track(request.job, Active.of(request, waiting=True))
         log.info(
             "run.waiting",
             job=request.job,

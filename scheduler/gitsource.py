@@ -20,9 +20,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from scheduler.catalog import MAX_FILE_BYTES, Catalog, build_catalog, decode, is_job_file
+from scheduler.catalog import (
+    MAX_FILE_BYTES,
+    Catalog,
+    build_catalog,
+    is_job_file,
+    parse_defaults_bytes,
+)
 from scheduler.catalog import parse_job_bytes as parse_file_bytes
-from scheduler.defaults import DefaultsFile, DefaultsTree, is_defaults_file, parse_defaults
+from scheduler.defaults import DefaultsFile, DefaultsTree, is_defaults_file
 from scheduler.errors import JobFileError, SchedulerError
 from scheduler.loader import FileContext, FileResult
 
@@ -182,12 +188,10 @@ def _read_defaults(
     out = _git(place.root, "cat-file", "--batch", "--follow-symlinks", stdin=request)
     for entry, (status, body) in zip(entries, _parse_batch(out), strict=True):
         source = f"{ref}:{entry.display}"
-        parsed = DefaultsFile(source, errors=[JobFileError(source, 1, 1, "", "cannot read")])
         if status == "blob":
-            try:
-                parsed = parse_defaults(decode(body), source)
-            except UnicodeDecodeError:
-                parsed = DefaultsFile(source, errors=[JobFileError(source, 1, 1, "", "not UTF-8")])
+            parsed = parse_defaults_bytes(body, source)
+        else:
+            parsed = DefaultsFile(source, errors=[JobFileError(source, 1, 1, "", "cannot read")])
         tree.set(PurePosixPath(_relative(place, entry)).parent.as_posix(), parsed)
         if parsed.errors:
             broken.append(FileResult(source, errors=list(parsed.errors)))

@@ -29,8 +29,7 @@ def check_tasks(catalog: Catalog, project: Project, *, import_tasks: bool) -> No
     by_file = {f.file: f for f in catalog.files}
     if not import_tasks:
         for job in catalog.jobs.values():
-            if job.spec.params.get("dry_run") is False:
-                by_file[job.file].warnings.append(_production(job, explicit=True))
+            by_file[job.file].warnings.extend(_explicit_production(job))
         return
     with _importable(project):
         config_errors = _import_modules(project)
