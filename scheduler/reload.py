@@ -30,6 +30,10 @@ log = structlog.get_logger("scheduler.watcher")
 
 #: File events arriving within this window are reloaded together.
 DEBOUNCE = 0.15
+#: A job removed and back within this time resumes where it stopped, as if only updated:
+#: a save that truncates the file first, or deletes it and writes it anew, makes the
+#: reload see the job gone for a moment, and that moment must not cost it an instant.
+RESTORE_WITHIN = timedelta(seconds=5)
 
 
 class ReloadMixin:
@@ -43,6 +47,7 @@ class ReloadMixin:
     _paths: queue.SimpleQueue[tuple[Path | None, datetime]]
     _last: dict[str, datetime]
     _canary: dict[str, int]
+    _removed: dict[str, tuple[datetime, datetime]]  # job -> (its _last, when it went)
     _queues: set[str]
     _schedule_from: Callable[[LoadedJob, datetime], None]
 
@@ -101,10 +106,14 @@ class ReloadMixin:
 
     def _apply_change(self, change: Change, since: datetime) -> None:
         self._log_rejected(change)
+        now = self.clock.now()
         for job in change.added + change.updated:
             self._canary[job.name] = job.spec.canary  # a new definition starts its canary over
             last = self._last.get(job.name)
+            restored = self._restorable(job.name, now) if last is None else None
             start = since if last is None else max(last, since)
+            if restored is not None:
+                start = last = restored  # its instants while it was gone run now, late
             pending = self.due.get(job.name)
             # The loop reads files before it dispatches: an instant that fell due before the
             # change was seen and is not sent yet still runs (with the new definition).
@@ -116,15 +125,26 @@ class ReloadMixin:
                 job=job.name,
                 file=job.file,
                 next_run=_iso(self.due.get(job.name)),
+                **({"restored": True} if restored is not None else {}),
             )
         for name in change.removed:
             self.due.remove(name)
-            self._last.pop(name, None)
+            last = self._last.pop(name, None)
+            if last is not None:
+                self._removed[name] = (last, now)
             self._canary.pop(name, None)
             self.store.forget_job(name)
             log.info("config.job_removed", job=name, file=change.file)
         if change.added or change.updated:
             self._check_queues()
+
+    def _restorable(self, name: str, now: datetime) -> datetime | None:
+        """Where a job removed moments ago stopped, or None (then it starts afresh)."""
+        for gone, (_, at) in list(self._removed.items()):
+            if now - at > RESTORE_WITHIN:
+                del self._removed[gone]
+        last, _ = self._removed.pop(name, (None, now))
+        return last
 
     def _check_queues(self) -> None:
         queues = {j.spec.queue for j in self.config.jobs.values()}

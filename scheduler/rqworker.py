@@ -22,7 +22,14 @@ HEARTBEAT_FIELD = "scheduler_heartbeat_s"
 
 
 class SchedulerWorker(Worker):
-    """An RQ ``Worker`` whose busy heartbeat is every ``HEARTBEAT_S`` s, advertised in Redis."""
+    """An RQ ``Worker`` whose busy heartbeat is every ``HEARTBEAT_S`` s, advertised in Redis.
+
+    It also retries a lost Redis every ``HEARTBEAT_S`` s at most: RQ's backoff doubles up to
+    60 s, so after a 10 s outage its workers could sit idle for half a minute more while
+    the watcher was already dispatching again.
+    """
+
+    max_connection_wait_time = float(HEARTBEAT_S)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("job_monitoring_interval", HEARTBEAT_S)

@@ -104,6 +104,7 @@ class Watcher(ReloadMixin, ResultsMixin):
         # heartbeat then looks at those, not at every job (100,000 of them cost 2% CPU idle).
         self._moved: set[str] = set()
         self._canary: dict[str, int] = {}  # job -> canary runs left (dry_run forced)
+        self._removed: dict[str, tuple[datetime, datetime]] = {}  # see reload.RESTORE_WITHIN
         self._queues: set[str] = set(options.queues)
         self._events: queue.SimpleQueue[tuple[str, RunEvent]] = queue.SimpleQueue()
         self._reader = EventReader(conn, group=_group_for(options.data_dir), consumer="watcher")

@@ -17,112 +17,20 @@ hour's jump, each instant jumped over is recorded once: executed once or missed.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import redis
 
-from scheduler.embedded import EmbeddedRedis, WorkerPool
-from scheduler.leader import LeaderElector, RedisLease
 from scheduler.runs import RunStatus
-from scheduler.store import Store
-from scheduler.watcher import Watcher, WatcherOptions
 from tests.faults.harness import assert_each_instant_once, job_file, merged_rows, settle
+from tests.faults.inprocess import InProcess, Start, succeeded_at
 from tests.integration.helpers import wait_for
-from tests.integration.test_watcher_e2e import REPO, write
+from tests.integration.test_watcher_e2e import write
 
 
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
-
-
-class MovableClock:
-    """Real time, from an instant the test sets: ``now = base + (monotonic - set_at)``."""
-
-    def __init__(self, start: datetime) -> None:
-        self._lock = threading.Lock()
-        self.set(start)
-
-    def set(self, instant: datetime) -> None:
-        with self._lock:
-            self._base, self._mono = instant, time.monotonic()
-
-    def jump(self, delta: timedelta) -> None:
-        self.set(self.now() + delta)
-
-    def now(self) -> datetime:
-        with self._lock:
-            return self._base + timedelta(seconds=time.monotonic() - self._mono)
-
-
-@dataclass
-class InProcess:
-    watcher: Watcher
-    clock: MovableClock
-    data: Path
-    jobs: Path
-
-    def move_to(self, instant: datetime) -> None:
-        self.clock.set(instant)
-        self.watcher._wake.set()  # the loop sleeps at most 1 s anyway; this saves the wait
-
-
-Start = Callable[[datetime], InProcess]
-
-
-@pytest.fixture
-def in_process(tmp_path: Path, redis_server: EmbeddedRedis) -> Iterator[Start]:
-    started: list[tuple[Watcher, threading.Thread, WorkerPool]] = []
-    url = redis_server.url
-    assert url is not None
-
-    def start(at: datetime) -> InProcess:
-        clock = MovableClock(at)
-        data, jobs = tmp_path / "data", tmp_path / "jobs"
-        data.mkdir(exist_ok=True)
-        conn = redis.Redis.from_url(url, socket_timeout=10)
-        options = WatcherOptions(
-            jobs_dir=jobs,
-            data_dir=data,
-            leader=LeaderElector(RedisLease(conn), clock=clock, ttl=timedelta(seconds=10)),
-        )
-        made: list[Watcher] = []
-
-        def main() -> None:
-            # SQLite connections belong to the thread that opens them: the loop's.
-            store = Store(data / "scheduler.db")
-            made.append(Watcher(options, store=store, conn=conn, clock=clock))
-            try:
-                made[0].run()
-            finally:
-                store.close()
-
-        pool = WorkerPool(url, count=1, queues=["default"], cwd=REPO, log_dir=tmp_path / "logs")
-        pool.start()
-        thread = threading.Thread(target=main, name="watcher-under-test", daemon=True)
-        thread.start()
-        watcher = wait_for(lambda: made[0] if made else None, timeout=10, message="a watcher")
-        started.append((watcher, thread, pool))
-        assert watcher.ready.wait(20)
-        return InProcess(watcher, clock, data, jobs)
-
-    yield start
-    for watcher, thread, pool in started:
-        watcher.stop()
-        thread.join(15)
-        pool.stop(timeout=2)
-
-
-def succeeded_at(run: InProcess, job: str, instant: datetime) -> bool:
-    row = next(
-        (r for r in merged_rows([run.data], job).values() if r.scheduled_for == instant), None
-    )
-    return row is not None and row.status is RunStatus.succeeded
 
 
 def walk(run: InProcess, expected: dict[str, list[datetime]]) -> None:

@@ -22,7 +22,7 @@ from scheduler.embedded import WorkerPool
 from scheduler.runs import RunStatus, RunTrigger
 from scheduler.store import RunRow, Store
 from scheduler.watcher import Watcher, WatcherOptions
-from tests.faults.test_clock import MovableClock
+from tests.faults.inprocess import MovableClock
 from tests.integration import e2e_tasks
 from tests.integration.helpers import wait_for
 from tests.integration.test_watcher_e2e import REPO, TASKS, runs, write

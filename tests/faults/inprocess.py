@@ -1,0 +1,59 @@
+"""A watcher in the test's own process, on a clock the test moves, with a real RQ worker.
+
+The fault tests of time (``test_clock.py``) and of edits (``test_restore.py``) drive it;
+``in_process`` (in ``conftest.py``) starts one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from scheduler.runs import RunStatus
+from scheduler.watcher import Watcher
+from tests.faults.harness import merged_rows
+
+
+class MovableClock:
+    """Real time, from an instant the test sets: ``now = base + (monotonic - set_at)``."""
+
+    def __init__(self, start: datetime) -> None:
+        self._lock = threading.Lock()
+        self.set(start)
+
+    def set(self, instant: datetime) -> None:
+        with self._lock:
+            self._base, self._mono = instant, time.monotonic()
+
+    def jump(self, delta: timedelta) -> None:
+        self.set(self.now() + delta)
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._base + timedelta(seconds=time.monotonic() - self._mono)
+
+
+@dataclass
+class InProcess:
+    watcher: Watcher
+    clock: MovableClock
+    data: Path
+    jobs: Path
+
+    def move_to(self, instant: datetime) -> None:
+        self.clock.set(instant)
+        self.watcher._wake.set()  # the loop sleeps at most 1 s anyway; this saves the wait
+
+
+Start = Callable[[datetime], InProcess]
+
+
+def succeeded_at(run: InProcess, job: str, instant: datetime) -> bool:
+    row = next(
+        (r for r in merged_rows([run.data], job).values() if r.scheduled_for == instant), None
+    )
+    return row is not None and row.status is RunStatus.succeeded
