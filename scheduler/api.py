@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scheduler.catalog import Catalog, load_paths
 from scheduler.errors import InvalidJobError, UnknownJobError
 from scheduler.job import LoadedJob, local_iso
 from scheduler.project import Project
 from scheduler.schedule import next_runs
+
+if TYPE_CHECKING:
+    from scheduler.runs import RunRequest
 
 MAX_COUNT = 10_000
 
@@ -324,6 +328,8 @@ def trigger(conn: Any, job: LoadedJob, now: datetime, *, canary: bool = False) -
     # A manual run is the job's run: same timeout, TTLs and retries as a scheduled one.
     dispatcher = Dispatcher(conn, owner="cli", options=lambda _name: rq_options(job.spec))
     [outcome] = dispatcher.enqueue([request], now)
+    if outcome.enqueued:
+        _report_enqueued(conn, request, now)
     return {
         "job": job.name,
         "run_id": request.run_id,
@@ -333,3 +339,27 @@ def trigger(conn: Any, job: LoadedJob, now: datetime, *, canary: bool = False) -
         "enqueued": outcome.enqueued,
         "canary": request.canary,
     }
+
+
+def _report_enqueued(conn: Any, request: RunRequest, now: datetime) -> None:
+    """Tell the watcher (the store's only writer) of the run, so history shows it queued.
+
+    Best effort: the run is in RQ already, and without this report its row appears when a
+    worker starts it.
+    """
+    import redis
+
+    from scheduler.events import publish
+    from scheduler.runs import EventKind, RunEvent, iso_utc
+
+    event = RunEvent(
+        kind=EventKind.enqueued,
+        run_id=request.run_id,
+        job=request.job,
+        scheduled_for=request.scheduled_for,
+        trigger=request.trigger,
+        at=iso_utc(now),
+        canary=request.canary,
+    )
+    with contextlib.suppress(redis.RedisError):
+        publish(conn, event)

@@ -82,8 +82,9 @@ class Active:
     waiting: bool = False
 
     @classmethod
-    def of(cls, request: RunRequest, *, waiting: bool = False) -> Active:
-        """The active run a request becomes once sent (or held back, ``waiting``)."""
+    def of(cls, request: RunRequest | RunEvent, *, waiting: bool = False) -> Active:
+        """The active run a request (or a report of one) becomes once sent (or held back,
+        ``waiting``)."""
         return cls(
             job=request.job,
             run_id=request.run_id,
@@ -359,7 +360,10 @@ class Gate:
         ``changed``: the report changed the run's record. A replayed report (the stream
         re-delivers after a crash) changes nothing and alerts nobody a second time.
         """
-        if event.kind in (EventKind.started, EventKind.retrying):
+        if event.kind is EventKind.enqueued:
+            if changed:  # else the run's worker reported first: it is tracked, or over
+                self._track(event.job, Active.of(event))
+        elif event.kind in (EventKind.started, EventKind.retrying):
             # A retrying run waits in RQ for its next attempt: still active.
             started = event.kind is EventKind.started
             self._track(

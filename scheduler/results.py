@@ -95,7 +95,7 @@ class ResultsMixin:
             changed = self.store.apply_event(event)
             self.gate.on_event(event, self.config.jobs.get(event.job), changed=changed)
             if changed:
-                fields: dict[str, Any] = {"worker": event.worker}
+                fields: dict[str, Any] = {"worker": event.worker} if event.worker else {}
                 if event.duration_s is not None:
                     fields["duration_s"] = event.duration_s
                 if event.error:

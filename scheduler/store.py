@@ -478,6 +478,8 @@ class Store:
         worker = event.worker or None
         if event.kind is EventKind.retrying:
             return self._apply_retrying(event, worker)
+        if event.kind is EventKind.enqueued:
+            return self._apply_enqueued(event, scheduled_for, at)
         status = RunStatus(str(event.kind))
         started = event.kind is EventKind.started
         with self._write() as conn:
@@ -540,6 +542,26 @@ class Store:
                 ),
             )
             return cur.rowcount == 1
+
+    def _apply_enqueued(self, event: RunEvent, scheduled_for: str, at: str) -> bool:
+        """A run enqueued by ``scheduler trigger``: its row, or only its enqueued time when
+        the worker's ``started`` (or more) overtook this report on the stream."""
+        inserted = self._insert_run(
+            run_id=event.run_id,
+            job=event.job,
+            scheduled_for=scheduled_for,
+            trigger=event.trigger,
+            status=RunStatus.enqueued,
+            enqueued_at=at,
+            canary=event.canary,
+        )
+        if not inserted:
+            with self._write() as conn:
+                conn.execute(
+                    "UPDATE runs SET enqueued_at = COALESCE(enqueued_at, ?) WHERE run_id = ?",
+                    (at, event.run_id),
+                )
+        return inserted
 
     def _apply_retrying(self, event: RunEvent, worker: str | None) -> bool:
         """An attempt failed and RQ will run another: back to enqueued, on the next attempt."""

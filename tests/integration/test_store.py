@@ -415,6 +415,30 @@ def test_event_for_unknown_run_inserts_it(store: Store) -> None:
     assert row.finished_at == T0 + timedelta(seconds=1)
 
 
+def test_a_triggered_runs_enqueued_report_records_it_in_any_order(store: Store) -> None:
+    """``scheduler trigger``'s report makes the row; after the worker's (overtaken on the
+    stream) it only fills in the enqueued time, never moving the run back."""
+    manual = {"trigger": RunTrigger.manual, "worker": "", "canary": True}
+    first = run_id("now", T0, RunTrigger.manual)
+    assert store.apply_event(event(EventKind.enqueued, first, job="now", **manual))
+    row = store.last_run("now")
+    assert row is not None
+    assert (row.status, row.trigger, row.canary) == (RunStatus.enqueued, RunTrigger.manual, True)
+    assert row.enqueued_at == T0 + timedelta(seconds=1)
+    assert not store.apply_event(event(EventKind.enqueued, first, job="now", **manual))
+
+    late = run_id("late", T0, RunTrigger.manual)
+    done_at = iso_utc(T0 + timedelta(seconds=3))
+    assert store.apply_event(
+        event(EventKind.succeeded, late, job="late", duration_s=0.5, at=done_at)
+    )
+    assert not store.apply_event(event(EventKind.enqueued, late, job="late", **manual))
+    row = store.last_run("late")
+    assert row is not None
+    assert row.status is RunStatus.succeeded
+    assert row.enqueued_at == T0 + timedelta(seconds=1)
+
+
 def test_duplicate_events_are_no_ops(store: Store) -> None:
     """Replaying the same events (a re-read stream) returns False and changes no row."""
     rid = enqueue(store)

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from scheduler.runs import RunStatus
+from scheduler.runs import RunStatus, RunTrigger
 from scheduler.store import RunRow, Store, StoreMissingError, StoreVersionError
 from tests.integration import e2e_tasks
 from tests.integration.helpers import wait_for
@@ -683,6 +683,43 @@ def test_trigger_enqueues_a_manual_run_that_succeeds(spawn: Spawn, tmp_path: Pat
     assert e2e_tasks.labels(out) == ["now"]
     [shown] = history_json(tmp_path, "yearly")
     assert (shown["trigger"], shown["status"]) == ("manual", "succeeded")
+
+
+def test_a_triggered_run_shows_queued_before_a_worker_takes_it_and_counts_as_active(
+    spawn: Spawn, tmp_path: Path
+) -> None:
+    """With no worker, ``trigger``'s run is in history at once (``enqueued``, manual); while
+    it waits, the job's scheduled instant is skipped under ``overlap: forbid``."""
+    watcher = spawn(workers=0)
+    instant = (datetime.now(UTC) + timedelta(seconds=6)).replace(microsecond=0, tzinfo=None)
+    text = append_job("once", tmp_path / "out.txt", "x", f"at: '{instant.isoformat()}'")
+    write(watcher.jobs / "once.yaml", text + "overlap: forbid\n")
+    watcher.wait_event("config.job_loaded", job="once")
+
+    done = scheduler_cli(
+        tmp_path, "trigger", "once", "--jobs-dir", "jobs", "--data-dir", "data",
+        "--redis-url", watcher.redis_url, "--format", "json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    run_id = json.loads(done.stdout)["run_id"]
+    [row] = wait_for(
+        lambda: [r for r in runs(watcher.data, "once") if r.run_id == run_id],
+        message="the manual run's row",
+    )
+    assert datetime.now(UTC) < instant.replace(tzinfo=UTC), "too slow to test before the instant"
+    assert (row.trigger, row.status) == (RunTrigger.manual, RunStatus.enqueued)
+    assert row.enqueued_at is not None
+    [shown] = history_json(tmp_path, "once")
+    assert (shown["trigger"], shown["status"]) == ("manual", "enqueued")
+    watcher.wait_event("run.enqueued", run_id=run_id, trigger="manual")
+
+    [skipped] = wait_for(
+        lambda: [r for r in runs(watcher.data, "once") if r.trigger is RunTrigger.schedule],
+        timeout=15,
+        message="the scheduled run's row",
+    )
+    assert (skipped.status, skipped.reason) == (RunStatus.skipped, "overlap")
+    assert skipped.scheduled_for == instant.replace(tzinfo=UTC)
 
 
 def test_health_is_0_while_the_watcher_runs_and_1_otherwise(spawn: Spawn, tmp_path: Path) -> None:
