@@ -44,10 +44,13 @@ def _connect_raw(url: str) -> socket.socket:
 
 
 class PushNotices:
-    """Stamps every RPUSH keyspace notice of the queue list as it reaches this process.
+    """Stamps every element pushed on the queue list, as its RPUSH notice reaches this process.
 
-    A raw socket rather than redis-py's PubSub: the stamp is taken right after ``recv``
-    returns, for every notice in the chunk, so parsing cost never delays a stamp.
+    A raw socket rather than redis-py's PubSub, so parsing cost never delays a stamp. One
+    RPUSH may push many ids (ours claims a burst in one script), and its notice does not
+    say how many: on each chunk of notices the list's length is asked (nothing pops it
+    here), and the elements it grew by are stamped when that answer arrives: an upper bound
+    of the moment they became visible, as a notice's own arrival is for one element.
     """
 
     PATTERN = b"$5\r\nrpush\r\n"
@@ -81,6 +84,9 @@ class PushNotices:
                 confirm += sock.recv(4096)
             self._ready.set()
             sock.settimeout(0.2)
+            length = _connect_raw(self.url)
+            key = self.channel.split(":", 1)[1].encode()
+            llen = b"*2\r\n$4\r\nLLEN\r\n$%d\r\n%s\r\n" % (len(key), key)
             tail = b""
             keep = len(self.PATTERN) - 1
             while not self._stop.is_set():
@@ -88,15 +94,18 @@ class PushNotices:
                     data = sock.recv(1 << 20)
                 except TimeoutError:
                     continue
-                now = time.time()
                 if not data:
                     break
                 buf = tail + data
-                count = buf.count(self.PATTERN)
-                if count:
-                    self.stamps.extend([now] * count)
+                if buf.count(self.PATTERN):
+                    length.sendall(llen)
+                    reply = length.recv(64)  # ":<n>\r\n"
+                    now = time.time()
+                    grew = int(reply[1:].split(b"\r\n", 1)[0]) - len(self.stamps)
+                    self.stamps.extend([now] * grew)
                     self.chunks += 1
                 tail = buf[-keep:]
+            length.close()
             sock.close()
         except Exception as exc:  # reported, never silent
             self.error = repr(exc)

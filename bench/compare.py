@@ -12,8 +12,9 @@ short smoke run). In one run it
    the system's own form (YAML files for ours, ``register``/``cron``/``add_job`` calls for the
    peers, see ``bench/peers/run_peer.py``), starts the scheduler as its own process (ours:
    ``python -m scheduler run --workers 0``), and watches ``rq:queue:default`` from outside:
-   every RPUSH keyspace notice is stamped as it arrives (``benchkit.PushNotices``), and the
-   i-th notice is the i-th list element (nothing pops). The job behind each element comes
+   the elements each RPUSH keyspace notice announces are stamped as it arrives
+   (``benchkit.PushNotices``: the list's growth, one RPUSH may push many), and the i-th
+   stamp is the i-th list element (nothing pops). The job behind each element comes
    from its id (ours: ``name--YYYYmmddTHHMMSSZ``) or from RQ's description (the peers enqueue
    ``benchtask.noop(name)``); its scheduled instant is the latest instant of that job's
    schedule not after the stamp;
@@ -27,7 +28,7 @@ short smoke run). In one run it
 
 4. reports per system: enqueue lateness p50/p99/max (stamp - scheduled instant, first
    enqueue of each run), runs missed and duplicated in the window, enqueues/s within a
-   burst (runs / (last stamp - first stamp), the slowest burst), scheduler CPU seconds
+   burst (runs / (last stamp - the instant), the slowest burst), scheduler CPU seconds
    (utime+stime from ``/proc``, over the window and from launch), peak RSS (``VmHWM``) and
    start-up (launch to the ready line); then ours as a ratio to each peer, and the targets
    of issue 7. Writes ``bench/results/compare.md`` and ``compare-lateness.png``.
@@ -394,8 +395,9 @@ def attribute(run: Run, wl: Workload, names: Sequence[str | None], stamps: Seque
     for burst in wl.bursts:
         t = burst.timestamp()
         seen = [s for (_, due), s in firsts.items() if due == t]
-        if len(seen) > 1 and max(seen) > min(seen):
-            rates.append(len(seen) / (max(seen) - min(seen)))
+        # From the instant: a burst claimed in one script is visible all at once.
+        if seen and max(seen) > t:
+            rates.append(len(seen) / (max(seen) - t))
     if rates:
         run.rate = min(rates)
 
@@ -739,7 +741,7 @@ def report(
         "the moment the job is visible in the queue (the RPUSH keyspace notice reaching the "
         "observer) - its scheduled instant, for the first enqueue of each scheduled run. "
         "**missed** = runs due in the window never enqueued, **dup** = enqueues beyond the "
-        "first of a run. **enqueues/s** = runs of one burst / (last - first visible), the "
+        "first of a run. **enqueues/s** = runs of one burst / (last visible - the instant), the "
         "slowest burst. **CPU** = the scheduler processes' utime+stime: over the window (3 s "
         "before the first instant to the end) and since launch (start-up included). "
         "**start-up** = launch to ready (ours: the `watcher.started` line; peers: jobs "

@@ -105,6 +105,7 @@ class Watcher(ReloadMixin, ResultsMixin):
         self._moved: set[str] = set()
         self._canary: dict[str, int] = {}  # job -> canary runs left (dry_run forced)
         self._removed: dict[str, tuple[datetime, datetime]] = {}  # see reload.RESTORE_WITHIN
+        self._prepared: dict[tuple[str, datetime], tuple[LoadedJob, RunRequest]] = {}
         self._queues: set[str] = set(options.queues)
         self._events: queue.SimpleQueue[tuple[str, RunEvent]] = queue.SimpleQueue()
         self._reader = EventReader(conn, group=_group_for(options.data_dir), consumer="watcher")
@@ -213,10 +214,14 @@ class Watcher(ReloadMixin, ResultsMixin):
             return
         soon = self.due.upcoming(now + PREPARE_AHEAD, limit=BATCH)
         requests = []
+        if len(self._prepared) > 2 * BATCH:  # left by runs that never fell due (edits)
+            self._prepared.clear()
         for run in soon:
             job = self.config.jobs.get(run.job)
             if job is not None and job.spec.enabled:
-                requests.append(self._request(job, run.instant, RunTrigger.schedule))
+                request = self._request(job, run.instant, RunTrigger.schedule)
+                self._prepared[(job.name, run.instant)] = (job, request)
+                requests.append(request)
         # Preparing asks Redis its version once; if Redis is down, dispatch reports it.
         with contextlib.suppress(redis.RedisError):
             self.dispatcher.prepare(requests)
@@ -286,8 +291,17 @@ class Watcher(ReloadMixin, ResultsMixin):
         return extra
 
     def _request(self, job: LoadedJob, instant: datetime, trigger: RunTrigger) -> RunRequest:
-        """The run of ``job`` at ``instant``; a canary run while the job has some left."""
-        return job.run_request(instant, trigger, canary=self._canary.get(job.name, 0) > 0)
+        """The run of ``job`` at ``instant``; a canary run while the job has some left.
+
+        A scheduled run built ahead (``_prepare_soon``) is reused when its job and canary
+        state are unchanged: at a burst's instant every microsecond per run counts.
+        """
+        canary = self._canary.get(job.name, 0) > 0
+        if trigger is RunTrigger.schedule:
+            built = self._prepared.pop((job.name, instant), None)
+            if built is not None and built[0] is job and built[1].canary == canary:
+                return built[1]
+        return job.run_request(instant, trigger, canary=canary)
 
     def _send(self, requests: list[RunRequest]) -> bool:
         if not requests:
