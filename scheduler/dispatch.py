@@ -1,11 +1,12 @@
 """Into RQ, exactly once: runs are enqueued with ids derived from (job, instant).
 
-Each run is written by one Lua script that claims a marker key (``SET NX``) and only
+Each run is written by a Lua script that claims a marker key (``SET NX``) and only
 then saves the RQ job hash and pushes its id on the queue, all atomically. A second
 watcher, a retry after a crash, or a catch-up of an instant that was in fact enqueued
 all find the marker taken and enqueue nothing. The marker outlives RQ's own job hash
 (whose result TTL is minutes), so an id is refused for ``MARKER_TTL`` after first use.
-All runs due together go to Redis in one pipeline.
+All runs due together go to Redis in one pipeline; those staged ahead of their instant
+(``Dispatcher.prepare``) are claimed by one script call per ``CLAIM_CHUNK`` runs.
 
 High availability adds two things to the same scripts (see ``scheduler.leader``): a
 fencing check (a dispatcher given a ``fence`` enqueues only while the lease holds that
@@ -203,7 +204,7 @@ class Dispatcher:
         Building and sending an RQ job hash costs a fraction of a millisecond; for a
         thousand runs due in the same second that is most of the lateness. So the watcher
         writes each hash beforehand under a staging key (expiring, invisible to workers),
-        and at the instant one small script per run claims the run and renames the hash
+        and at the instant one script call claims the batch's runs and renames each hash
         into place. Raises redis.RedisError if Redis fails (nothing is then staged).
         """
         fresh = [r for r in requests if self._staged.get(r.run_id) != r]
@@ -312,7 +313,3 @@ def _ha_args(fence: str, request: RunRequest) -> list[str | int]:
         return [fence, "", 0]
     instant = datetime.fromisoformat(request.scheduled_for)
     return [fence, request.job, int(instant.timestamp() * 1000)]
-
-
-def _job_key(run_id: str) -> str:
-    return f"{Job.redis_job_namespace_prefix}{run_id}"

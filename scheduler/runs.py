@@ -39,7 +39,7 @@ class RunTrigger(StrEnum):
 
 
 class EventKind(StrEnum):
-    """What a worker reports about a run on the results stream."""
+    """What a worker (or ``scheduler trigger``) reports about a run on the results stream."""
 
     enqueued = "enqueued"  # a run enqueued outside the watcher (``scheduler trigger``)
     started = "started"
