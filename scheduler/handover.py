@@ -102,6 +102,12 @@ def take_over(watcher: Watcher, now: datetime) -> None:
     shared = _shared(watcher)
     extra: list[RunRequest] = []
     resumed: dict[str, str] = {}
+    elector = watcher.options.leader
+    # Leading again after a lapse of its own lease (a long start-up, a Redis outage) with
+    # nobody in between: a job already queued from its point needs nothing; the loop sends
+    # its next instant by the same rules. At 100,000 jobs redoing them all took longer than
+    # a lease, which then lapsed again.
+    continued = elector is not None and elector.continued
     with watcher.store.batch():
         for job in list(watcher.config.jobs.values()):
             if not job.spec.enabled:
@@ -110,6 +116,8 @@ def take_over(watcher: Watcher, now: datetime) -> None:
             if not points:
                 continue  # never dispatched and not yet loaded: its next instant is queued
             point = max(points)
+            if continued and point == watcher._last.get(job.name) and job.name in watcher.due:
+                continue
             resumed[job.name] = point.isoformat()
             # Same arithmetic as a loop that fell behind: late runs within the grace go out,
             # older ones are caught up once or recorded missed.

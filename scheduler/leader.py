@@ -208,6 +208,10 @@ class LeaderElector:
         self.role = Role.standby
         #: The leadership currently holding the lease, as last seen (ours or another's).
         self.holder: Holder | None = None
+        #: This leadership directly follows this watcher's own previous one: no other
+        #: watcher led in between (epochs are taken only by a successful acquisition).
+        self.continued = False
+        self._epoch: int | None = None  # of this watcher's latest leadership
         self._valid_until = 0.0
         self._next_call = 0.0
 
@@ -305,6 +309,8 @@ class LeaderElector:
             return False
         self.holder = current
         self.role = Role.leader
+        self.continued = self._epoch is not None and current.epoch - self._epoch <= 1
+        self._epoch = current.epoch
         self._valid_until = now_m + self._ttl_s
         self._next_call = now_m + self._ttl_s / 3
         log.info(

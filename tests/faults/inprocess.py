@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import redis
+
+from scheduler.clock import Clock
+from scheduler.embedded import WorkerPool
 from scheduler.runs import RunStatus
-from scheduler.watcher import Watcher
+from scheduler.store import Store
+from scheduler.watcher import Watcher, WatcherOptions
 from tests.faults.harness import merged_rows
+from tests.integration.helpers import wait_for
+from tests.integration.test_watcher_e2e import REPO
 
 
 class MovableClock:
@@ -57,3 +65,34 @@ def succeeded_at(run: InProcess, job: str, instant: datetime) -> bool:
         (r for r in merged_rows([run.data], job).values() if r.scheduled_for == instant), None
     )
     return row is not None and row.status is RunStatus.succeeded
+
+
+@contextmanager
+def running_watcher(
+    options: WatcherOptions, conn: redis.Redis, clock: Clock, url: str, *, logs: Path
+) -> Iterator[Watcher]:
+    """A watcher on its own loop thread and one RQ worker process, ready; both stopped after."""
+    made: list[Watcher] = []
+
+    def main() -> None:
+        # SQLite connections belong to the thread that opens them: the loop's.
+        store = Store(options.data_dir / "scheduler.db")
+        made.append(Watcher(options, store=store, conn=conn, clock=clock))
+        try:
+            made[0].run()
+        finally:
+            store.close()
+
+    pool = WorkerPool(url, count=1, queues=["default"], cwd=REPO, log_dir=logs)
+    pool.start()
+    thread = threading.Thread(target=main, name="watcher-under-test", daemon=True)
+    thread.start()
+    try:
+        watcher = wait_for(lambda: made[0] if made else None, timeout=10, message="a watcher")
+        assert watcher.ready.wait(20)
+        yield watcher
+    finally:
+        if made:
+            made[0].stop()
+        thread.join(15)
+        pool.stop(timeout=2)

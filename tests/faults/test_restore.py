@@ -36,6 +36,17 @@ def delete(path: Path) -> None:
     path.unlink()
 
 
+def _ticking(in_process: Start, tmp_path: Path) -> tuple[InProcess, Path, Path, str]:
+    """The watcher with ``tick`` (every minute) after its first run: (run, out, file, text)."""
+    out = tmp_path / "out.txt"
+    path = tmp_path / "jobs" / "tick.yaml"
+    text = job_file("tick", out, "interval: 1m")
+    write(path, text)
+    run = in_process(START)
+    _run_at(run, FIRST)
+    return run, out, path, text
+
+
 def _run_at(run: InProcess, instant: datetime) -> None:
     """Move the clock to just before ``instant`` and wait for the tick run there to succeed."""
     run.move_to(instant - timedelta(seconds=0.6))
@@ -60,13 +71,7 @@ def _back(run: InProcess, path: Path, text: str) -> None:
 def test_a_job_gone_for_a_moment_keeps_the_instant_it_missed(
     in_process: Start, tmp_path: Path, how: Callable[[Path], None]
 ) -> None:
-    out = tmp_path / "out.txt"
-    path = tmp_path / "jobs" / "tick.yaml"
-    text = job_file("tick", out, "interval: 1m")
-    write(path, text)
-    run = in_process(START)
-    _run_at(run, FIRST)
-
+    run, out, path, text = _ticking(in_process, tmp_path)
     second = FIRST + MINUTE
     run.move_to(second - timedelta(seconds=1))
     _gone(run, path, how)
@@ -81,13 +86,7 @@ def test_a_job_gone_for_a_moment_keeps_the_instant_it_missed(
 
 
 def test_a_job_removed_for_longer_starts_afresh(in_process: Start, tmp_path: Path) -> None:
-    out = tmp_path / "out.txt"
-    path = tmp_path / "jobs" / "tick.yaml"
-    text = job_file("tick", out, "interval: 1m")
-    write(path, text)
-    run = in_process(START)
-    _run_at(run, FIRST)
-
+    run, out, path, text = _ticking(in_process, tmp_path)
     run.move_to(FIRST + timedelta(seconds=30))
     _gone(run, path, truncate)
     away = 4 * MINUTE

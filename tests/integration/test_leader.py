@@ -117,6 +117,29 @@ def test_leader_that_cannot_renew_steps_down_when_its_lease_would_end(
     assert {"event": "leader.lost", "reason": "lease_expired"}.items() <= logs[0].items()
 
 
+def test_a_leadership_continues_only_when_nobody_led_in_between(redis_conn: redis.Redis) -> None:
+    """``continued``: a's lease lapsed and a took it back with no other leader meanwhile;
+    once b led in between, a's next leadership does not continue its own."""
+    ticks = Ticks()
+    a, b = elector(redis_conn, "a:1", ticks, ttl=9), elector(redis_conn, "b:2", ticks, ttl=9)
+    assert a.tick()
+    assert not a.continued  # its first leadership
+
+    ticks.t += 10.0  # a long start-up: the lease ran out, nobody else took it
+    redis_conn.delete(LEASE_KEY)
+    assert a.tick()  # stepped down and took it back at once
+    assert a.continued
+
+    ticks.t += 10.0
+    redis_conn.delete(LEASE_KEY)
+    assert b.tick()  # b led in between
+    assert not a.tick()
+    redis_conn.delete(LEASE_KEY)
+    ticks.t += 1.0
+    assert a.tick()
+    assert not a.continued
+
+
 def test_release_hands_over_at_once(redis_conn: redis.Redis) -> None:
     """A graceful stop deletes the lease (only its own), so a standby leads at its next tick."""
     ticks = Ticks()

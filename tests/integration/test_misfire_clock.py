@@ -9,7 +9,6 @@ and the task must have run exactly as many times as runs were dispatched.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,14 +17,13 @@ from pathlib import Path
 import pytest
 import redis
 
-from scheduler.embedded import WorkerPool
 from scheduler.runs import RunStatus, RunTrigger
-from scheduler.store import RunRow, Store
-from scheduler.watcher import Watcher, WatcherOptions
-from tests.faults.inprocess import MovableClock
+from scheduler.store import RunRow
+from scheduler.watcher import WatcherOptions
+from tests.faults.inprocess import MovableClock, running_watcher
 from tests.integration import e2e_tasks
 from tests.integration.helpers import wait_for
-from tests.integration.test_watcher_e2e import REPO, TASKS, runs, write
+from tests.integration.test_watcher_e2e import TASKS, runs, write
 
 START = datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC)
 JUMP = timedelta(hours=1)
@@ -50,35 +48,11 @@ def jumped(tmp_path: Path, redis_url: str) -> Iterator[Path]:
         )
     clock = MovableClock(START)
     conn = redis.Redis.from_url(redis_url, socket_timeout=10)
-    made: list[Watcher] = []
-
-    def main() -> None:
-        store = Store(data / "scheduler.db")  # the loop thread's own connection
-        made.append(
-            Watcher(
-                WatcherOptions(jobs_dir=jobs, data_dir=data), store=store, conn=conn, clock=clock
-            )
-        )
-        try:
-            made[0].run()
-        finally:
-            store.close()
-
-    pool = WorkerPool(redis_url, count=1, queues=["default"], cwd=REPO, log_dir=tmp_path / "logs")
-    pool.start()
-    thread = threading.Thread(target=main, name="watcher-under-test", daemon=True)
-    thread.start()
-    try:
-        watcher = wait_for(lambda: made[0] if made else None, timeout=10, message="a watcher")
-        assert watcher.ready.wait(20)
+    options = WatcherOptions(jobs_dir=jobs, data_dir=data)
+    with running_watcher(options, conn, clock, redis_url, logs=tmp_path / "logs") as watcher:
         clock.jump(JUMP)
         watcher._wake.set()
         yield data
-    finally:
-        if made:
-            made[0].stop()
-        thread.join(15)
-        pool.stop(timeout=2)
 
 
 def json_str(path: Path) -> str:

@@ -370,6 +370,17 @@ def history_json(root: Path, *args: str) -> list[Record]:
     return rows
 
 
+def trigger_json(root: Path, watcher: WatcherProcess, name: str) -> Record:
+    """``scheduler trigger NAME --format json`` against ``watcher``'s Redis; asserts exit 0."""
+    done = scheduler_cli(
+        root, "trigger", name, "--jobs-dir", "jobs", "--data-dir", "data",
+        "--redis-url", watcher.redis_url, "--format", "json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result: Record = json.loads(done.stdout)
+    return result
+
+
 # --- tests -------------------------------------------------------------------------------
 
 
@@ -667,12 +678,7 @@ def test_trigger_enqueues_a_manual_run_that_succeeds(spawn: Spawn, tmp_path: Pat
     write(watcher.jobs / "yearly.yaml", append_job("yearly", out, "now", "cron: '0 0 1 1 *'"))
     watcher.wait_event("config.job_loaded", job="yearly")
 
-    done = scheduler_cli(
-        tmp_path, "trigger", "yearly", "--jobs-dir", "jobs", "--data-dir", "data",
-        "--redis-url", watcher.redis_url, "--format", "json",
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    enqueued = json.loads(done.stdout)
+    enqueued = trigger_json(tmp_path, watcher, "yearly")
     assert enqueued["trigger"] == "manual"
     assert enqueued["enqueued"] is True
 
@@ -696,12 +702,7 @@ def test_a_triggered_run_shows_queued_before_a_worker_takes_it_and_counts_as_act
     write(watcher.jobs / "once.yaml", text + "overlap: forbid\n")
     watcher.wait_event("config.job_loaded", job="once")
 
-    done = scheduler_cli(
-        tmp_path, "trigger", "once", "--jobs-dir", "jobs", "--data-dir", "data",
-        "--redis-url", watcher.redis_url, "--format", "json",
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    run_id = json.loads(done.stdout)["run_id"]
+    run_id = trigger_json(tmp_path, watcher, "once")["run_id"]
     [row] = wait_for(
         lambda: [r for r in runs(watcher.data, "once") if r.run_id == run_id],
         message="the manual run's row",
