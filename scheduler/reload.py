@@ -97,6 +97,7 @@ class ReloadMixin:
         # Renames first: a job moved to a new name and file arrives as a deletion plus an
         # addition, and the addition must find the old name's state still there.
         self._carry_renames([j for c in changes for j in c.added + c.updated])
+        self._forget_removed(now)
         for change in changes:
             # A change is live from when it was written: an instant that passed while it
             # settled (the debounce) still runs, with the new definition.
@@ -110,7 +111,7 @@ class ReloadMixin:
         for job in change.added + change.updated:
             self._canary[job.name] = job.spec.canary  # a new definition starts its canary over
             last = self._last.get(job.name)
-            restored = self._restorable(job.name, now) if last is None else None
+            restored = self._removed.pop(job.name, (None, now))[0] if last is None else None
             start = since if last is None else max(last, since)
             if restored is not None:
                 start = last = restored  # its instants while it was gone run now, late
@@ -138,13 +139,14 @@ class ReloadMixin:
         if change.added or change.updated:
             self._check_queues()
 
-    def _restorable(self, name: str, now: datetime) -> datetime | None:
-        """Where a job removed moments ago stopped, or None (then it starts afresh)."""
-        for gone, (_, at) in list(self._removed.items()):
-            if now - at > RESTORE_WITHIN:
-                del self._removed[gone]
-        last, _ = self._removed.pop(name, (None, now))
-        return last
+    def _forget_removed(self, now: datetime) -> None:
+        """Jobs removed longer ago than ``RESTORE_WITHIN`` start afresh if they come back."""
+        if self._removed:
+            self._removed = {
+                name: (last, at)
+                for name, (last, at) in self._removed.items()
+                if now - at <= RESTORE_WITHIN
+            }
 
     def _check_queues(self) -> None:
         queues = {j.spec.queue for j in self.config.jobs.values()}
