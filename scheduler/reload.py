@@ -97,17 +97,17 @@ class ReloadMixin:
         # Renames first: a job moved to a new name and file arrives as a deletion plus an
         # addition, and the addition must find the old name's state still there.
         self._carry_renames([j for c in changes for j in c.added + c.updated])
-        self._forget_removed(now)
+        read_at = self.clock.now()  # after the reading, which may take long at scale
+        self._forget_removed(read_at)
         for change in changes:
             # A change is live from when it was written: an instant that passed while it
             # settled (the debounce) still runs, with the new definition.
-            self._apply_change(change, first_seen)
+            self._apply_change(change, first_seen, read_at)
         if any(not c.empty for c in changes) or set(self.config.rejected) != rejected_before:
             self._log_generation()
 
-    def _apply_change(self, change: Change, since: datetime) -> None:
+    def _apply_change(self, change: Change, since: datetime, now: datetime) -> None:
         self._log_rejected(change)
-        now = self.clock.now()
         for job in change.added + change.updated:
             self._canary[job.name] = job.spec.canary  # a new definition starts its canary over
             last = self._last.get(job.name)

@@ -64,18 +64,7 @@ class ResultsMixin:
             for found in events:
                 lost = found.kind is EventKind.failed and not found.reason
                 event = replace(found, reason=str(Reason.lost)) if lost else found
-                changed = self.store.apply_event(event)
-                self.gate.on_event(event, self.config.jobs.get(event.job), changed=changed)
-                if changed:
-                    log.warning(
-                        f"run.{event.kind}",
-                        job=event.job,
-                        run_id=event.run_id,
-                        scheduled_for=event.scheduled_for,
-                        trigger=str(event.trigger),
-                        error=event.error,
-                        reconciled=True,
-                    )
+                self._record(event, reconciled=True)
 
     def _drain_events(self) -> None:
         acked: list[str] = []
@@ -92,23 +81,31 @@ class ResultsMixin:
                 entry_id, event = self._events.get_nowait()
             except queue.Empty:
                 break
-            changed = self.store.apply_event(event)
-            self.gate.on_event(event, self.config.jobs.get(event.job), changed=changed)
-            if changed:
-                fields: dict[str, Any] = {"worker": event.worker} if event.worker else {}
-                if event.duration_s is not None:
-                    fields["duration_s"] = event.duration_s
-                if event.error:
-                    fields["error"] = event.error
-                log.info(
-                    f"run.{event.kind}",
-                    job=event.job,
-                    run_id=event.run_id,
-                    scheduled_for=event.scheduled_for,
-                    trigger=str(event.trigger),
-                    **fields,
-                )
+            self._record(event)
             acked.append(entry_id)
+
+    def _record(self, event: RunEvent, *, reconciled: bool = False) -> None:
+        """Apply a report (a worker's, or one reconciliation made up) to the store and the
+        gate, and log it if it changed the run: at warning level when reconciled."""
+        changed = self.store.apply_event(event)
+        self.gate.on_event(event, self.config.jobs.get(event.job), changed=changed)
+        if not changed:
+            return
+        bound = log.bind(
+            job=event.job,
+            run_id=event.run_id,
+            scheduled_for=event.scheduled_for,
+            trigger=str(event.trigger),
+        )
+        if reconciled:
+            bound.warning(f"run.{event.kind}", error=event.error, reconciled=True)
+            return
+        fields: dict[str, Any] = {"worker": event.worker} if event.worker else {}
+        if event.duration_s is not None:
+            fields["duration_s"] = event.duration_s
+        if event.error:
+            fields["error"] = event.error
+        bound.info(f"run.{event.kind}", **fields)
 
     def _start_reader(self) -> None:
         thread = threading.Thread(target=self._read_events, name="results-reader", daemon=True)

@@ -40,6 +40,12 @@ EVERY = timedelta(seconds=10)
 DETECTED_WITHIN = {"horse": 20.0, "worker_and_horse": 35.0}
 
 
+def _first_start(out: Path) -> list[tuple[str, int]]:
+    """[(run id, horse pid)] of the first run that wrote its ``start`` line, or []."""
+    starts = [line.split() for line in _lines(out) if line.split()[1] == "start"]
+    return [(words[0], int(words[2])) for words in starts[:1]]
+
+
 def parent_of(pid: int) -> int:
     stat = Path(f"/proc/{pid}/stat").read_text()
     return int(stat.rpartition(")")[2].split()[1])
@@ -59,13 +65,7 @@ def test_worker_killed_mid_task_is_recorded_failed_quickly(
             job_file("slow", out, "interval: 10s", seconds=6),
         )
         [(killed_id, horse)] = wait_for(
-            lambda: [
-                (line.split()[0], int(line.split()[2]))
-                for line in _lines(out)
-                if line.split()[1] == "start"
-            ][:1],
-            timeout=25,
-            message="a run started",
+            lambda: _first_start(out), timeout=25, message="a run started"
         )
         worker = parent_of(horse)
         assert worker in watcher.worker_pids()
@@ -126,13 +126,7 @@ def test_worker_killed_mid_task_is_retried_when_the_job_has_retries(
         since = watcher.mark()
         done = scheduler_trigger(tmp_path, redis_server.url)
         [(killed_id, horse)] = wait_for(
-            lambda: [
-                (line.split()[0], int(line.split()[2]))
-                for line in _lines(out)
-                if line.split()[1] == "start"
-            ][:1],
-            timeout=25,
-            message="the run started",
+            lambda: _first_start(out), timeout=25, message="the run started"
         )
         assert killed_id == done
         worker = parent_of(horse)
