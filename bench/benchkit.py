@@ -317,7 +317,7 @@ def machine_info() -> list[tuple[str, str]]:
 
 @contextlib.contextmanager
 def private_redis(tmp: Path) -> Iterator[tuple[str, int | None]]:
-    from scheduler.embedded import EmbeddedRedis
+    from scheduler.engine.embedded import EmbeddedRedis
 
     server = EmbeddedRedis(tmp / "redis")
     url = server.start()

@@ -2,7 +2,7 @@
 
 Run with ``.venv/bin/python bench/dispatch.py`` (``--quick`` for a short run). In one run it
 
-1. starts a private Redis (``scheduler.embedded.EmbeddedRedis`` in a temporary folder, so
+1. starts a private Redis (``scheduler.engine.embedded.EmbeddedRedis`` in a temporary folder, so
    no other session's data on a shared server is touched and keyspace notifications can be
    switched on);
 2. scenario A: writes 10,000 job files, 1,000 of which share a 6-field cron pinned to a few
@@ -463,7 +463,7 @@ def _rq_times(conn: Any, ids: Sequence[str]) -> dict[str, tuple[float | None, fl
 
 
 def _sqlite_enqueued(data_dir: Path) -> dict[str, float]:
-    from scheduler.api import store_path
+    from scheduler.engine.api import store_path
 
     path = store_path(data_dir)
     if not path.exists():
@@ -485,8 +485,8 @@ def compare_enqueue(conn: Any, n: int, reps: int) -> dict[str, float]:
     """Median seconds for n runs: RQ enqueue_many, Dispatcher build+send, prepare, send."""
     from rq import Queue
 
-    from scheduler.dispatch import NO_TIMEOUT, RUNNER, Dispatcher
-    from scheduler.runs import RunRequest, RunTrigger, iso_utc, run_id
+    from scheduler.core.runs import RunRequest, RunTrigger, iso_utc, run_id
+    from scheduler.engine.dispatch import NO_TIMEOUT, RUNNER, Dispatcher
 
     instant = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
     requests = [
@@ -636,7 +636,7 @@ def profile_in_process(args: argparse.Namespace, url: str, conn: Any, tmp: Path)
     The first half of the bursts run with timers around the dispatch steps only; the
     other half with cProfile enabled in the loop thread around every loop turn near them.
     """
-    from scheduler import log as slog
+    from scheduler.cli import log as slog
 
     jobs = tmp / "a-jobs"
     instants = burst_instants(time.time() + args.lead, max(2, args.bursts), args.spacing)
@@ -705,10 +705,10 @@ class InProcessWatcher:
     def _main(self) -> None:
         import redis
 
-        from scheduler.api import store_path
-        from scheduler.clock import SystemClock
+        from scheduler.core.clock import SystemClock
+        from scheduler.engine.api import store_path
+        from scheduler.engine.watcher import Watcher, WatcherOptions
         from scheduler.store import Store
-        from scheduler.watcher import Watcher, WatcherOptions
 
         url, jobs, data, setup = self._args
         undo: Callable[[], None] = lambda: None  # noqa: E731

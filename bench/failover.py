@@ -39,8 +39,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from scheduler.durations import parse_duration  # noqa: E402
-from scheduler.embedded import EmbeddedRedis  # noqa: E402
+from scheduler.core.durations import parse_duration  # noqa: E402
+from scheduler.engine.embedded import EmbeddedRedis  # noqa: E402
 
 # Never executed (no workers): any importable task will do.
 JOB = (

@@ -31,12 +31,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from scheduler.dispatch import Dispatcher  # noqa: E402  (after the path set-up)
-from scheduler.embedded import EmbeddedRedis  # noqa: E402
-from scheduler.gate import Gate  # noqa: E402
-from scheduler.job import LoadedJob  # noqa: E402
-from scheduler.models import JobSpec  # noqa: E402
-from scheduler.runs import RunRequest, RunTrigger  # noqa: E402
+from scheduler.core.job import LoadedJob  # noqa: E402
+from scheduler.core.models import JobSpec  # noqa: E402
+from scheduler.core.runs import RunRequest, RunTrigger  # noqa: E402
+from scheduler.engine.dispatch import Dispatcher  # noqa: E402  (after the path set-up)
+from scheduler.engine.embedded import EmbeddedRedis  # noqa: E402
+from scheduler.engine.gate import Gate  # noqa: E402
 from scheduler.store import Store  # noqa: E402
 
 BATCH = 2000

@@ -283,7 +283,7 @@ mode, root = sys.argv[1], sys.argv[2]
 if mode == "validate":
     from datetime import UTC, datetime
     from pathlib import Path
-    from scheduler import api
+    from scheduler.engine import api
     t1, c1 = time.perf_counter(), time.process_time()
     catalog = api.validate([Path(root)], datetime.now(UTC))
     t2, c2 = time.perf_counter(), time.process_time()
@@ -312,7 +312,7 @@ PROFILE = r"""
 import cProfile, json, pstats, sys
 from datetime import UTC, datetime
 from pathlib import Path
-from scheduler import api
+from scheduler.engine import api
 profiler = cProfile.Profile()
 now = datetime.now(UTC)
 profiler.enable()
@@ -687,7 +687,8 @@ def render(
     if prof is not None:
         out += ["", "## Profile of in-process validate (cProfile)", ""]
         out.append(
-            f"`scheduler.api.validate` over the {corpus.files:,} files in a fresh interpreter: "
+            f"`scheduler.engine.api.validate` over the {corpus.files:,} files in a fresh "
+            "interpreter: "
             f"{prof['total']:.2f} s under the profiler (which inflates Python-heavy code)."
         )
         for key, label in (("cumtime", "cumulative"), ("tottime", "own (tottime)")):

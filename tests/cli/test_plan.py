@@ -40,7 +40,7 @@ from tests.cli.conftest import PROJECT, CliResult
 # Until cli.py registers plan and diff, they run through this wrapper (harmless afterwards).
 WRAPPER = [
     "-c",
-    "from scheduler.cli import cli, main; from scheduler.commands.plan import plan, diff; "
+    "from scheduler.cli.app import cli, main; from scheduler.cli.commands.plan import plan, diff; "
     "cli.add_command(plan); cli.add_command(diff); main()",
 ]
 ENTRY = ["-m", "scheduler"]  # once registered in cli.py: ENTRY = ["-m", "scheduler"]

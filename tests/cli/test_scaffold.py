@@ -15,9 +15,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.loader import parse_job_documents
-from scheduler.models import json_schema
-from scheduler.scaffold import NewJob, job_text
+from scheduler.config.loader import parse_job_documents
+from scheduler.config.scaffold import NewJob, job_text
+from scheduler.core.models import json_schema
 from tests.cli.conftest import PROJECT, CliResult, run_cli
 
 ENTRY = ["-m", "scheduler"]

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from scheduler.embedded import EmbeddedRedis
-from scheduler.leader import LeaderElector, RedisLease
-from scheduler.watcher import WatcherOptions
+from scheduler.engine.embedded import EmbeddedRedis
+from scheduler.engine.leader import LeaderElector, RedisLease
+from scheduler.engine.watcher import WatcherOptions
 from tests.faults.inprocess import InProcess, MovableClock, Start, running_watcher
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from scheduler.runs import RunStatus, RunTrigger
+from scheduler.core.runs import RunStatus, RunTrigger
 from scheduler.store import RunRow
 from tests.faults import fault_tasks
 from tests.integration.helpers import wait_for

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import redis
 
-from scheduler.clock import Clock
-from scheduler.embedded import WorkerPool
-from scheduler.runs import RunStatus
+from scheduler.core.clock import Clock
+from scheduler.core.runs import RunStatus
+from scheduler.engine.embedded import WorkerPool
+from scheduler.engine.watcher import Watcher, WatcherOptions
 from scheduler.store import Store
-from scheduler.watcher import Watcher, WatcherOptions
 from tests.faults.harness import merged_rows
 from tests.integration.helpers import wait_for
 from tests.integration.test_watcher_e2e import REPO

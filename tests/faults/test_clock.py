@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.runs import RunStatus
+from scheduler.core.runs import RunStatus
 from tests.faults.harness import assert_each_instant_once, job_file, merged_rows, settle
 from tests.faults.inprocess import InProcess, Start, succeeded_at
 from tests.integration.helpers import wait_for

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.embedded import EmbeddedRedis
+from scheduler.engine.embedded import EmbeddedRedis
 from tests.faults.harness import (
     FaultWatcher,
     assert_each_instant_once,

@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from scheduler.embedded import EmbeddedRedis
+from scheduler.engine.embedded import EmbeddedRedis
 from tests.faults import fault_tasks
 from tests.faults.harness import assert_each_instant_once, fleet, job_file, stop_job, wait_done
 from tests.integration.helpers import wait_for

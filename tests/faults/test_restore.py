@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.reload import RESTORE_WITHIN
+from scheduler.engine.reload import RESTORE_WITHIN
 from tests.faults import fault_tasks
 from tests.faults.harness import assert_each_instant_once, job_file, merged_rows
 from tests.faults.inprocess import InProcess, Start, succeeded_at

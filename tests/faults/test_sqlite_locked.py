@@ -17,9 +17,9 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from scheduler.embedded import EmbeddedRedis
-from scheduler.policies import Reason
-from scheduler.runs import RunStatus
+from scheduler.core.policies import Reason
+from scheduler.core.runs import RunStatus
+from scheduler.engine.embedded import EmbeddedRedis
 from tests.faults.harness import (
     assert_each_instant_once,
     fleet,

@@ -20,7 +20,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from scheduler.embedded import EmbeddedRedis
+from scheduler.engine.embedded import EmbeddedRedis
 from tests.faults.harness import (
     assert_each_instant_once,
     fleet,

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.embedded import EmbeddedRedis
-from scheduler.runs import RunStatus
+from scheduler.core.runs import RunStatus
+from scheduler.engine.embedded import EmbeddedRedis
 from scheduler.store import RunRow
 from tests.faults import fault_tasks
 from tests.faults.harness import (

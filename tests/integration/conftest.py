@@ -1,7 +1,7 @@
 """Shared fixtures of the integration tests: a real Redis, flushed around every test.
 
 The server is ``REDIS_URL`` when that is set (its current database is flushed before and
-after each test, as in RQ's own tests), else an :class:`~scheduler.embedded.EmbeddedRedis`
+after each test, as in RQ's own tests), else an :class:`~scheduler.engine.embedded.EmbeddedRedis`
 started once per session in a temporary directory, so a machine without a Redis service
 still runs the whole suite. To wait in a test, use :func:`tests.integration.helpers.wait_for`.
 """
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from scheduler.embedded import EmbeddedRedis
+from scheduler.engine.embedded import EmbeddedRedis
 
 
 @pytest.fixture(scope="session")

@@ -13,9 +13,9 @@ import redis
 from rq import Queue
 from rq.job import Job
 
-from scheduler.dispatch import CLAIM_CHUNK, STAGE_PREFIX, Dispatcher
-from scheduler.leader import LAST_DISPATCHED_KEY, LEASE_KEY, shared_last_dispatched
-from scheduler.runs import RunRequest, RunTrigger, iso_utc, run_id
+from scheduler.core.runs import RunRequest, RunTrigger, iso_utc, run_id
+from scheduler.engine.dispatch import CLAIM_CHUNK, STAGE_PREFIX, Dispatcher
+from scheduler.engine.leader import LAST_DISPATCHED_KEY, LEASE_KEY, shared_last_dispatched
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

@@ -17,7 +17,7 @@ import redis
 from rq import Queue
 from rq.job import JobStatus
 
-from scheduler.embedded import (
+from scheduler.engine.embedded import (
     MAX_SOCKET_PATH,
     EmbeddedRedis,
     EmbeddedRedisError,
@@ -105,7 +105,8 @@ class TestEmbeddedRedis:
     def test_adopts_a_server_left_running_by_an_earlier_process(self, tmp_path: Path) -> None:
         """A server orphaned by a process that exited without stop() is reused, then stopped."""
         code = (
-            "import sys; from pathlib import Path; from scheduler.embedded import EmbeddedRedis; "
+            "import sys; from pathlib import Path; "
+            "from scheduler.engine.embedded import EmbeddedRedis; "
             "print(EmbeddedRedis(Path(sys.argv[1])).start())"
         )
         result = subprocess.run(

@@ -14,11 +14,11 @@ import pytest
 import redis
 from structlog.testing import capture_logs
 
-from scheduler import pause
-from scheduler.gate import Gate
-from scheduler.job import LoadedJob
-from scheduler.models import JobSpec
-from scheduler.runs import EventKind, RunEvent, RunRequest, RunStatus, RunTrigger, iso_utc
+from scheduler.core.job import LoadedJob
+from scheduler.core.models import JobSpec
+from scheduler.core.runs import EventKind, RunEvent, RunRequest, RunStatus, RunTrigger, iso_utc
+from scheduler.engine import pauses as pause
+from scheduler.engine.gate import Gate
 from scheduler.store import RunRow, Store
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -204,7 +204,7 @@ def test_a_dropped_waiting_run_is_recorded_skipped(
     gate: Gate, store: Store, redis_conn: redis.Redis
 ):
     """A run queue_one held back, whose job was paused meanwhile, ends skipped (paused)."""
-    from scheduler.policies import Reason
+    from scheduler.core.policies import Reason
 
     j = job("a", "queue_one")
     sent(gate, store, redis_conn, req(j, 0), "started")

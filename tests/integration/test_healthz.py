@@ -8,9 +8,9 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from scheduler.api import store_path
-from scheduler.clock import FixedClock
-from scheduler.healthz import serve
+from scheduler.core.clock import FixedClock
+from scheduler.engine.api import store_path
+from scheduler.engine.healthz import serve
 from scheduler.store import Store
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 import redis
 from structlog.testing import capture_logs
 
-from scheduler.clock import FixedClock
-from scheduler.dispatch import Dispatcher
-from scheduler.leader import (
+from scheduler.core.clock import FixedClock
+from scheduler.core.runs import RunRequest, RunTrigger, iso_utc, run_id
+from scheduler.engine.dispatch import Dispatcher
+from scheduler.engine.leader import (
     LAST_DISPATCHED_KEY,
     LEASE_KEY,
     Holder,
@@ -22,7 +23,6 @@ from scheduler.leader import (
     Role,
     shared_last_dispatched,
 )
-from scheduler.runs import RunRequest, RunTrigger, iso_utc, run_id
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

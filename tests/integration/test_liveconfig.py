@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.liveconfig import LiveConfig
+from scheduler.config.liveconfig import LiveConfig
 
 NOW = datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from scheduler.runs import RunStatus, RunTrigger
+from scheduler.core.runs import RunStatus, RunTrigger
+from scheduler.engine.watcher import WatcherOptions
 from scheduler.store import RunRow
-from scheduler.watcher import WatcherOptions
 from tests.faults.inprocess import MovableClock, running_watcher
 from tests.integration import e2e_tasks
 from tests.integration.helpers import wait_for

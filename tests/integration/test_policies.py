@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from scheduler.runs import RunStatus, RunTrigger
+from scheduler.core.runs import RunStatus, RunTrigger
 from scheduler.store import RunRow
 from tests.integration import e2e_tasks
 from tests.integration.helpers import wait_for
@@ -270,7 +270,7 @@ def test_misfire_run_all_catches_up_to_max(spawn: Spawn, tmp_path: Path) -> None
 def test_redis_outage_longer_than_grace_is_recorded_missed(spawn: Spawn, tmp_path: Path) -> None:
     """Redis down ~4 s under a 1 s job with grace 1s: the outage's instants are recorded
     missed (reason grace), not run late; every instant has exactly one row."""
-    from scheduler.embedded import EmbeddedRedis
+    from scheduler.engine.embedded import EmbeddedRedis
 
     server = EmbeddedRedis(tmp_path / "r")
     url = server.start()

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import redis
 from rq import Queue, SimpleWorker
 
-from scheduler.reconcile import reconcile
-from scheduler.runs import EventKind, RunTrigger
+from scheduler.core.runs import EventKind, RunTrigger
+from scheduler.engine.reconcile import reconcile
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 AT = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)

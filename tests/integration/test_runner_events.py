@@ -21,9 +21,9 @@ from redis.retry import Retry
 from rq import Queue, SimpleWorker, Worker
 from rq.job import Job, JobStatus
 
-from scheduler.events import STREAM, EventReader, publish
-from scheduler.runner import TaskImportError, import_task, run
-from scheduler.runs import EventKind, RunEvent, RunRequest, RunTrigger, iso_utc, run_id
+from scheduler.core.runs import EventKind, RunEvent, RunRequest, RunTrigger, iso_utc, run_id
+from scheduler.worker.events import STREAM, EventReader, publish
+from scheduler.worker.runner import TaskImportError, import_task, run
 
 TASKS = "tests.integration.tasks_for_tests"
 ROOT = Path(__file__).resolve().parents[2]

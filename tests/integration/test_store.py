@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduler.runs import EventKind, RunEvent, RunStatus, RunTrigger, iso_utc, run_id
+from scheduler.core.runs import EventKind, RunEvent, RunStatus, RunTrigger, iso_utc, run_id
 from scheduler.store import (
     MIGRATIONS,
     SCHEMA_VERSION,

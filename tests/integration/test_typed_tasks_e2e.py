@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from scheduler.runs import RunStatus
+from scheduler.core.runs import RunStatus
 from tests.integration.helpers import wait_for
 from tests.integration.test_watcher_e2e import (
     REPO,

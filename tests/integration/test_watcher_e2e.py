@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from scheduler.runs import RunStatus, RunTrigger
+from scheduler.core.runs import RunStatus, RunTrigger
 from scheduler.store import RunRow, Store, StoreMissingError, StoreVersionError
 from tests.integration import e2e_tasks
 from tests.integration.helpers import wait_for

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.embedded import EmbeddedRedis
-from scheduler.runs import RunStatus, RunTrigger, run_id
+from scheduler.core.runs import RunStatus, RunTrigger, run_id
+from scheduler.engine.embedded import EmbeddedRedis
 from scheduler.store import RunRow
 from tests.integration import e2e_tasks
 from tests.integration.helpers import wait_for

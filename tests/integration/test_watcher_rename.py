@@ -37,7 +37,7 @@ def test_store_rename_moves_runs_and_state(tmp_path: Path) -> None:
     """Store.rename_job moves runs and the state row to the new name."""
     from datetime import UTC, datetime
 
-    from scheduler.runs import RunTrigger
+    from scheduler.core.runs import RunTrigger
     from scheduler.store import Store
 
     at = datetime(2026, 1, 1, tzinfo=UTC)

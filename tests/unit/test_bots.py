@@ -23,8 +23,8 @@ from examples.bots import (
     read_contacts,
     visitor,
 )
-from scheduler.errors import TaskParamsError
-from scheduler.tasks import RunContext, call_task
+from scheduler.core.errors import TaskParamsError
+from scheduler.worker.tasks import RunContext, call_task
 
 BIRTHDAY = "examples.bots:birthday"
 VISITOR = "examples.bots:visitor"

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.catalog import build_catalog, discover, is_job_file, load_paths, read_job_file
+from scheduler.config.catalog import discover, is_job_file, load_paths, read_job_file
+from scheduler.core.catalog import build_catalog
 
 SCHEDULE = "task: pkg.mod:func\nschedule:\n  cron: '0 9 * * *'\n"
 

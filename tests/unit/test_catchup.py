@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from scheduler.catchup import _MAX_SCAN, MAX_RECORDED_MISSED, resume
-from scheduler.schedule import AtSchedule, IntervalSchedule
+from scheduler.core.catchup import _MAX_SCAN, MAX_RECORDED_MISSED, resume
+from scheduler.core.schedule import AtSchedule, IntervalSchedule
 
 T0 = datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
 HOURLY = IntervalSchedule(timedelta(hours=1), T0)

@@ -15,8 +15,8 @@ from croniter import croniter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler import cronexpr
-from scheduler.cronexpr import CronSyntaxError, parse_cron
+from scheduler.core import cronexpr
+from scheduler.core.cronexpr import CronSyntaxError, parse_cron
 
 
 def _field(values: st.SearchStrategy[int]) -> st.SearchStrategy[str]:

@@ -28,8 +28,8 @@ from cronsim import CronSim, CronSimError
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from scheduler.cronexpr import CronSyntaxError, parse_cron
-from scheduler.schedule import CronSchedule, next_runs
+from scheduler.core.cronexpr import CronSyntaxError, parse_cron
+from scheduler.core.schedule import CronSchedule, next_runs
 
 ZONES = (
     "Europe/Paris",
@@ -57,7 +57,7 @@ def _offset(instant: datetime, tz: ZoneInfo) -> timedelta:
 def _first_change(lo: datetime, hi: datetime, tz: ZoneInfo, off: timedelta) -> datetime | None:
     """The first instant in (lo, hi] whose offset is not ``off``: 12-hour probes, then minutes.
 
-    Written independently of ``scheduler.localtime`` so the oracle does not share its code.
+    Written independently of ``scheduler.core.localtime`` so the oracle does not share its code.
     """
     probe = lo
     while probe < hi:

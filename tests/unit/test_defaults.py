@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler.defaults import DefaultsFile, DefaultsTree, merge, parse_defaults
-from scheduler.loader import FileContext, FileResult, parse_job_documents
-from scheduler.project import TaskRules
+from scheduler.config.defaults import DefaultsFile, DefaultsTree, merge, parse_defaults
+from scheduler.config.loader import FileContext, parse_job_documents
+from scheduler.config.project import TaskRules
+from scheduler.core.catalog import FileResult
 
 ROOT_DEFAULTS = "jobs.d/_defaults.yaml"
 SUB_DEFAULTS = "jobs.d/bots/_defaults.yaml"

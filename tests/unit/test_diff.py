@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scheduler.catalog import Catalog, build_catalog
-from scheduler.diff import (
+from scheduler.config.loader import parse_job_documents
+from scheduler.core.catalog import Catalog, build_catalog
+from scheduler.core.diff import (
     FREQUENCY_CAP,
     ChangeKind,
     FieldChange,
@@ -23,8 +24,7 @@ from scheduler.diff import (
     field_changes,
     flatten,
 )
-from scheduler.loader import parse_job_documents
-from scheduler.schedule import IntervalSchedule
+from scheduler.core.schedule import IntervalSchedule
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # a Monday; Paris is on CEST (+02:00)
 

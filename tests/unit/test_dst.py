@@ -29,8 +29,8 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 from cronsim import CronSim
 
-from scheduler.cronexpr import parse_cron
-from scheduler.schedule import CronSchedule, next_runs
+from scheduler.core.cronexpr import parse_cron
+from scheduler.core.schedule import CronSchedule, next_runs
 
 
 def runs(expr: str, zone: str, after: str, count: int) -> list[str]:

@@ -16,11 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from scheduler.cronexpr import parse_cron
-from scheduler.job import build_schedule, local_iso
-from scheduler.models import JobSpec
-from scheduler.policies import DstGap, DstRepeat
-from scheduler.schedule import CronSchedule, next_runs
+from scheduler.core.cronexpr import parse_cron
+from scheduler.core.job import build_schedule, local_iso
+from scheduler.core.models import JobSpec
+from scheduler.core.policies import DstGap, DstRepeat
+from scheduler.core.schedule import CronSchedule, next_runs
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from scheduler.duequeue import DueQueue, DueRun
+from scheduler.core.duequeue import DueQueue, DueRun
 
 T0 = datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
 

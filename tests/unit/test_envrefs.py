@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from scheduler.envrefs import (
+from scheduler.core.envrefs import (
     REDACTED,
     SecretError,
     has_reference,

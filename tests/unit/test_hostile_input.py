@@ -13,9 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scheduler.catalog import read_job_file
-from scheduler.loader import FileResult, parse_job_documents
-from scheduler.yamlsource import MAX_CHARS, MAX_DEPTH, MAX_NODES
+from scheduler.config.catalog import read_job_file
+from scheduler.config.loader import parse_job_documents
+from scheduler.config.yamlsource import MAX_CHARS, MAX_DEPTH, MAX_NODES
+from scheduler.core.catalog import FileResult
 
 SOURCE = "jobs.d/hostile.yaml"
 VALID = "name: job\ntask: pkg.mod:func\nschedule:\n  cron: '0 9 * * *'\n"

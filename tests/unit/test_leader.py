@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis
 
-from scheduler.clock import FixedClock
-from scheduler.leader import Holder, LeaderElector, Role
+from scheduler.core.clock import FixedClock
+from scheduler.engine.leader import Holder, LeaderElector, Role
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

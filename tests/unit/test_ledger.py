@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from scheduler.dispatch import retry_intervals
-from scheduler.ledger import LEDGER, state
-from scheduler.pause import Pause, active
-from scheduler.policies import Reason
-from scheduler.runs import RunStatus
+from scheduler.core.ledger import LEDGER, state
+from scheduler.core.policies import Reason
+from scheduler.core.runs import RunStatus
+from scheduler.engine.dispatch import retry_intervals
+from scheduler.engine.pauses import Pause, active
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

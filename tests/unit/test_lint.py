@@ -19,13 +19,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-import scheduler.lint
-from scheduler.catalog import Catalog, build_catalog
-from scheduler.errors import JobFileWarning
-from scheduler.job import LoadedJob
-from scheduler.lint import LintCode, lint_catalog, lint_job
-from scheduler.loader import FileResult, parse_job_documents
-from scheduler.schedule import Jitter, next_runs
+import scheduler.core.lint
+from scheduler.config.loader import parse_job_documents
+from scheduler.core.catalog import Catalog, FileResult, build_catalog
+from scheduler.core.errors import JobFileWarning
+from scheduler.core.job import LoadedJob
+from scheduler.core.lint import LintCode, lint_catalog, lint_job
+from scheduler.core.schedule import Jitter, next_runs
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -81,7 +81,7 @@ def test_codes_are_stable_and_documented():
         "dst-repeated",
         "pile-up",
     ]
-    doc = scheduler.lint.__doc__ or ""
+    doc = scheduler.core.lint.__doc__ or ""
     for code in LintCode:
         assert re.search(rf"^{code.value}\s", doc, re.MULTILINE), code
 

@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from scheduler.errors import JobFileError
-from scheduler.job import LoadedJob
-from scheduler.loader import FileResult, parse_job_documents
-from scheduler.models import Weekday
+from scheduler.config.loader import parse_job_documents
+from scheduler.core.catalog import FileResult
+from scheduler.core.errors import JobFileError
+from scheduler.core.job import LoadedJob
+from scheduler.core.models import Weekday
 
 SOURCE = "jobs.d/example.yaml"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.catchup import MAX_RECORDED_MISSED, MisfireRule, late_beyond, resume, step
-from scheduler.policies import MisfirePolicy
-from scheduler.schedule import IntervalSchedule, iter_runs
+from scheduler.core.catchup import MAX_RECORDED_MISSED, MisfireRule, late_beyond, resume, step
+from scheduler.core.policies import MisfirePolicy
+from scheduler.core.schedule import IntervalSchedule, iter_runs
 
 T0 = datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
 HOURLY = IntervalSchedule(timedelta(hours=1), T0)

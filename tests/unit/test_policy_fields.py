@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from scheduler.loader import parse_job_documents
-from scheduler.policies import DstGap, MisfirePolicy, OverlapPolicy
+from scheduler.config.loader import parse_job_documents
+from scheduler.core.policies import DstGap, MisfirePolicy, OverlapPolicy
 
 SOURCE = "jobs.d/p.yaml"
 HEAD = 'name: job\ntask: pkg.mod:func\nschedule:\n  cron: "30 2 * * *"\n'
@@ -92,9 +92,9 @@ def test_dst_on_an_elapsed_time_job_points_at_dst():
 def test_policies_can_be_folder_defaults():
     """A _defaults.yaml may set on_failure, retries, overlap, misfire and dst for its folder;
     a job's own value wins."""
-    from scheduler.defaults import DefaultsTree, parse_defaults
-    from scheduler.loader import FileContext
-    from scheduler.project import TaskRules
+    from scheduler.config.defaults import DefaultsTree, parse_defaults
+    from scheduler.config.loader import FileContext
+    from scheduler.config.project import TaskRules
 
     text = (
         "on_failure: {webhook: 'https://hooks.example.com/x'}\n"
@@ -122,7 +122,7 @@ def test_a_job_that_declares_dst_gets_no_dst_warning(tmp_path):
     has chosen its nights, so it gets none (the same job without it gets both)."""
     from datetime import UTC, datetime
 
-    from scheduler import api
+    from scheduler.engine import api
 
     plain = (
         'name: a\ntask: pkg.mod:func\nschedule:\n  cron: "30 2 * * *"\n  timezone: Europe/Paris\n'

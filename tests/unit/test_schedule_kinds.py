@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.cronexpr import CronSyntaxError, parse_cron
-from scheduler.durations import DurationSyntaxError, format_duration, parse_duration
-from scheduler.schedule import (
+from scheduler.core.cronexpr import CronSyntaxError, parse_cron
+from scheduler.core.durations import DurationSyntaxError, format_duration, parse_duration
+from scheduler.core.schedule import (
     AnyOf,
     AtSchedule,
     CronSchedule,
@@ -317,7 +317,7 @@ def test_jitter_delay_is_stable_across_processes():
     names = ["birthday-daily", "profile-visitor", "a", "job.with-dots_1"]
     here = [int(jitter_delay(n, timedelta(hours=1)).total_seconds()) for n in names]
     code = (
-        "from datetime import timedelta; from scheduler.schedule import jitter_delay; "
+        "from datetime import timedelta; from scheduler.core.schedule import jitter_delay; "
         f"print([int(jitter_delay(n, timedelta(hours=1)).total_seconds()) for n in {names!r}])"
     )
     for seed in ("0", "12345"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scheduler.defaults import json_schema as defaults_schema
-from scheduler.models import json_schema
+from scheduler.config.defaults import json_schema as defaults_schema
+from scheduler.core.models import json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "schemas" / "job.schema.json"

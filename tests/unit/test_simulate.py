@@ -26,11 +26,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.catchup import resume
-from scheduler.job import LoadedJob
-from scheduler.models import JobSpec
-from scheduler.schedule import iter_runs
-from scheduler.simulate import (
+from scheduler.core.catchup import resume
+from scheduler.core.job import LoadedJob
+from scheduler.core.models import JobSpec
+from scheduler.core.schedule import iter_runs
+from scheduler.core.simulate import (
     MAX_WINDOW,
     Occurrence,
     OutageError,

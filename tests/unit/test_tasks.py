@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from scheduler.errors import TaskParamsError
-from scheduler.tasks import RunContext, call_task, check_params, params_model, task
+from scheduler.core.errors import TaskParamsError
+from scheduler.worker.tasks import RunContext, call_task, check_params, params_model, task
 
 REF = "tests.unit.test_tasks:job"
 

@@ -1,0 +1,141 @@
+"""``scheduler pause NAME`` and ``scheduler resume NAME``: hold a job at runtime, no commit.
+
+The pause is stored in Redis (``scheduler.engine.pauses``), so every watcher on it sees it within
+a second and logs it (``job.paused`` / ``job.resumed``); each occurrence due meanwhile is
+recorded ``skipped`` with reason ``paused``. ``status`` and ``health`` show pauses as drift
+from git. Exit codes: 0 done, 1 unknown or invalid job (or no Redis), 2 usage.
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import click
+
+from scheduler.cli.app import _load, _now, _redis
+from scheduler.cli.options import (
+    EXIT_INVALID,
+    data_dir_option,
+    format_option,
+    jobs_dir_option,
+    redis_url_option,
+)
+
+
+def _who() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def parse_until(value: str | None, now: datetime) -> datetime | None:
+    """``--until``: a duration from now (``2h``) or an ISO-8601 date-time (naive = UTC)."""
+    if value is None:
+        return None
+    from scheduler.core.durations import DurationSyntaxError, parse_duration
+
+    text = value.strip()
+    try:
+        return now + parse_duration(text)
+    except DurationSyntaxError:
+        pass
+    try:
+        until = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is neither a duration (2h, 1d) nor an ISO-8601 date-time",
+            param_hint="--until",
+        ) from None
+    until = until.replace(tzinfo=UTC) if until.tzinfo is None else until.astimezone(UTC)
+    if until <= now:
+        raise click.BadParameter(f"{value!r} is in the past", param_hint="--until")
+    if until - now > timedelta(days=3650):
+        raise click.BadParameter(f"{value!r} is more than ten years away", param_hint="--until")
+    return until
+
+
+def _job_or_exit(jobs_dir: Path, name: str) -> None:
+    from scheduler.core.errors import SchedulerError
+    from scheduler.engine import api
+
+    try:
+        api.find_job(_load(jobs_dir), name)
+    except SchedulerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+
+
+@click.command()
+@click.argument("name")
+@click.option("--reason", required=True, help="Why (shown by status and in the logs).")
+@click.option("--until", metavar="WHEN", help="Resume by itself: a duration (2h) or ISO-8601.")
+@click.option("--by", default=None, help="Who pauses it [default: user@host].")
+@jobs_dir_option
+@data_dir_option
+@redis_url_option
+@format_option("text", "json")
+def pause(
+    name: str,
+    reason: str,
+    until: str | None,
+    by: str | None,
+    jobs_dir: Path,
+    data_dir: Path,
+    redis_url: str | None,
+    fmt: str,
+) -> None:
+    """Pause job NAME at runtime: its runs are recorded skipped (paused) until resumed."""
+    import redis
+
+    from scheduler.cli import report
+    from scheduler.engine import pauses
+
+    now = _now()
+    end = parse_until(until, now)
+    if not reason.strip():
+        raise click.BadParameter("give a reason", param_hint="--reason")
+    _job_or_exit(jobs_dir, name)
+    record = pauses.Pause(job=name, by=by or _who(), at=now, reason=reason.strip(), until=end)
+    try:
+        pauses.save(_redis(data_dir, redis_url), record)
+    except redis.RedisError as exc:
+        click.echo(f"error: cannot reach Redis: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    if fmt == "json":
+        click.echo(report.dumps({"paused": record.as_json()}))
+    else:
+        tail = f" until {end.isoformat()}" if end else " until 'scheduler resume'"
+        click.echo(f"paused {name}{tail}: {record.reason} (by {record.by})")
+
+
+@click.command()
+@click.argument("name")
+@jobs_dir_option
+@data_dir_option
+@redis_url_option
+@format_option("text", "json")
+def resume(name: str, jobs_dir: Path, data_dir: Path, redis_url: str | None, fmt: str) -> None:
+    """Resume job NAME after `scheduler pause` (nothing to do if it is not paused)."""
+    import redis
+
+    from scheduler.cli import report
+    from scheduler.engine import pauses
+
+    _job_or_exit(jobs_dir, name)
+    try:
+        removed = pauses.clear(_redis(data_dir, redis_url), name)
+    except redis.RedisError as exc:
+        click.echo(f"error: cannot reach Redis: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    if fmt == "json":
+        click.echo(report.dumps({"job": name, "resumed": removed is not None}))
+    elif removed is None:
+        click.echo(f"{name} was not paused")
+    else:
+        click.echo(f"resumed {name} (paused by {removed.by}: {removed.reason})")

@@ -1,0 +1,158 @@
+"""The live set of jobs, changed one file at a time, keeping the last valid definitions.
+
+A file that becomes invalid is rejected and the jobs it held keep their last valid
+definition; other files are unaffected, and only the changed file is re-read. The
+watcher (and its startup) apply every change through here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from scheduler.config.catalog import (
+    defaults_for,
+    discover,
+    display_path,
+    parse_job_bytes,
+    read_defaults,
+    read_job_bytes,
+)
+from scheduler.config.defaults import DefaultsTree
+from scheduler.config.loader import FileContext
+from scheduler.config.project import Project, load_project
+from scheduler.core.catalog import FileResult, duplicate_name_error
+from scheduler.core.errors import JobFileError
+from scheduler.core.job import LoadedJob
+
+
+@dataclass
+class _FileState:
+    digest: str
+    jobs: dict[str, LoadedJob]
+
+
+@dataclass
+class Change:
+    """The effect of reloading one file."""
+
+    file: str
+    added: list[LoadedJob] = field(default_factory=list)
+    updated: list[LoadedJob] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    rejected: list[JobFileError] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.updated or self.removed or self.rejected)
+
+
+class LiveConfig:
+    """Jobs by name, built from the files under one jobs directory."""
+
+    def __init__(self, root: Path, project: Project | None = None) -> None:
+        self.root = root
+        self.project = project if project is not None else load_project(root)
+        self.defaults = DefaultsTree()
+        self._defaults_rejected: dict[str, list[JobFileError]] = {}
+        self._files: dict[str, _FileState] = {}
+        self.jobs: dict[str, LoadedJob] = {}
+        self._owner: dict[str, str] = {}  # job name -> file
+        self.rejected: dict[str, list[JobFileError]] = {}  # file -> why, until it is fixed
+
+    @property
+    def generation(self) -> str:
+        """A digest of the accepted content of every job file (changes when any does)."""
+        h = hashlib.sha256()
+        for name in sorted(self._files):
+            h.update(f"{name}\0{self._files[name].digest}\n".encode())
+        return h.hexdigest()[:16]
+
+    def rescan(self, now: datetime) -> list[Change]:
+        """Re-read every job file whose content (or defaults) changed, and forget deleted ones."""
+        before = dict(self._defaults_rejected)
+        self.reload_defaults()
+        present = {display_path(p): p for p in discover(self.root)} if self.root.is_dir() else {}
+        gone = (set(self._files) | set(self.rejected)) - set(present) - set(self._defaults_rejected)
+        # A broken defaults file is reported once, when it breaks (or breaks differently).
+        changes = [
+            Change(file, rejected=errors)
+            for file, errors in self._defaults_rejected.items()
+            if before.get(file) != errors
+        ]
+        # Deletions first, so a job moved from one file to another is not a duplicate.
+        changes += [self.apply(Path(name), now) for name in sorted(gone)]
+        changes += [self.apply(path, now) for path in present.values()]
+        return [c for c in changes if not c.empty]
+
+    def reload_defaults(self) -> list[JobFileError]:
+        """Re-read the defaults files; a job file whose defaults changed re-parses when applied."""
+        self.defaults, broken = read_defaults(self.root)
+        for source in self._defaults_rejected:
+            self.rejected.pop(source, None)
+        self._defaults_rejected = {b.file: b.errors for b in broken}
+        self.rejected.update(self._defaults_rejected)
+        return [e for b in broken for e in b.errors]
+
+    def apply(self, path: Path, now: datetime) -> Change:
+        """Reload one file (or its deletion)."""
+        source = display_path(path)
+        if not path.exists():
+            self.rejected.pop(source, None)
+            return self._replace(source, None, {})
+        raw = read_job_bytes(path, source)
+        if isinstance(raw, FileResult):
+            self.rejected[source] = raw.errors
+            return Change(source, rejected=raw.errors)
+        context = FileContext(defaults_for(self.defaults, self.root, path), self.project.rules)
+        digest = hashlib.sha256(raw + context.defaults.digest.encode()).hexdigest()
+        known = self._files.get(source)
+        if known is not None and known.digest == digest and source not in self.rejected:
+            return Change(source)
+        # No `now`: the date-dependent warnings are for `validate`; the watcher needs none.
+        result = parse_job_bytes(raw, source, positions=False, context=context)
+        self._reject_duplicates(result)
+        if not result.ok:
+            self.rejected[source] = result.errors
+            return Change(source, rejected=result.errors)
+        self.rejected.pop(source, None)
+        return self._replace(source, digest, {j.name: j for j in result.jobs})
+
+    def retry_rejected(self, now: datetime) -> list[Change]:
+        """Re-read rejected files: one may have clashed with a job that is now gone."""
+        files = [f for f in self.rejected if f not in self._defaults_rejected]
+        return [c for c in (self.apply(Path(f), now) for f in files) if not c.empty]
+
+    def _reject_duplicates(self, result: FileResult) -> None:
+        seen: dict[str, LoadedJob] = {}
+        for job in result.jobs:
+            owner = self._owner.get(job.name)
+            earlier = seen.get(job.name)
+            if earlier is None and owner is not None and owner != result.file:
+                earlier = self.jobs[job.name]
+            if earlier is None:
+                seen[job.name] = job
+            else:
+                result.errors.append(duplicate_name_error(result.file, job, earlier))
+
+    def _replace(self, source: str, digest: str | None, jobs: dict[str, LoadedJob]) -> Change:
+        change = Change(source)
+        old = self._files.pop(source, None)
+        old_jobs = old.jobs if old else {}
+        for name in old_jobs.keys() - jobs.keys():
+            change.removed.append(name)
+            self.jobs.pop(name, None)
+            self._owner.pop(name, None)
+        for name, job in jobs.items():
+            before = old_jobs.get(name)
+            if before is None:
+                change.added.append(job)
+            elif before.definition_hash != job.definition_hash:
+                change.updated.append(job)
+            self.jobs[name] = job
+            self._owner[name] = source
+        if digest is not None:
+            self._files[source] = _FileState(digest, jobs)
+        return change

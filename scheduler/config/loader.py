@@ -1,0 +1,143 @@
+"""Job documents to validated jobs: pure (text in, jobs and located problems out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from scheduler.config.defaults import Defaults, merge
+from scheduler.config.messages import describe_value, problems_from_validation
+from scheduler.config.project import TaskRules
+from scheduler.config.yamlsource import Document, format_loc, parse_documents
+from scheduler.core.catalog import FileResult
+from scheduler.core.errors import JobFileError, JobFileWarning
+from scheduler.core.job import LoadedJob
+from scheduler.core.models import JobSpec
+
+
+@dataclass(frozen=True)
+class FileContext:
+    """What applies to a job file besides its text: its folder's defaults, the task rules."""
+
+    defaults: Defaults = field(default_factory=Defaults)
+    rules: TaskRules = field(default_factory=TaskRules)
+
+
+def parse_job_documents(
+    text: str,
+    source: str,
+    now: datetime | None = None,
+    *,
+    positions: bool = True,
+    context: FileContext | None = None,
+) -> FileResult:
+    """Parse and validate every job document in ``text`` (the contents of file ``source``).
+
+    ``now`` (aware) enables the warnings that depend on the date, such as a one-shot
+    ``at`` in the past; without it the result depends on the text alone. ``positions``
+    keeps every field's line and column on the jobs (for the linter); the watcher, which
+    holds every job in memory for good, does without. ``context`` gives the defaults
+    merged under each job and the task rules (default: none, and "not the stdlib").
+    """
+    context = context or FileContext()
+    result = FileResult(file=source)
+    if context.defaults.broken is not None:
+        message = f"the defaults file {context.defaults.broken} is invalid; fix it first"
+        result.errors.append(JobFileError(source, 1, 1, "", message))
+    documents, syntax_errors = parse_documents(text, source)
+    for doc in documents:
+        if doc.data is None:
+            continue  # an empty document, such as a trailing '---'
+        _validate_document(doc, source, now, result, positions, context)
+    result.errors.extend(syntax_errors)
+    if context.defaults.broken is not None:
+        result.jobs.clear()  # checked without their defaults: not what the file means
+    if all(doc.data is None for doc in documents) and not syntax_errors:
+        result.warnings.append(JobFileWarning(source, 1, 1, "", "file holds no job"))
+    return result
+
+
+def _validate_document(
+    doc: Document,
+    source: str,
+    now: datetime | None,
+    result: FileResult,
+    positions: bool,
+    context: FileContext,
+) -> None:
+    if isinstance(doc.data, dict) and isinstance(doc.data.get("name"), str):
+        result.declared.setdefault(doc.data["name"], doc.value_position(("name",))[0])
+    if not isinstance(doc.data, dict):
+        result.errors.append(
+            JobFileError(
+                source,
+                doc.line,
+                doc.column,
+                "",
+                f"a job must be a mapping of fields (name, task, schedule, ...), "
+                f"got {describe_value(doc.data)}",
+            )
+        )
+        return
+    data = merge(context.defaults.data, doc.data) if context.defaults.data else doc.data
+    try:
+        spec = JobSpec.model_validate(data)
+    except ValidationError as exc:
+        result.errors.extend(problems_from_validation(exc, doc, source))
+        return
+    refused = context.rules.problem(spec.task)
+    if refused is not None:
+        line, column = doc.value_position(("task",))
+        result.errors.append(JobFileError(source, line, column, "task", refused))
+        return
+    name_line = doc.value_position(("name",))[0]
+    job = LoadedJob(
+        spec=spec,
+        file=source,
+        line=doc.line,
+        column=doc.column,
+        document=doc.index,
+        name_line=name_line,
+        defaults_files=context.defaults.files,
+        positions=(
+            {format_loc(loc): pos for loc, pos in doc.values.items() if loc} if positions else {}
+        ),
+    )
+    if now is not None:
+        result.warnings.extend(_dated_warnings(job, doc, now))
+    result.jobs.append(job)
+
+
+def _dated_warnings(job: LoadedJob, doc: Document, now: datetime) -> list[JobFileWarning]:
+    sched = job.spec.schedule
+    out = []
+    if sched.at is not None and sched.aware(sched.at) <= now:
+        line, col = doc.value_position(("schedule", "at"))
+        out.append(
+            JobFileWarning(
+                job.file,
+                line,
+                col,
+                "schedule.at",
+                f"{sched.at.isoformat()} is in the past; this one-shot job will not run",
+            )
+        )
+    elif sched.end is not None and sched.aware(sched.end) <= now:
+        line, col = doc.value_position(("schedule", "end"))
+        out.append(
+            JobFileWarning(
+                job.file,
+                line,
+                col,
+                "schedule.end",
+                f"the window ended at {sched.end.isoformat()}; this job will not run again",
+            )
+        )
+    elif job.schedule.next_after(now) is None:
+        line, col = doc.value_position(("schedule",))
+        out.append(
+            JobFileWarning(job.file, line, col, "schedule", "this schedule has no future run")
+        )
+    return out

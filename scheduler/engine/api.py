@@ -1,0 +1,366 @@
+"""The library behind the CLI: each command is one call here that tests can make directly."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scheduler.config.catalog import load_paths
+from scheduler.config.project import Project
+from scheduler.core.catalog import Catalog
+from scheduler.core.errors import InvalidJobError, UnknownJobError
+from scheduler.core.job import LoadedJob, local_iso
+from scheduler.core.schedule import next_runs
+
+if TYPE_CHECKING:
+    from scheduler.core.runs import RunRequest
+
+MAX_COUNT = 10_000
+
+
+def validate(paths: Sequence[Path], now: datetime, *, project: Project | None = None) -> Catalog:
+    """Load and check every job file under ``paths``; the catalog holds all problems."""
+    return load_paths(paths, now, project=project)
+
+
+def check_tasks(catalog: Catalog, project: Project, *, import_tasks: bool) -> None:
+    """Check tasks and params against the task code (``import_tasks``), flag production mode."""
+    from scheduler.config.taskcheck import check_tasks as check
+
+    check(catalog, project, import_tasks=import_tasks)
+
+
+def lint(catalog: Catalog, now: datetime, *, strict: bool = False) -> None:
+    """Add the schedule linter's warnings to the catalog; ``strict`` makes them errors.
+
+    Only ``validate`` lints: ``next`` and ``list`` do not pay for it. Under ``strict`` the
+    loader's own warnings (a one-shot in the past, an empty file) become errors too.
+    """
+    from scheduler.core.lint import lint_catalog
+
+    by_file = {f.file: f for f in catalog.files}
+    for warning in lint_catalog(catalog, now):
+        by_file[warning.file].warnings.append(warning)
+    if strict:
+        for f in catalog.files:
+            f.errors.extend(w.as_error() for w in f.warnings)
+            f.warnings.clear()
+
+
+def find_job(catalog: Catalog, name: str) -> LoadedJob:
+    """The valid job called ``name`` (or that was: a name in its ``previous_names``).
+
+    Raises InvalidJobError when the file defining it is rejected, else UnknownJobError.
+    """
+    job = catalog.jobs.get(name)
+    if job is not None:
+        return job
+    renamed = [j for j in catalog.jobs.values() if name in j.spec.previous_names]
+    if len(renamed) == 1:
+        return renamed[0]  # an old name keeps working after a rename
+    rejected = catalog.invalid_file_for(name)
+    if rejected is not None:
+        raise InvalidJobError(name, rejected.errors)
+    known = [j.name for f in catalog.files for j in f.jobs]
+    raise UnknownJobError(name, difflib.get_close_matches(name, known, n=2, cutoff=0.6))
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    job: LoadedJob
+    runs: list[datetime]
+
+    def as_json(self) -> dict[str, Any]:
+        tz = self.job.timezone
+        return {
+            "job": self.job.name,
+            "timezone": self.job.spec.schedule.timezone,
+            "runs": [local_iso(r, tz) for r in self.runs],
+        }
+
+
+def upcoming(job: LoadedJob, after: datetime, count: int) -> Upcoming:
+    """The next ``count`` runs of ``job`` strictly after ``after`` (aware)."""
+    return Upcoming(job, next_runs(job.schedule, after, count))
+
+
+def job_rows(catalog: Catalog, now: datetime) -> list[dict[str, Any]]:
+    """One row per valid job, sorted by name, as ``list --format json`` prints them."""
+    from scheduler.core.describe import describe_schedule
+
+    rows = []
+    for name in sorted(catalog.jobs):
+        job = catalog.jobs[name]
+        spec = job.spec
+        nxt = job.schedule.next_after(now) if spec.enabled else None
+        rows.append(
+            {
+                "name": name,
+                "description": spec.description,
+                "task": spec.task,
+                "queue": spec.queue,
+                "enabled": spec.enabled,
+                "schedule": spec.schedule.model_dump(mode="json", exclude_none=True),
+                "schedule_text": describe_schedule(spec.schedule),
+                "timezone": spec.schedule.timezone,
+                "next_run": None if nxt is None else local_iso(nxt, job.timezone),
+                "next_run_utc": None if nxt is None else nxt.astimezone(UTC).isoformat(),
+                "file": job.file,
+                "line": job.line,
+                "params": spec.params,
+                "canary": spec.canary,
+                "defaults": list(job.defaults_files),
+            }
+        )
+    return rows
+
+
+# -- records and the running system --------------------------------------------------
+
+DB_NAME = "scheduler.db"
+#: `health` calls a heartbeat older than this stale (the watcher writes one every 2 s).
+HEARTBEAT_MAX_AGE_S = 30.0
+#: What ``status`` and ``health`` read about the watcher ("leadership": see handover.py).
+_WATCHER_META = ("generation", "heartbeat", "last_rejected", "leadership", "paused")
+
+
+def store_path(data_dir: Path) -> Path:
+    return data_dir / DB_NAME
+
+
+def history(
+    data_dir: Path, *, job: str | None, status: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Recorded runs, newest scheduled first, as ``history --format json`` prints them.
+
+    Before the watcher's first start there are no records, which is an empty history.
+    """
+    from scheduler.core.errors import StoreMissingError
+    from scheduler.core.ledger import LEDGER, Filter, state
+    from scheduler.store import Store
+
+    pick = LEDGER[status] if status else Filter()
+    try:
+        with Store.open_readonly(store_path(data_dir)) as store:
+            rows = store.history(
+                job=job,
+                status=pick.status,
+                reason=None if pick.reason is None else str(pick.reason),
+                trigger=pick.trigger,
+                limit=limit,
+            )
+    except StoreMissingError:
+        return []
+    return [{**row.as_json(), "state": state(row.status, row.reason)} for row in rows]
+
+
+def status(
+    catalog: Catalog,
+    data_dir: Path,
+    now: datetime,
+    *,
+    live_pauses: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Each job with its next run and last run (from SQLite), plus the watcher's health.
+
+    Runtime pauses (drift from git) come from ``live_pauses`` (read from Redis) when
+    given, else from the copy the watcher keeps in SQLite.
+    """
+    from scheduler.core.errors import StoreMissingError
+    from scheduler.store import Store
+
+    states: dict[str, Any] = {}
+    last: dict[str, Any] = {}
+    meta: dict[str, tuple[str, datetime] | None] = {}
+    try:
+        with Store.open_readonly(store_path(data_dir)) as store:
+            states = store.job_states()
+            last = store.last_runs()
+            meta = {k: store.get_meta(k) for k in _WATCHER_META}
+    except StoreMissingError:
+        pass
+    jobs = []
+    for name in sorted(catalog.jobs):
+        job = catalog.jobs[name]
+        state = states.get(name)
+        run = last.get(name)
+        nxt = state.next_run if state is not None else None
+        if nxt is None and job.spec.enabled:
+            nxt = job.schedule.next_after(now)
+        jobs.append(
+            {
+                "name": name,
+                "enabled": job.spec.enabled,
+                "next_run": None
+                if nxt is None or not job.spec.enabled
+                else local_iso(nxt, job.timezone),
+                "last_run": None
+                if run is None
+                else {
+                    "scheduled_for": local_iso(run.scheduled_for, job.timezone),
+                    "status": str(run.status),
+                    "trigger": str(run.trigger),
+                    "duration_s": run.duration_s,
+                    "error": run.error,
+                },
+                "file": job.file,
+            }
+        )
+    watcher = watcher_health(meta, now)
+    paused = watcher["paused"] if live_pauses is None else live_pauses
+    watcher["paused"] = paused
+    for row in jobs:
+        row["paused"] = paused.get(str(row["name"]))
+    return {"watcher": watcher, "jobs": jobs}
+
+
+def live_pauses(conn: Any, now: datetime) -> dict[str, dict[str, Any]] | None:
+    """The pauses in force, read from Redis; None when Redis cannot be read."""
+    import redis
+
+    from scheduler.engine import pauses as pause
+
+    try:
+        found = pause.active(pause.read(conn), now)
+    except redis.RedisError:
+        return None
+    return {name: p.as_json() for name, p in sorted(found.items())}
+
+
+def _paused(meta: tuple[str, datetime] | None, now: datetime) -> dict[str, dict[str, Any]]:
+    """The watcher's copy of the pauses in force (expired ones left out)."""
+    import json
+
+    try:
+        value = json.loads(meta[0]) if meta else {}
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    out = {}
+    for name, data in value.items():
+        until = data.get("until") if isinstance(data, dict) else None
+        if until is None or datetime.fromisoformat(until) > now:
+            out[name] = data
+    return out
+
+
+def watcher_health(meta: dict[str, tuple[str, datetime] | None], now: datetime) -> dict[str, Any]:
+    """The watcher's heartbeat, live config generation and last rejected file."""
+    beat = meta.get("heartbeat")
+    age = None if beat is None else (now - beat[1]).total_seconds()
+    state, _, watcher = (beat[0] if beat else "").partition(" ")
+    healthy = (
+        beat is not None and state == "running" and age is not None and age <= HEARTBEAT_MAX_AGE_S
+    )
+    gen = meta.get("generation")
+    rejected = meta.get("last_rejected")
+    return {
+        "healthy": healthy,
+        "state": state or "never started",
+        "watcher": watcher or None,
+        "heartbeat_age_s": None if age is None else round(age, 3),
+        "generation": gen[0] if gen else None,
+        "last_rejected": rejected[0] if rejected and rejected[0] else None,
+        **_leadership(meta.get("leadership"), running=state == "running"),
+        "paused": _paused(meta.get("paused"), now),
+    }
+
+
+def _leadership(meta: tuple[str, datetime] | None, *, running: bool) -> dict[str, Any]:
+    """This watcher's role (leader or standby) and the leader it last saw (id, since)."""
+    import json
+
+    try:
+        value = json.loads(meta[0]) if meta else {}
+    except ValueError:
+        value = {}
+    leader = value.get("leader") if isinstance(value, dict) else None
+    return {
+        "role": value.get("role") if running and isinstance(value, dict) else None,
+        "leader": leader if isinstance(leader, dict) else None,
+    }
+
+
+def health(data_dir: Path, now: datetime) -> dict[str, Any]:
+    """The watcher's health from its SQLite heartbeat (works without Redis)."""
+    from scheduler.core.errors import StoreMissingError
+    from scheduler.store import Store
+
+    try:
+        with Store.open_readonly(store_path(data_dir)) as store:
+            meta = {k: store.get_meta(k) for k in _WATCHER_META}
+    except StoreMissingError:
+        meta = {}
+    return watcher_health(meta, now)
+
+
+def in_canary(data_dir: Path, job: LoadedJob) -> bool:
+    """Whether ``job`` still has canary runs to go (per the watcher's records).
+
+    A job the watcher has not recorded yet, or recorded with another definition, starts
+    its canary over.
+    """
+    from scheduler.core.errors import StoreMissingError
+    from scheduler.store import Store
+
+    try:
+        with Store.open_readonly(store_path(data_dir)) as store:
+            state = store.job_states().get(job.name)
+    except StoreMissingError:
+        state = None
+    if state is None or state.definition_hash != job.definition_hash:
+        return job.spec.canary > 0
+    return state.canary_left > 0
+
+
+def trigger(conn: Any, job: LoadedJob, now: datetime, *, canary: bool = False) -> dict[str, Any]:
+    """Enqueue one manual run of ``job`` now (with dry_run forced when ``canary``)."""
+    from scheduler.core.runs import RunTrigger
+    from scheduler.engine.dispatch import Dispatcher
+    from scheduler.engine.gate import rq_options
+
+    request = job.run_request(now, RunTrigger.manual, canary=canary)
+    # A manual run is the job's run: same timeout, TTLs and retries as a scheduled one.
+    dispatcher = Dispatcher(conn, owner="cli", options=lambda _name: rq_options(job.spec))
+    [outcome] = dispatcher.enqueue([request], now)
+    if outcome.enqueued:
+        _report_enqueued(conn, request, now)
+    return {
+        "job": job.name,
+        "run_id": request.run_id,
+        "queue": request.queue,
+        "scheduled_for": request.scheduled_for,
+        "trigger": str(request.trigger),
+        "enqueued": outcome.enqueued,
+        "canary": request.canary,
+    }
+
+
+def _report_enqueued(conn: Any, request: RunRequest, now: datetime) -> None:
+    """Tell the watcher (the store's only writer) of the run, so history shows it queued.
+
+    Best effort: the run is in RQ already, and without this report its row appears when a
+    worker starts it.
+    """
+    import redis
+
+    from scheduler.core.runs import EventKind, RunEvent, iso_utc
+    from scheduler.worker.events import publish
+
+    event = RunEvent(
+        kind=EventKind.enqueued,
+        run_id=request.run_id,
+        job=request.job,
+        scheduled_for=request.scheduled_for,
+        trigger=request.trigger,
+        at=iso_utc(now),
+        canary=request.canary,
+    )
+    with contextlib.suppress(redis.RedisError):
+        publish(conn, event)

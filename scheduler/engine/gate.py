@@ -1,0 +1,397 @@
+"""The policies applied at dispatch: runtime pauses and overlap, and failure alerts after.
+
+Every run the watcher is about to send passes :meth:`Gate.admit`, which returns the ones
+to send and records the others (``skipped`` with reason ``paused`` or ``overlap``, or
+``enqueued``/``waiting`` for a run ``queue_one`` holds back), cancelling the earlier run
+first under ``replace``.
+
+Where "is a run of this job still active" comes from: the watcher's own records. The
+gate keeps, per job, the runs recorded ``enqueued`` or ``started`` (loaded from SQLite at
+start, then kept up to date from what the watcher sends and the results stream reports),
+so a job with nothing active costs one dict lookup. Only when a job *has* an active run
+is RQ asked (one pipelined HGET per run, for all the batch's runs at once): a result may
+still be on its way on the stream, and RQ knows first that the run ended.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import redis
+import structlog
+from rq.command import send_stop_job_command
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job
+
+from scheduler.core.durations import parse_duration
+from scheduler.core.job import LoadedJob
+from scheduler.core.models import JobSpec
+from scheduler.core.policies import OverlapPolicy, Reason
+from scheduler.core.runs import EventKind, RunEvent, RunRequest, RunStatus, RunTrigger, iso_utc
+from scheduler.engine import pauses
+from scheduler.engine.alerts import Alerter, payload
+from scheduler.engine.dispatch import RqOptions, retry_intervals
+from scheduler.store import Store
+
+log = structlog.get_logger("scheduler.gate")
+
+#: RQ statuses of a job that has not ended (``scheduled``: waiting for a retry).
+RQ_ACTIVE = frozenset({"queued", "started", "deferred", "scheduled"})
+#: How often the pauses are read from Redis (a pause takes effect within this).
+PAUSE_REFRESH_S = 1.0
+PAUSED_META = "paused"
+
+
+def rq_options(spec: JobSpec) -> RqOptions:
+    """Timeout, TTLs and retry waits of the job's RQ jobs, in seconds."""
+
+    def seconds(text: str | None) -> int | None:
+        return None if text is None else int(parse_duration(text).total_seconds())
+
+    intervals: tuple[int, ...] = ()
+    if spec.retries is not None:
+        r = spec.retries
+        intervals = retry_intervals(
+            r.max,
+            parse_duration(r.backoff).total_seconds(),
+            r.factor,
+            parse_duration(r.max_backoff).total_seconds(),
+        )
+    return RqOptions(
+        timeout=seconds(spec.timeout) or -1,
+        result_ttl=seconds(spec.result_ttl),
+        failure_ttl=seconds(spec.failure_ttl),
+        retry_intervals=intervals,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Active:
+    """A run of a job that has not ended; ``waiting``: held by queue_one, not in RQ yet."""
+
+    job: str
+    run_id: str
+    scheduled_for: datetime
+    trigger: RunTrigger
+    status: RunStatus = RunStatus.enqueued
+    waiting: bool = False
+
+    @classmethod
+    def of(cls, request: RunRequest | RunEvent, *, waiting: bool = False) -> Active:
+        """The active run a request (or a report of one) becomes once sent (or held back,
+        ``waiting``)."""
+        return cls(
+            job=request.job,
+            run_id=request.run_id,
+            scheduled_for=datetime.fromisoformat(request.scheduled_for),
+            trigger=request.trigger,
+            waiting=waiting,
+        )
+
+
+class Gate:
+    """Pauses and overlap at dispatch, alerts on failure; owned by the watcher's loop thread."""
+
+    def __init__(self, *, store: Store, conn: redis.Redis, watcher: str) -> None:
+        self.store = store
+        self.conn = conn
+        self.watcher = watcher
+        self.active: dict[str, dict[str, Active]] = {}
+        self.paused: dict[str, pauses.Pause] = {}
+        self.alerter = Alerter()
+        self._pauses_read_at = float("-inf")
+
+    # -- state -----------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Rebuild the active runs from SQLite (at start)."""
+        self.active.clear()
+        for row in self.store.active_runs():
+            self._track(
+                row.job,
+                Active(
+                    job=row.job,
+                    run_id=row.run_id,
+                    scheduled_for=row.scheduled_for,
+                    trigger=row.trigger,
+                    status=row.status,
+                    waiting=row.reason == Reason.waiting and row.enqueued_at is None,
+                ),
+            )
+
+    def _track(self, job: str, run: Active) -> None:
+        self.active.setdefault(job, {})[run.run_id] = run
+
+    def _untrack(self, job: str, run_id: str) -> None:
+        runs = self.active.get(job)
+        if runs is not None:
+            runs.pop(run_id, None)
+            if not runs:
+                del self.active[job]
+
+    def sent(self, request: RunRequest) -> None:
+        """A run went onto its RQ queue (or was already there)."""
+        self._track(request.job, Active.of(request))
+
+    # -- pauses ----------------------------------------------------------------------
+
+    def refresh_pauses(self, now: datetime, *, force: bool = False) -> None:
+        """Read the pauses from Redis (at most every PAUSE_REFRESH_S); log what changed.
+
+        Expired pauses are removed from Redis. Raises redis.RedisError if Redis fails.
+        """
+        mono = time.monotonic()
+        if not force and mono - self._pauses_read_at < PAUSE_REFRESH_S:
+            return
+        self._pauses_read_at = mono
+        stored = pauses.read(self.conn)
+        for pause in stored.values():
+            if pause.expired(now) and pauses.clear_if_unchanged(self.conn, pause):
+                log.info(
+                    "job.resumed", job=pause.job, by="expiry", until=iso_utc(pause.until or now)
+                )
+        current = pauses.active(stored, now)
+        for name, pause in current.items():
+            if self.paused.get(name) != pause:
+                log.warning(
+                    "job.paused",
+                    job=name,
+                    by=pause.by,
+                    reason=pause.reason,
+                    paused_at=iso_utc(pause.at),
+                    until=None if pause.until is None else iso_utc(pause.until),
+                )
+        for name in self.paused.keys() - current.keys():
+            log.info("job.resumed", job=name)
+        if current != self.paused:
+            mirror = {n: p.as_json() for n, p in sorted(current.items())}
+            self.store.set_meta(PAUSED_META, json.dumps(mirror), now)
+        self.paused = current
+
+    # -- admission -------------------------------------------------------------------
+
+    def admit(
+        self, requests: Sequence[RunRequest], jobs: Mapping[str, LoadedJob], now: datetime
+    ) -> list[RunRequest]:
+        """The runs to send now; the others are recorded. Raises redis.RedisError."""
+        if not requests:
+            return []
+        self._confirm({r.job for r in requests if self._policy(jobs, r.job) is not None})
+        admitted: list[RunRequest] = []
+        catching_up: set[str] = set()
+        for request in requests:
+            pause = self.paused.get(request.job)
+            if pause is not None and not pause.expired(now):
+                note = f"paused by {pause.by}: {pause.reason}"
+                self._skip(request, Reason.paused, note)
+                continue
+            policy = self._policy(jobs, request.job)
+            # A run sent again (Redis failed after admission, a takeover) is not its own rival.
+            others = [
+                a for a in self.active.get(request.job, {}).values() if a.run_id != request.run_id
+            ]
+            running = [a for a in others if not a.waiting]
+            waiting = [a for a in others if a.waiting]
+            # run_all's catch-ups are the policy's own request: they may run side by side.
+            burst = request.trigger is RunTrigger.catch_up and request.job in catching_up
+            if policy is None or burst or not (running or waiting):
+                admitted.append(request)
+            elif policy is OverlapPolicy.forbid:
+                first = (running or waiting)[0]
+                self._skip(request, Reason.overlap, f"{first.run_id} is still {first.status}")
+                continue
+            elif policy is OverlapPolicy.replace_:
+                for earlier in [*running, *waiting]:
+                    self._replace(request.job, earlier, request, now)
+                admitted.append(request)
+            elif waiting:  # queue_one, one already waiting
+                self._skip(request, Reason.overlap, f"{waiting[0].run_id} is already waiting")
+                continue
+            else:  # queue_one: hold it until the running one ends
+                self._hold(request, running[0])
+                continue
+            if request.trigger is RunTrigger.catch_up:
+                catching_up.add(request.job)
+            self.sent(request)  # the next request of this job in the batch sees it
+        return admitted
+
+    @staticmethod
+    def _policy(jobs: Mapping[str, LoadedJob], name: str) -> OverlapPolicy | None:
+        job = jobs.get(name)
+        if job is None or job.spec.overlap is OverlapPolicy.allow:
+            return None
+        return job.spec.overlap
+
+    def _confirm(self, names: set[str]) -> None:
+        """Drop the active runs of ``names`` that RQ says have ended (results on their way)."""
+        todo = [
+            (name, run)
+            for name in sorted(names)
+            for run in self.active.get(name, {}).values()
+            if not run.waiting
+        ]
+        if not todo:
+            return
+        pipe = self.conn.pipeline(transaction=False)
+        for _, run in todo:
+            pipe.hget(Job.key_for(run.run_id), "status")
+        for (name, run), status in zip(todo, pipe.execute(), strict=True):
+            text = status.decode() if isinstance(status, bytes) else status
+            if text not in RQ_ACTIVE:
+                self._untrack(name, run.run_id)
+
+    def _skip(self, request: RunRequest, reason: Reason, note: str) -> None:
+        self.store.record_skipped(
+            job=request.job,
+            scheduled_for=datetime.fromisoformat(request.scheduled_for),
+            run_id=request.run_id,
+            note=note,
+            trigger=request.trigger,
+            reason=str(reason),
+        )
+        log.info(
+            "run.skipped",
+            job=request.job,
+            run_id=request.run_id,
+            scheduled_for=request.scheduled_for,
+            trigger=str(request.trigger),
+            reason=str(reason),
+            note=note,
+        )
+
+    def _hold(self, request: RunRequest, running: Active) -> None:
+        self.store.record_enqueued(
+            run_id=request.run_id,
+            job=request.job,
+            scheduled_for=datetime.fromisoformat(request.scheduled_for),
+            trigger=request.trigger,
+            enqueued_at=None,
+            note=f"waits for {running.run_id}",
+            reason=str(Reason.waiting),
+        )
+        self._track(request.job, Active.of(request, waiting=True))
+        log.info(
+            "run.waiting",
+            job=request.job,
+            run_id=request.run_id,
+            scheduled_for=request.scheduled_for,
+            behind=running.run_id,
+        )
+
+    def _replace(self, job: str, earlier: Active, request: RunRequest, now: datetime) -> None:
+        """Cancel a queued run or stop a running one, and record it replaced."""
+        stopped = False
+        if not earlier.waiting:
+            status = self.conn.hget(Job.key_for(earlier.run_id), "status")
+            text = status.decode() if isinstance(status, bytes) else status
+            if text == "started":
+                with contextlib.suppress(InvalidJobOperation, NoSuchJobError):
+                    send_stop_job_command(self.conn, earlier.run_id)
+                stopped = True
+            elif text in RQ_ACTIVE:
+                with contextlib.suppress(InvalidJobOperation, NoSuchJobError):
+                    Job.fetch(earlier.run_id, connection=self.conn).cancel()
+        self.store.close_run(
+            run_id=earlier.run_id,
+            status=RunStatus.failed if stopped else RunStatus.skipped,
+            reason=str(Reason.replaced),
+            error=f"replaced by {request.run_id}",
+            at=now,
+        )
+        self._untrack(job, earlier.run_id)
+        log.warning(
+            "run.replaced",
+            job=job,
+            run_id=earlier.run_id,
+            scheduled_for=iso_utc(earlier.scheduled_for),
+            by=request.run_id,
+            stopped=stopped,
+        )
+
+    # -- after dispatch --------------------------------------------------------------
+
+    def releasable(self) -> list[Active]:
+        """Waiting runs whose job has nothing else active: their turn has come."""
+        out: list[Active] = []
+        for runs in self.active.values():
+            if all(r.waiting for r in runs.values()):
+                out.extend(r for r in runs.values() if r.waiting)
+        return out
+
+    def released(self, job: str, run: Active, now: datetime) -> None:
+        """A waiting run went onto its RQ queue."""
+        self.store.release_waiting(run.run_id, now)
+        self._track(
+            job,
+            Active(
+                job=job,
+                run_id=run.run_id,
+                scheduled_for=run.scheduled_for,
+                trigger=run.trigger,
+            ),
+        )
+        log.info(
+            "run.released", job=job, run_id=run.run_id, scheduled_for=iso_utc(run.scheduled_for)
+        )
+
+    def drop_waiting(self, run: Active, reason: Reason, note: str, now: datetime) -> None:
+        """A waiting run that will not go out after all: recorded skipped."""
+        self.store.close_run(
+            run_id=run.run_id, status=RunStatus.skipped, reason=str(reason), error=note, at=now
+        )
+        self._untrack(run.job, run.run_id)
+        log.info(
+            "run.skipped",
+            job=run.job,
+            run_id=run.run_id,
+            scheduled_for=iso_utc(run.scheduled_for),
+            reason=str(reason),
+            note=note,
+        )
+
+    def on_event(self, event: RunEvent, job: LoadedJob | None, *, changed: bool = True) -> None:
+        """Follow a worker's report: the run's active state, and an alert if it failed.
+
+        ``changed``: the report changed the run's record. A replayed report (the stream
+        re-delivers after a crash) changes nothing and alerts nobody a second time.
+        """
+        if event.kind is EventKind.enqueued:
+            if changed:  # else the run's worker reported first: it is tracked, or over
+                self._track(event.job, Active.of(event))
+        elif event.kind in (EventKind.started, EventKind.retrying):
+            # A retrying run waits in RQ for its next attempt: still active.
+            started = event.kind is EventKind.started
+            self._track(
+                event.job,
+                Active(
+                    job=event.job,
+                    run_id=event.run_id,
+                    scheduled_for=datetime.fromisoformat(event.scheduled_for),
+                    trigger=event.trigger,
+                    status=RunStatus.started if started else RunStatus.enqueued,
+                ),
+            )
+        else:
+            self._untrack(event.job, event.run_id)
+        if changed and event.kind is EventKind.failed and job is not None and job.spec.on_failure:
+            spec = job.spec.on_failure
+            body = payload(
+                job=event.job,
+                run_id=event.run_id,
+                scheduled_for=event.scheduled_for,
+                trigger=str(event.trigger),
+                error=event.error,
+                reason=event.reason,
+                attempts=event.attempt,
+                at=event.at,
+                watcher=self.watcher,
+            )
+            self.alerter.alert(body, webhook=spec.webhook, log_it=spec.log)
+
+    def close(self) -> None:
+        self.alerter.close()

@@ -1,0 +1,40 @@
+"""The RQ worker ``scheduler worker`` runs: RQ's own, with a heartbeat the watcher can trust.
+
+RQ refreshes a busy worker's heartbeat every ``job_monitoring_interval`` (30 s by default)
+and lets its key live 60 s longer, so a worker killed mid-task (SIGKILL, a lost machine)
+looks alive for a minute and a half, and RQ itself declares its job abandoned later still.
+Our workers beat every ``HEARTBEAT_S`` seconds and say so in their worker hash
+(``HEARTBEAT_FIELD``), so the watcher's reconciliation can call one dead after a few
+missed beats instead (``scheduler.engine.reconcile``). Plain ``rq worker`` processes still work;
+they are judged by RQ's own key expiry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rq import Worker
+
+#: Seconds between a busy worker's heartbeats.
+HEARTBEAT_S = 5
+#: Field of the RQ worker hash holding HEARTBEAT_S (absent for plain RQ workers).
+HEARTBEAT_FIELD = "scheduler_heartbeat_s"
+
+
+class SchedulerWorker(Worker):
+    """An RQ ``Worker`` whose busy heartbeat is every ``HEARTBEAT_S`` s, advertised in Redis.
+
+    It also retries a lost Redis every ``HEARTBEAT_S`` s at most: RQ's backoff doubles up to
+    60 s, so after a 10 s outage its workers could sit idle for half a minute more while
+    the watcher was already dispatching again.
+    """
+
+    max_connection_wait_time = float(HEARTBEAT_S)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("job_monitoring_interval", HEARTBEAT_S)
+        super().__init__(*args, **kwargs)
+
+    def register_birth(self) -> None:
+        super().register_birth()  # type: ignore[no-untyped-call]  # RQ leaves it unannotated
+        self.connection.hset(self.key, HEARTBEAT_FIELD, str(self.job_monitoring_interval))
