@@ -27,7 +27,7 @@ from typing import Any
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
-from scheduler.worker.tasks import RunContext, task
+from scheduler.tasks import RunContext, task
 
 DATA = Path(__file__).resolve().parent / "data"
 SHOWN = 10  # names listed in a summary; the counts are always complete

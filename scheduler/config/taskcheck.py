@@ -3,7 +3,7 @@
 Without importing anything, a job whose params say ``dry_run: false`` is flagged as
 running in production mode. With ``--import-tasks`` the project's task modules are
 imported, every job's ``task`` must resolve to a callable, and its params must satisfy
-the model the task declared (``scheduler.worker.tasks.task``); a ``dry_run`` left out where the
+the model the task declared (``scheduler.tasks.task``); a ``dry_run`` left out where the
 model defaults it to false is production mode too.
 """
 

@@ -11,7 +11,6 @@ and an optional sixth field, ``second``, written *last*.
 from __future__ import annotations
 
 import re
-import threading
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -113,9 +112,9 @@ def _parse_cached(text: str) -> CronExpr:
     if expr.daily is not None:
         return expr  # plain in-range numbers: nothing croniter could reject, a run every day
     try:
-        # Builds (and keeps, for next_local) the one croniter of this expression: its
-        # parse is the syntax check, so no second croniter is built just to validate.
-        _iterator(expr.engine_fields, expr.day_or)
+        # Builds (and keeps, for next_local) a croniter of this expression: its parse
+        # is the syntax check, so no second croniter is built just to validate.
+        _keep_iterator(expr.engine_fields, expr.day_or)
         # Only a day-of-month/month/day-of-week combination can match no date at all;
         # with all three "*" every day matches, and searching for a run (a croniter
         # step, as costly as the parse) would say nothing new.
@@ -253,30 +252,33 @@ def _parses(fields: tuple[str, ...], day_or: bool) -> bool:
     return True
 
 
-_ITERATORS: dict[tuple[tuple[str, ...], bool], Any] = {}
-_ITERATORS_LOCK = threading.Lock()
+# Building a croniter expands every field (most of its cost), so each expression keeps
+# its built iterators for reuse. A caller takes one out of the pool and puts it back after
+# stepping it: list.pop and list.append are atomic, so concurrent callers (the watcher's
+# loop and a web request) never step the same iterator, and the core needs no lock.
+_ITERATORS: dict[tuple[tuple[str, ...], bool], list[Any]] = {}
 
 
-def _iterator(fields: tuple[str, ...], day_or: bool) -> Any:
-    """The expression's one croniter, built on first use (raises croniter's parse errors)."""
-    key = (fields, day_or)
-    with _ITERATORS_LOCK:
-        iterator = _ITERATORS.get(key)
-        if iterator is None:
-            iterator = _ITERATORS[key] = _croniter(fields, day_or, _REFERENCE)
-    return iterator
+def _keep_iterator(fields: tuple[str, ...], day_or: bool) -> None:
+    """Build the expression's first iterator now (raises croniter's parse errors)."""
+    pool = _ITERATORS.setdefault((fields, day_or), [])
+    if not pool:
+        pool.append(_croniter(fields, day_or, _REFERENCE))
 
 
 def _next_match(fields: tuple[str, ...], day_or: bool, after: datetime) -> datetime | None:
     from croniter import CroniterBadDateError
 
-    # Building a croniter expands every field (most of its cost), so keep one per
-    # expression and move it to ``after``; the lock makes that move-and-step atomic.
-    iterator = _iterator(fields, day_or)
-    with _ITERATORS_LOCK:
-        try:
-            iterator.set_current(after, force=True)
-            found: datetime = iterator.get_next(datetime)
-        except (CroniterBadDateError, OverflowError):
-            return None
+    pool = _ITERATORS.setdefault((fields, day_or), [])
+    try:
+        iterator = pool.pop()
+    except IndexError:
+        iterator = _croniter(fields, day_or, _REFERENCE)  # raises croniter's parse errors
+    try:
+        iterator.set_current(after, force=True)
+        found: datetime = iterator.get_next(datetime)
+    except (CroniterBadDateError, OverflowError):
+        return None
+    finally:
+        pool.append(iterator)
     return found

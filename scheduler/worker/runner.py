@@ -165,7 +165,7 @@ def _context(request: RunRequest) -> RunContext:
 def _current_connection() -> redis.Redis:
     job = rq.get_current_job()
     if job is None:
-        raise RuntimeError("scheduler.worker.runner.run outside an RQ job needs connection=")
+        raise RuntimeError("scheduler.runner.run outside an RQ job needs connection=")
     return job.connection
 
 

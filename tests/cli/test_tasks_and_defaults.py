@@ -16,7 +16,7 @@ from tests.cli.conftest import run_cli
 TASKS = """
 from pydantic import BaseModel, ConfigDict, Field
 
-from scheduler.worker.tasks import RunContext, task
+from scheduler.tasks import RunContext, task
 
 
 class GreetParams(BaseModel):

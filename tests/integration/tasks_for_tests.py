@@ -1,4 +1,4 @@
-"""Small real tasks that integration tests enqueue through ``scheduler.worker.runner.run``."""
+"""Small real tasks that integration tests enqueue through ``scheduler.runner.run``."""
 
 from __future__ import annotations
 

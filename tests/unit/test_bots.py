@@ -24,7 +24,7 @@ from examples.bots import (
     visitor,
 )
 from scheduler.core.errors import TaskParamsError
-from scheduler.worker.tasks import RunContext, call_task
+from scheduler.tasks import RunContext, call_task
 
 BIRTHDAY = "examples.bots:birthday"
 VISITOR = "examples.bots:visitor"

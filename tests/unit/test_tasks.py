@@ -14,7 +14,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
 from scheduler.core.errors import TaskParamsError
-from scheduler.worker.tasks import RunContext, call_task, check_params, params_model, task
+from scheduler.tasks import RunContext, call_task, check_params, params_model, task
 
 REF = "tests.unit.test_tasks:job"
 
