@@ -1,6 +1,6 @@
-"""Options and exit codes shared by every command (cli.py and scheduler/commands/).
+"""Options and exit codes shared by every command (``cli/app.py`` and ``cli/commands/``).
 
-Its own module, so command modules need not import cli.py (which imports them).
+Its own module, so command modules need not import ``app.py`` (which imports them).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from scheduler.cli.app import _load, _now, _redis
+from scheduler.cli.context import connect_redis, find_job, load_catalog, now_utc
 from scheduler.cli.options import (
     EXIT_INVALID,
     data_dir_option,
@@ -60,17 +60,6 @@ def parse_until(value: str | None, now: datetime) -> datetime | None:
     return until
 
 
-def _job_or_exit(jobs_dir: Path, name: str) -> None:
-    from scheduler.core.errors import SchedulerError
-    from scheduler.engine import api
-
-    try:
-        api.find_job(_load(jobs_dir), name)
-    except SchedulerError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_INVALID)
-
-
 @click.command()
 @click.argument("name")
 @click.option("--reason", required=True, help="Why (shown by status and in the logs).")
@@ -93,22 +82,22 @@ def pause(
     """Pause job NAME at runtime: its runs are recorded skipped (paused) until resumed."""
     import redis
 
-    from scheduler.cli import report
+    from scheduler.cli.report import dumps
     from scheduler.engine import pauses
 
-    now = _now()
+    now = now_utc()
     end = parse_until(until, now)
     if not reason.strip():
         raise click.BadParameter("give a reason", param_hint="--reason")
-    _job_or_exit(jobs_dir, name)
+    find_job(load_catalog(jobs_dir), name)
     record = pauses.Pause(job=name, by=by or _who(), at=now, reason=reason.strip(), until=end)
     try:
-        pauses.save(_redis(data_dir, redis_url), record)
+        pauses.save(connect_redis(data_dir, redis_url), record)
     except redis.RedisError as exc:
         click.echo(f"error: cannot reach Redis: {exc}", err=True)
         sys.exit(EXIT_INVALID)
     if fmt == "json":
-        click.echo(report.dumps({"paused": record.as_json()}))
+        click.echo(dumps({"paused": record.as_json()}))
     else:
         tail = f" until {end.isoformat()}" if end else " until 'scheduler resume'"
         click.echo(f"paused {name}{tail}: {record.reason} (by {record.by})")
@@ -124,17 +113,17 @@ def resume(name: str, jobs_dir: Path, data_dir: Path, redis_url: str | None, fmt
     """Resume job NAME after `scheduler pause` (nothing to do if it is not paused)."""
     import redis
 
-    from scheduler.cli import report
+    from scheduler.cli.report import dumps
     from scheduler.engine import pauses
 
-    _job_or_exit(jobs_dir, name)
+    find_job(load_catalog(jobs_dir), name)
     try:
-        removed = pauses.clear(_redis(data_dir, redis_url), name)
+        removed = pauses.clear(connect_redis(data_dir, redis_url), name)
     except redis.RedisError as exc:
         click.echo(f"error: cannot reach Redis: {exc}", err=True)
         sys.exit(EXIT_INVALID)
     if fmt == "json":
-        click.echo(report.dumps({"job": name, "resumed": removed is not None}))
+        click.echo(dumps({"job": name, "resumed": removed is not None}))
     elif removed is None:
         click.echo(f"{name} was not paused")
     else:

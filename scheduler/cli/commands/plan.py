@@ -122,26 +122,33 @@ def _report(
     old_root: str,
     new_root: str,
 ) -> None:
-    from scheduler.cli import planreport
+    from scheduler.cli.planreport import (
+        invalid_json,
+        invalid_markdown,
+        invalid_text,
+        plan_json,
+        plan_markdown,
+        plan_text,
+    )
     from scheduler.cli.report import dumps
     from scheduler.core.diff import diff_catalogs
 
     if not new.valid:
         if fmt == "json":
-            click.echo(dumps(planreport.invalid_json(new, sides)))
+            click.echo(dumps(invalid_json(new, sides)))
         elif fmt == "markdown":
-            click.echo(planreport.invalid_markdown(new, sides), nl=False)
+            click.echo(invalid_markdown(new, sides), nl=False)
         else:
-            click.echo(planreport.invalid_text(new, sides))
+            click.echo(invalid_text(new, sides))
         click.echo(f"error: the jobs in {sides.head_dir} are invalid; no plan", err=True)
         sys.exit(EXIT_INVALID)
     result = diff_catalogs(old, new, now, old_root=old_root, new_root=new_root)
     if fmt == "json":
-        click.echo(dumps(planreport.plan_json(result, sides)))
+        click.echo(dumps(plan_json(result, sides)))
     elif fmt == "markdown":
-        click.echo(planreport.plan_markdown(result, sides), nl=False)
+        click.echo(plan_markdown(result, sides), nl=False)
     else:
-        click.echo(planreport.plan_text(result, sides))
+        click.echo(plan_text(result, sides))
     sys.exit(EXIT_OK)
 
 

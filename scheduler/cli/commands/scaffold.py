@@ -68,7 +68,7 @@ def init(jobs_dir: Path) -> None:
     schemas/job.schema.json next to JOBS_DIR, which the example's first line points
     editors at. Refuses (exit 1) when the folder already holds job files.
     """
-    from scheduler.cli import report
+    from scheduler.cli.report import dumps
     from scheduler.config import scaffold
     from scheduler.config.catalog import discover, display_path
     from scheduler.config.loader import parse_job_documents
@@ -96,7 +96,7 @@ def init(jobs_dir: Path) -> None:
         jobs_dir.mkdir(parents=True, exist_ok=True)
         if not schema_file.exists():
             schema_file.parent.mkdir(parents=True, exist_ok=True)
-            _write_new(schema_file, report.dumps(json_schema()) + "\n")
+            _write_new(schema_file, dumps(json_schema()) + "\n")
             created.append(schema_file)
     except OSError as exc:
         _fail(f"cannot create {display_path(jobs_dir)}: {exc.strerror}")

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from scheduler.cli.app import _load
+from scheduler.cli.context import load_catalog
 from scheduler.cli.options import EXIT_INVALID, EXIT_OK, format_option, jobs_dir_option
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def simulate(
     catch-up, missed, or skipped (disabled job). Date-times without an offset are UTC.
     Exit 1 when a --job is unknown or invalid, 2 on bad options or too big a window.
     """
-    from scheduler.cli import report
+    from scheduler.cli.report import dumps
     from scheduler.core import simulate as sim
     from scheduler.core.errors import SchedulerError
     from scheduler.engine import api
@@ -80,7 +80,7 @@ def simulate(
         raise click.BadParameter(str(exc), param_hint="'--outage'") from None
     except sim.WindowError as exc:
         raise click.BadParameter(str(exc), param_hint="'--from' / '--to'") from None
-    catalog = _load(jobs_dir)
+    catalog = load_catalog(jobs_dir)
     jobs = list(catalog.jobs.values())
     if names:
         try:
@@ -94,7 +94,7 @@ def simulate(
         raise click.UsageError(f"{exc} (--from/--to, --job NAME)") from None
     jobs.sort(key=lambda j: j.name)
     if fmt == "json":
-        click.echo(report.dumps(_as_json(jobs, window, merged, found)))
+        click.echo(dumps(_as_json(jobs, window, merged, found)))
     else:
         click.echo(_as_text(jobs, window, merged, found))
     sys.exit(EXIT_OK)
@@ -102,7 +102,7 @@ def simulate(
 
 def _parse_instant(text: str, option: str) -> datetime:
     """An ISO-8601 date-time; naive means UTC. Raises click.BadParameter."""
-    from scheduler.core.models import MAX_YEAR, MIN_YEAR
+    from scheduler.core.schedulespec import MAX_YEAR, MIN_YEAR
 
     try:
         parsed = datetime.fromisoformat(text.strip())

@@ -1,0 +1,124 @@
+"""``trigger``, ``history``, ``status`` and ``health``: runs and the watcher, as recorded.
+
+``history``, ``status`` and ``health`` read the SQLite records under the data dir (and
+Redis, for live pauses); ``trigger`` enqueues one manual run.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from scheduler.cli.context import (
+    connect_redis,
+    connect_redis_if_known,
+    find_job,
+    load_catalog,
+    now_utc,
+)
+from scheduler.cli.options import (
+    EXIT_INVALID,
+    EXIT_OK,
+    data_dir_option,
+    format_option,
+    jobs_dir_option,
+    redis_url_option,
+)
+from scheduler.core.ledger import LEDGER
+
+
+@click.command()
+@click.argument("name")
+@jobs_dir_option
+@data_dir_option
+@redis_url_option
+@format_option("text", "json")
+def trigger(name: str, jobs_dir: Path, data_dir: Path, redis_url: str | None, fmt: str) -> None:
+    """Run job NAME now: enqueue one run at once, recorded as manual."""
+    import redis
+
+    from scheduler.cli.report import dumps
+    from scheduler.engine import api
+
+    catalog = load_catalog(jobs_dir)
+    job = find_job(catalog, name)
+    try:
+        canary = api.in_canary(data_dir, job)
+        result = api.trigger(connect_redis(data_dir, redis_url), job, now_utc(), canary=canary)
+    except redis.RedisError as exc:
+        click.echo(f"error: cannot reach Redis: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    if fmt == "json":
+        click.echo(dumps(result))
+    else:
+        click.echo(
+            f"enqueued {result['job']} as {result['run_id']} on queue {result['queue']}"
+            + (" (canary: dry_run forced)" if result["canary"] else "")
+        )
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.option("--limit", type=click.IntRange(1, 100_000), default=20, show_default=True)
+@click.option(
+    "--status",
+    type=click.Choice(list(LEDGER)),
+    default=None,
+    help="Only runs in this state: a status, or a ledger state such as skipped-overlap, "
+    "missed-downtime, missed-grace, paused, deduplicated, replaced, timeout, manual, catch-up.",
+)
+@data_dir_option
+@format_option("text", "json")
+def history(name: str | None, limit: int, status: str | None, data_dir: Path, fmt: str) -> None:
+    """Recorded runs (of job NAME), newest first."""
+    from scheduler.cli.report import dumps, history_table
+    from scheduler.core.errors import StoreError
+    from scheduler.engine import api
+
+    try:
+        rows = api.history(data_dir, job=name, status=status, limit=limit)
+    except StoreError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    click.echo(dumps(rows) if fmt == "json" else history_table(rows))
+
+
+@click.command()
+@jobs_dir_option
+@data_dir_option
+@redis_url_option
+@format_option("text", "json")
+def status(jobs_dir: Path, data_dir: Path, redis_url: str | None, fmt: str) -> None:
+    """Each job: enabled, next run, last run and its status; and the watcher's health."""
+    from scheduler.cli.report import dumps, status_text
+    from scheduler.engine import api
+
+    conn = connect_redis_if_known(data_dir, redis_url)
+    live = None if conn is None else api.live_pauses(conn, now_utc())
+    data = api.status(load_catalog(jobs_dir), data_dir, now_utc(), live_pauses=live)
+    click.echo(dumps(data) if fmt == "json" else status_text(data))
+
+
+@click.command()
+@data_dir_option
+@format_option("text", "json")
+def health(data_dir: Path, fmt: str) -> None:
+    """Exit 0 when the watcher's heartbeat is fresh, 1 otherwise (a container probe)."""
+    from scheduler.cli.report import dumps, leadership_text, paused_text
+    from scheduler.engine import api
+
+    data = api.health(data_dir, now_utc())
+    if fmt == "json":
+        click.echo(dumps(data))
+    else:
+        age = data["heartbeat_age_s"]
+        click.echo(
+            f"{'ok' if data['healthy'] else 'unhealthy'}: watcher {data['state']}"
+            + (f", heartbeat {age:.1f}s ago" if age is not None else "")
+            + (f", generation {data['generation']}" if data["generation"] else "")
+            + (f"\n{leadership_text(data)}" if data.get("role") else "")
+            + paused_text(data.get("paused") or {})
+        )
+    sys.exit(EXIT_OK if data["healthy"] else EXIT_INVALID)

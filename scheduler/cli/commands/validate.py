@@ -1,0 +1,71 @@
+"""``scheduler validate`` and ``scheduler schema``: check job files, print their schema."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from scheduler.cli.context import now_utc, require_dir
+from scheduler.cli.options import EXIT_INVALID, EXIT_OK, format_option, jobs_dir_option
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@jobs_dir_option
+@format_option("text", "json", "github")
+@click.option("--strict", is_flag=True, help="Treat warnings (schedule lint included) as errors.")
+@click.option(
+    "--import-tasks",
+    is_flag=True,
+    help="Import the task modules (task_modules in [tool.scheduler]) and check every "
+    "job's task resolves and its params fit the task's declared model.",
+)
+def validate(
+    paths: tuple[Path, ...], jobs_dir: Path, fmt: str, strict: bool, import_tasks: bool
+) -> None:
+    """Check job files (default: the whole jobs dir). Exit 1 when any is invalid.
+
+    Also lints schedules (warnings with a stable code: step-uneven, day-or-trap,
+    rare-date, dst-skipped, dst-repeated, pile-up, production-mode); --strict makes
+    warnings errors.
+    """
+    from scheduler.cli.report import dumps, validation_github, validation_json, validation_text
+    from scheduler.config.project import load_project
+    from scheduler.engine import api
+
+    if not paths:
+        require_dir(jobs_dir)
+    now = now_utc()
+    targets = list(paths) or [jobs_dir]
+    project = load_project(targets[0] if targets[0].is_dir() else targets[0].parent)
+    catalog = api.validate(targets, now, project=project)
+    api.check_tasks(catalog, project, import_tasks=import_tasks)
+    api.lint(catalog, now, strict=strict)
+    if fmt == "json":
+        click.echo(dumps(validation_json(catalog)))
+    elif fmt == "github":
+        out = validation_github(catalog)
+        if out:
+            click.echo(out)
+    else:
+        click.echo(validation_text(catalog))
+    sys.exit(EXIT_OK if catalog.valid else EXIT_INVALID)
+
+
+@click.command()
+@jobs_dir_option
+@click.option(
+    "--defaults",
+    "for_defaults",
+    is_flag=True,
+    help="The schema of a _defaults.yaml file instead (schemas/defaults.schema.json).",
+)
+def schema(jobs_dir: Path, for_defaults: bool) -> None:
+    """Print the JSON Schema of a job file (what schemas/job.schema.json holds)."""
+    from scheduler.cli.report import dumps
+    from scheduler.config.defaults import json_schema as defaults_schema
+    from scheduler.core.models import json_schema
+
+    click.echo(dumps(defaults_schema() if for_defaults else json_schema()))

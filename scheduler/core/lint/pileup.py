@@ -1,0 +1,78 @@
+"""The pile-up rule: more enabled jobs due in one minute of the next 24 hours than a
+threshold, one warning per job involved, at its most crowded minute."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from scheduler.core.errors import JobFileWarning
+from scheduler.core.job import LoadedJob
+from scheduler.core.lint.common import LintCode, listing, utc_offset, warning
+from scheduler.core.schedule import Jitter
+
+PILE_UP_WINDOW = timedelta(hours=24)
+PILE_UP_MAX_RUNS = 200
+
+
+def pile_ups(jobs: Sequence[LoadedJob], now: datetime, threshold: int) -> list[JobFileWarning]:
+    """The pile-up warnings of the enabled ``jobs`` over (now, now + PILE_UP_WINDOW]."""
+    stop = now + PILE_UP_WINDOW
+    runs_of: dict[str, list[int]] = {}  # schedule without jitter -> POSIX seconds of its runs
+    by_minute: dict[int, list[str]] = defaultdict(list)  # minute -> names of jobs due in it
+    for job in jobs:
+        if not job.spec.enabled:
+            continue
+        schedule, delay = job.schedule, 0
+        if isinstance(schedule, Jitter):
+            delay = int(schedule.delay.total_seconds())
+            schedule = schedule.inner
+        key = job.spec.schedule.model_dump_json(exclude={"jitter"})
+        if key not in runs_of:
+            seconds: list[int] = []
+            t = now
+            while len(seconds) < PILE_UP_MAX_RUNS:
+                nxt = schedule.next_after(t)
+                if nxt is None or nxt > stop:
+                    break
+                seconds.append(math.floor(nxt.timestamp()))
+                t = nxt
+            runs_of[key] = seconds
+        for minute in {(s + delay) // 60 for s in runs_of[key]}:
+            by_minute[minute].append(job.name)
+    worst: dict[str, tuple[int, int]] = {}  # job name -> (-crowd, minute): its worst minute
+    for minute, names in by_minute.items():
+        if len(names) > threshold:
+            names.sort()
+            for name in names:
+                worst[name] = min(worst.get(name, (0, 0)), (-len(names), minute))
+    return [
+        _pile_up_warning(job, by_minute[worst[job.name][1]], worst[job.name][1], threshold)
+        for job in jobs
+        if job.name in worst
+    ]
+
+
+def _pile_up_warning(
+    job: LoadedJob, crowd: list[str], minute: int, threshold: int
+) -> JobFileWarning:
+    """The warning for ``job``, one of the (sorted) names in ``crowd``, due in ``minute``."""
+    others = [name for name in crowd[:5] if name != job.name][:4]
+    shown = [*others[:3], f"{len(crowd) - 4} more"] if len(crowd) > 5 else others
+    at = datetime.fromtimestamp(minute * 60, UTC).astimezone(job.timezone)
+    spread = max(2, math.ceil(len(crowd) / threshold))
+    jitter = job.spec.schedule.jitter
+    hint = (
+        f"add `jitter: {spread}m` under schedule, a stable per-job delay, to spread them"
+        if jitter is None
+        else f"its jitter ({jitter}) leaves it in that minute; `jitter: {spread}m` spreads them"
+    )
+    message = (
+        f"{len(crowd)} enabled jobs are due in the same minute, {at:%Y-%m-%d %H:%M} "
+        f"({utc_offset(at.utcoffset() or timedelta(0))}): this one and {listing(shown)}. "
+        f"More than {threshold} jobs starting at once queue up behind each other on the "
+        f"workers and Redis; {hint} over {spread} minutes."
+    )
+    return warning(job, f"schedule.{job.spec.schedule.kind}", LintCode.pile_up, message)
