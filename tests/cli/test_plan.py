@@ -37,13 +37,7 @@ import pytest
 
 from tests.cli.conftest import PROJECT, CliResult
 
-# Until cli.py registers plan and diff, they run through this wrapper (harmless afterwards).
-WRAPPER = [
-    "-c",
-    "from scheduler.cli.app import cli, main; from scheduler.cli.commands.plan import plan, diff; "
-    "cli.add_command(plan); cli.add_command(diff); main()",
-]
-ENTRY = ["-m", "scheduler"]  # once registered in cli.py: ENTRY = ["-m", "scheduler"]
+ENTRY = ["-m", "scheduler"]
 NOW = "2026-06-01T12:00:00Z"
 GIT_ENV = {
     "GIT_CONFIG_GLOBAL": os.devnull,

@@ -3,9 +3,6 @@
 Europe/Paris 2026 (the dst/ fixtures): 2026-03-29 02:00 CET (+01:00) -> 03:00 CEST (+02:00);
 2026-10-25 03:00 CEST -> 02:00 CET, so 02:00-02:59 happens twice. paris-0230 (30 2 * * *)
 runs once each night; paris-every-30 (*/30) follows elapsed time.
-
-Until cli.py registers the command, it is run through ENTRY; once registered, ENTRY becomes
-``("-m", "scheduler")`` and nothing else changes.
 """
 
 from __future__ import annotations
