@@ -772,8 +772,9 @@ def _instrument(
 
     watcher._turn = profiled_turn
     watcher._startup = profiled_startup
-    for name in ("_prepare_soon", "_dispatch_due", "_send"):
-        setattr(watcher, name, _timed(marks, name.lstrip("_"), getattr(watcher, name)))
+    scheduler = watcher.scheduler
+    for name in ("prepare_soon", "dispatch_due", "send"):
+        setattr(scheduler, name, _timed(marks, name, getattr(scheduler, name)))
     for name in ("prepare", "enqueue"):
         setattr(watcher.dispatcher, name, _timed(marks, name, getattr(watcher.dispatcher, name)))
     original_execute = redis.client.Pipeline.execute
@@ -1140,11 +1141,11 @@ def _report_p(args: argparse.Namespace, p: dict[str, Any]) -> list[str]:
                 "burst",
                 "prepare start",
                 "prepare end",
-                "_dispatch_due start",
+                "Scheduler.dispatch_due start",
                 "Dispatcher.enqueue start",
                 "pipeline execute start",
                 "pipeline execute end",
-                "_dispatch_due end",
+                "Scheduler.dispatch_due end",
             ],
             rows,
         ),

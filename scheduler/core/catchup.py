@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from scheduler.core.policies import MisfirePolicy
+from scheduler.core.policies import MisfirePolicy, Reason
 from scheduler.core.schedule import Schedule
 
 #: Runs at most this late are dispatched normally while the watcher runs.
@@ -69,6 +69,28 @@ class Resume:
     def dispatched(self) -> list[datetime]:
         """Every instant that goes out, late runs and catch-ups, ascending."""
         return sorted([*self.late, *self.catch_ups])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Missed:
+    """One instant a plan does not run, and why (the ledger's missed row)."""
+
+    instant: datetime
+    reason: Reason
+
+
+def missed(plan: Resume, reason: Reason) -> list[Missed]:
+    """The instants ``plan`` records missed, each with its reason, in the order recorded.
+
+    Stale instants are missed by the rule's grace, the ones beyond run_all's cap by
+    ``max_catchup``; the rest (``plan.missed``) by ``reason``: why nothing dispatched them
+    (the watcher was down, or its loop fell behind).
+    """
+    return [
+        *(Missed(instant=i, reason=Reason.grace) for i in plan.stale),
+        *(Missed(instant=i, reason=Reason.max_catchup) for i in plan.over_max),
+        *(Missed(instant=i, reason=reason) for i in plan.missed),
+    ]
 
 
 def resume(

@@ -2,10 +2,10 @@
 
 The watcher's own planning is replayed against a simulated clock: a DueQueue holds each
 job's next instant, the clock jumps to the earliest one, and the due runs are popped and
-their jobs advanced as ``Watcher._dispatch_due`` and ``Watcher._advance`` do (a loop that
+their jobs advanced as ``Scheduler.dispatch_due`` and ``Scheduler.advance`` do (a loop that
 fell behind hands the passed instants to ``catchup.resume``). An *outage* is a stretch
 during which nothing dispatches; when it ends, the queue is rebuilt and every job resumes
-as after a restart (``Watcher._start_jobs``: ``resume`` with no grace), so the latest
+as after a restart (``Scheduler.start_jobs``: ``resume`` with no grace), so the latest
 instant that passed is caught up once and the earlier ones are missed.
 
 Time conventions: the window is ``(start, end]``, as if the watcher had started at
@@ -186,11 +186,11 @@ class _Replay:
         self.schedules = schedules
         self.grace = grace
         self.due = DueQueue()
-        self.last: dict[str, datetime] = {}  # as Watcher._last / the stored last_scheduled
+        self.last: dict[str, datetime] = {}  # as Progress.last / the stored last_scheduled
         self.found: list[Occurrence] = []
 
     def start(self, now: datetime) -> None:
-        """The first start (Watcher._schedule_from): instants after ``now`` are due."""
+        """The first start (Scheduler.schedule_from): instants after ``now`` are due."""
         for job in self._enabled():
             self.due.set(job.name, self.schedules[job.name].next_after(now))
             self.last[job.name] = now
@@ -203,14 +203,14 @@ class _Replay:
             self._dispatch_due(nxt.instant)
 
     def _dispatch_due(self, now: datetime) -> None:
-        """Watcher._dispatch_due: every due run goes out, then its job advances."""
+        """Scheduler.dispatch_due: every due run goes out, then its job advances."""
         for run in self.due.pop_due(now):
             job = self.jobs[run.job]
             self._ordinary(job, run.instant, now, REASON_BEHIND)
             self._advance(job, run.instant, now)
 
     def _advance(self, job: LoadedJob, instant: datetime, now: datetime) -> None:
-        """Watcher._advance: queue the job's next instant after ``instant``.
+        """Scheduler.advance: queue the job's next instant after ``instant``.
 
         One already past but within the grace goes out at once, as a late run; one further
         behind is handled like downtime, by ``resume``.
@@ -222,7 +222,7 @@ class _Replay:
         self.due.set(job.name, nxt)
 
     def restart(self, now: datetime) -> None:
-        """The watcher comes back at ``now`` (Watcher._start_jobs, definitions unchanged)."""
+        """The watcher comes back at ``now`` (Scheduler.start_jobs, definitions unchanged)."""
         self.due = DueQueue()  # a new process: nothing survives but the stored states
         for job in self._enabled():
             plan = resume(

@@ -1,9 +1,8 @@
 """The watcher's results side: worker events from the stream into SQLite, and reconciling.
 
-A mixin of :class:`scheduler.engine.watcher.Watcher`, kept apart so the loop reads on its own: the
-reader thread only queues events and wakes the loop; the loop applies them (SQLite, the
-gate's view of active runs, failure alerts), and every few seconds asks RQ about runs whose
-result never came (``scheduler.engine.reconcile``).
+The reader thread only queues events and wakes the loop; the loop applies them (SQLite,
+the gate's view of active runs, failure alerts), and every few seconds asks RQ about runs
+whose result never came (``scheduler.engine.reconcile``).
 """
 
 from __future__ import annotations
@@ -19,56 +18,75 @@ import redis
 import structlog
 
 from scheduler.config.liveconfig import LiveConfig
+from scheduler.core.clock import Clock
 from scheduler.core.policies import Reason
-from scheduler.core.runs import EventKind, RunEvent
+from scheduler.core.runs import EventKind, RunEvent, RunStatus
 from scheduler.engine.gate import Gate
+from scheduler.engine.reconcile import reconcile
 from scheduler.store import Store
 from scheduler.worker.events import EventReader
 
 log = structlog.get_logger("scheduler.watcher")
 
 
-class ResultsMixin:
-    """Reading, applying and reconciling run results (the watcher's attributes below)."""
+class Results:
+    """Reads, applies and reconciles run results.
 
-    store: Store
-    conn: redis.Redis
-    gate: Gate
-    config: LiveConfig
-    _events: queue.SimpleQueue[tuple[str, RunEvent]]
-    _reader: EventReader
-    _stopping: threading.Event
-    _wake: threading.Event
-    _threads: list[threading.Thread]
+    ``reader`` reads the results stream (``start`` runs it on a thread of its own until
+    ``stopping`` is set, setting ``wake`` when events arrived); the loop thread calls
+    ``drain`` to apply them and ``reconcile`` to settle runs whose result never came.
+    """
 
-    def _reconcile(self, now: datetime, *, min_age: timedelta) -> None:
-        from scheduler.core.runs import RunStatus
-        from scheduler.engine.reconcile import reconcile
+    def __init__(
+        self,
+        *,
+        store: Store,
+        conn: redis.Redis,
+        gate: Gate,
+        config: LiveConfig,
+        clock: Clock,
+        reader: EventReader,
+        stopping: threading.Event,
+        wake: threading.Event,
+    ) -> None:
+        self._store = store
+        self._conn = conn
+        self._gate = gate
+        self._config = config
+        self._clock = clock
+        self._reader = reader
+        self._stopping = stopping
+        self._wake = wake
+        self._events: queue.SimpleQueue[tuple[str, RunEvent]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
 
+    def reconcile(self, now: datetime, *, min_age: timedelta) -> None:
+        """Ask RQ about unfinished runs older than ``min_age`` and record what it knows."""
         rows = [
             row
             for status in (RunStatus.started, RunStatus.enqueued)
-            for row in self.store.history(status=status, limit=1000)
+            for row in self._store.history(status=status, limit=1000)
             if now - (row.started_at or row.enqueued_at or row.scheduled_for) >= min_age
             and not (row.reason == Reason.waiting and row.enqueued_at is None)  # not in RQ yet
         ]
         try:
             events = reconcile(
-                self.conn,
+                self._conn,
                 [(r.run_id, r.job, r.scheduled_for, r.trigger, str(r.status)) for r in rows],
                 now,
             )
         except redis.RedisError:
             return  # Redis is down: the next pass tries again
-        with self.store.batch():
+        with self._store.batch():
             for found in events:
                 lost = found.kind is EventKind.failed and not found.reason
                 event = replace(found, reason=str(Reason.lost)) if lost else found
                 self._record(event, reconciled=True)
 
-    def _drain_events(self) -> None:
+    def drain(self) -> None:
+        """Apply the events queued so far, then acknowledge them on the stream."""
         acked: list[str] = []
-        with self.store.batch():
+        with self._store.batch():
             self._apply_events(acked)
         if acked:
             # Unacked entries come back on the next read; applying them again is idempotent.
@@ -87,8 +105,8 @@ class ResultsMixin:
     def _record(self, event: RunEvent, *, reconciled: bool = False) -> None:
         """Apply a report (a worker's, or one reconciliation made up) to the store and the
         gate, and log it if it changed the run: at warning level when reconciled."""
-        changed = self.store.apply_event(event)
-        self.gate.on_event(event, self.config.jobs.get(event.job), changed=changed)
+        changed = self._store.apply_event(event)
+        self._gate.on_event(event, self._config.jobs.get(event.job), changed=changed)
         if not changed:
             return
         bound = log.bind(
@@ -107,10 +125,26 @@ class ResultsMixin:
             fields["error"] = event.error
         bound.info(f"run.{event.kind}", **fields)
 
-    def _start_reader(self) -> None:
-        thread = threading.Thread(target=self._read_events, name="results-reader", daemon=True)
-        thread.start()
-        self._threads.append(thread)
+    def start(self) -> None:
+        """Start reading the stream on the results-reader thread."""
+        self._thread = threading.Thread(
+            target=self._read_events, name="results-reader", daemon=True
+        )
+        self._thread.start()
+
+    def join(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the reader thread to end (after ``stopping``)."""
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)
+
+    def finish(self) -> None:
+        """Stopping, the reader ended: apply what the stream holds now, without waiting, and
+        close every run a stopped worker never finished (their results are all in)."""
+        with contextlib.suppress(redis.RedisError):
+            for entry in self._reader.read(block_ms=None):
+                self._events.put(entry)
+        self.drain()
+        self.reconcile(self._clock.now(), min_age=timedelta(0))
 
     def _read_events(self) -> None:
         backoff = 0.5

@@ -7,10 +7,21 @@ fake one (STYLE example 2) that counts how often it is asked. The private scan l
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from scheduler.core.catchup import _MAX_SCAN, MAX_RECORDED_MISSED, resume
+import pytest
+
+from scheduler.core.catchup import (
+    _MAX_SCAN,
+    MAX_RECORDED_MISSED,
+    MisfireRule,
+    Missed,
+    Resume,
+    missed,
+    resume,
+)
+from scheduler.core.policies import MisfirePolicy, Reason
 from scheduler.core.schedule import AtSchedule, IntervalSchedule
 
 T0 = datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
@@ -285,3 +296,64 @@ def test_scan_just_under_the_limit_is_complete():
     assert not r.scan_truncated
     assert r.catch_up == T0 + timedelta(seconds=_MAX_SCAN - 1)
     assert r.missed_total == _MAX_SCAN - 2
+
+
+# --- missed rows: the plan's instants not run, each with its reason ----------------------
+
+SKIP = MisfireRule(policy=MisfirePolicy.skip)
+RUN_ALL_2 = MisfireRule(policy=MisfirePolicy.run_all, max_catchup=2)
+GRACE_90M = MisfireRule(policy=MisfirePolicy.run_once, grace=timedelta(minutes=90))
+
+# (situation, the plan, the reason nothing dispatched it, the missed rows in recording order)
+MISSED_TABLE = [
+    ("nothing passed", Resume(), Reason.downtime, []),
+    (
+        "run_once after 3 h down: the two earlier instants",
+        resume(HOURLY, hours(0), hours(3.5), grace=NO_GRACE),
+        Reason.downtime,
+        [(hours(1), Reason.downtime), (hours(2), Reason.downtime)],
+    ),
+    (
+        "skip after a loop fell behind: every instant, with the caller's reason",
+        resume(HOURLY, hours(0), hours(2.5), grace=NO_GRACE, rule=SKIP),
+        Reason.behind,
+        [(hours(1), Reason.behind), (hours(2), Reason.behind)],
+    ),
+    (
+        "run_all capped at 2: the older ones are over max_catchup",
+        resume(HOURLY, hours(0), hours(4.5), grace=NO_GRACE, rule=RUN_ALL_2),
+        Reason.downtime,
+        [(hours(1), Reason.max_catchup), (hours(2), Reason.max_catchup)],
+    ),
+    (
+        "grace 90 min: 2.5 h late is stale, 1.5 h late is missed, the latest caught up",
+        resume(HOURLY, hours(0), hours(3.5), grace=NO_GRACE, rule=GRACE_90M),
+        Reason.downtime,
+        [(hours(1), Reason.grace), (hours(2), Reason.downtime)],
+    ),
+    (
+        "all three lists: stale first, then over max_catchup, then the policy's",
+        Resume(stale=[hours(1)], over_max=[hours(2)], missed=[hours(3)], missed_total=3),
+        Reason.behind,
+        [(hours(1), Reason.grace), (hours(2), Reason.max_catchup), (hours(3), Reason.behind)],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("plan", "reason", "expected"),
+    [row[1:] for row in MISSED_TABLE],
+    ids=[row[0] for row in MISSED_TABLE],
+)
+def test_missed_rows_name_each_instant_with_its_reason(plan, reason, expected):
+    """missed(plan, reason) lists the instants not run (stale, over max, policy) with why."""
+    assert missed(plan, reason) == [Missed(instant=t, reason=r) for t, r in expected]
+
+
+def test_missed_rows_are_frozen_and_keyword_only():
+    """A Missed is a value: keyword-only, and it cannot be changed after it is made."""
+    row = Missed(instant=hours(1), reason=Reason.grace)
+    with pytest.raises(FrozenInstanceError):
+        row.reason = Reason.behind  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Missed(hours(1), Reason.grace)  # type: ignore[misc]

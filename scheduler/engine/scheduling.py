@@ -1,0 +1,340 @@
+"""The watcher's dispatch half: from a job's next instant to its run recorded as enqueued.
+
+The loop hands the scheduler the current time; it pops the runs due, builds their
+requests (prepared ahead where it could), lets the gate admit them (pauses, overlap),
+enqueues them through the dispatcher, records each in SQLite and logs it, and then sets
+each job's next instant. A job that fell far behind is settled by its misfire rule
+(``core.catchup``: catch-ups to send, the rest recorded missed). While Redis is down the
+runs go back on the due queue and out once it answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+import redis
+import structlog
+
+from scheduler.config.liveconfig import LiveConfig
+from scheduler.core import catchup
+from scheduler.core.catchup import Resume, late_beyond, resume, step
+from scheduler.core.clock import Clock
+from scheduler.core.duequeue import DueQueue
+from scheduler.core.job import LoadedJob
+from scheduler.core.policies import Reason
+from scheduler.core.runs import RunRequest, RunTrigger, iso_utc, run_id
+from scheduler.engine.dispatch import Dispatched, Dispatcher
+from scheduler.engine.gate import Gate
+from scheduler.engine.progress import Progress
+from scheduler.store import Store
+
+log = structlog.get_logger("scheduler.watcher")
+
+#: Runs dispatched per Redis pipeline.
+BATCH = 2000
+#: Runs due this soon are serialised before their instant (see Dispatcher.prepare).
+PREPARE_AHEAD = timedelta(milliseconds=500)
+_TINY = timedelta(microseconds=1)
+
+
+class Scheduler:
+    """Sends the runs that fall due and keeps each job's next instant on the due queue.
+
+    ``grace`` is the on-time tolerance: a run at most that late goes out as an ordinary
+    run. ``fenced`` takes the dispatch outcomes and returns those that are this watcher's
+    to record (it drops the runs Redis refused because another watcher leads).
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        config: LiveConfig,
+        due: DueQueue,
+        clock: Clock,
+        progress: Progress,
+        gate: Gate,
+        dispatcher: Dispatcher,
+        grace: timedelta,
+        fenced: Callable[[Sequence[Dispatched]], list[Dispatched]],
+    ) -> None:
+        self._store = store
+        self._config = config
+        self._due = due
+        self._clock = clock
+        self._progress = progress
+        self._gate = gate
+        self._dispatcher = dispatcher
+        self._grace = grace
+        self._fenced = fenced
+        self._prepared: dict[tuple[str, datetime], tuple[LoadedJob, RunRequest]] = {}
+        self._redis_ok = True
+        self._retry_at = 0.0
+        self._backoff = 0.5
+
+    @property
+    def retry_at(self) -> float | None:
+        """When (``time.monotonic()`` seconds) to try Redis again; None while it answers."""
+        return None if self._redis_ok else self._retry_at
+
+    # -- the loop's steps ------------------------------------------------------------
+
+    def prepare_soon(self, now: datetime) -> None:
+        """Build and stage in Redis the runs due within ``PREPARE_AHEAD`` of ``now``."""
+        nxt = self._due.peek()
+        if nxt is None or nxt.instant - now > PREPARE_AHEAD:
+            return
+        soon = self._due.upcoming(now + PREPARE_AHEAD, limit=BATCH)
+        requests = []
+        if len(self._prepared) > 2 * BATCH:  # left by runs that never fell due (edits)
+            self._prepared.clear()
+        for run in soon:
+            job = self._config.jobs.get(run.job)
+            if job is not None and job.spec.enabled:
+                request = self._request(job, run.instant, RunTrigger.schedule)
+                self._prepared[(job.name, run.instant)] = (job, request)
+                requests.append(request)
+        # Preparing asks Redis its version once; if Redis is down, dispatch reports it.
+        with contextlib.suppress(redis.RedisError):
+            self._dispatcher.prepare(requests)
+
+    def dispatch_due(self, now: datetime) -> None:
+        """Send every run due at ``now`` (in batches), then set each job's next instant."""
+        while True:
+            due = self._due.pop_due(now, limit=BATCH)
+            if not due:
+                return
+            jobs = [(run, self._config.jobs.get(run.job)) for run in due]
+            live = [(run, job) for run, job in jobs if job is not None and job.spec.enabled]
+            # A run put back while Redis was down, and now far behind, is a misfire: the
+            # job's misfire rule settles it with the others it missed (in advance).
+            late = [late_beyond(job.misfire, run.instant, now, self._grace) for run, job in live]
+            sent = [pair for pair, far in zip(live, late, strict=True) if not far]
+            stale = [pair for pair, far in zip(live, late, strict=True) if far]
+            # Send first (payloads were prepared ahead), then work out what comes next:
+            # the runs' visibility in the queue waits for nothing else.
+            requests = [self._request(job, run.instant, RunTrigger.schedule) for run, job in sent]
+            with self._store.batch():
+                if not self.send(requests):
+                    for run in due:  # put them back: they go out late, once Redis answers
+                        self._due.set(run.job, run.instant)
+                    return
+                follow_up: list[RunRequest] = []
+                for run, job in sent:
+                    follow_up += self.advance(job, run.instant, now)
+                for run, job in stale:
+                    follow_up += self.advance(job, run.instant - _TINY, now)
+                if follow_up and not self.send(follow_up):
+                    self._put_back(follow_up)
+
+    def release_waiting(self, now: datetime) -> None:
+        """Send the runs queue_one held back whose earlier run has ended."""
+        for run in self._gate.releasable():
+            job = self._config.jobs.get(run.job)
+            if job is None or not job.spec.enabled:
+                self._gate.drop_waiting(run, Reason.overlap, "its job was removed or disabled", now)
+                continue
+            if run.job in self._gate.paused:
+                self._gate.drop_waiting(
+                    run, Reason.paused, "its job was paused while it waited", now
+                )
+                continue
+            request = self._request(job, run.scheduled_for, run.trigger)
+            try:
+                outcomes = self._dispatcher.enqueue([request], now)
+            except redis.RedisError as exc:
+                self._redis_failed(exc)
+                return
+            if outcomes and not outcomes[0].fenced:
+                self._gate.released(run.job, run, now)
+
+    def send(self, requests: list[RunRequest]) -> bool:
+        """Admit, enqueue and record ``requests``; False (nothing recorded) if Redis failed."""
+        if not requests:
+            return True
+        try:
+            # Pauses and overlap: the runs not admitted are recorded (skipped, waiting).
+            requests = self._gate.admit(requests, self._config.jobs, self._clock.now())
+            outcomes = self._dispatcher.enqueue(requests, self._clock.now())
+        except redis.RedisError as exc:
+            self._redis_failed(exc)
+            return False
+        self._redis_recovered()
+        if any(o.fenced for o in outcomes):
+            outcomes = self._fenced(outcomes)
+        sent_at = self._clock.now()  # when the runs became visible in their queues
+        for outcome in outcomes:
+            req = outcome.request
+            scheduled = datetime.fromisoformat(req.scheduled_for)
+            bound = log.bind(job=req.job, run_id=req.run_id, scheduled_for=req.scheduled_for)
+            # A duplicate is an expected outcome (another watcher, an earlier attempt): the
+            # run exists in Redis, so it is recorded here too, and logged at info level.
+            self._store.record_enqueued(
+                run_id=req.run_id,
+                job=req.job,
+                scheduled_for=scheduled,
+                trigger=req.trigger,
+                enqueued_at=sent_at,
+                note=None if outcome.enqueued else "enqueued by another watcher or earlier",
+                reason=None if outcome.enqueued else str(Reason.deduplicated),
+                canary=req.canary,
+            )
+            self._gate.sent(req)
+            if req.canary:
+                self._progress.canary_sent(req.job)
+            if outcome.enqueued:
+                bound.info("run.enqueued", trigger=str(req.trigger), queue=req.queue)
+            else:
+                bound.info("run.deduplicated", trigger=str(req.trigger))
+        return True
+
+    # -- each job's next instant -----------------------------------------------------
+
+    def start_jobs(self, now: datetime, *, standby: bool = False) -> None:
+        """Put every loaded job on schedule at start-up, from its stored state if any.
+
+        A job whose definition is unchanged since the watcher stopped accounts for what
+        passed meanwhile (its misfire rule: catch-ups sent now, the rest recorded missed);
+        any other is scheduled from ``now``. A standby resumes nothing: the leader
+        dispatches, and it resumes at takeover.
+        """
+        states = {} if standby else self._store.job_states()
+        # (job, the instant to send now, its trigger, the job's next instant)
+        resumed: list[tuple[LoadedJob, datetime, RunTrigger, datetime | None]] = []
+        for job in self._config.jobs.values():
+            state = states.get(job.name)
+            same = state is not None and state.definition_hash == job.definition_hash
+            self._progress.set_canary(
+                job.name, state.canary_left if same and state else job.spec.canary
+            )
+            if (
+                state is not None
+                and state.last_scheduled is not None
+                and state.definition_hash == job.definition_hash
+                and job.spec.enabled
+            ):
+                # Same definition as before the restart: account for what passed meanwhile.
+                rule = job.misfire
+                plan = resume(
+                    job.schedule, state.last_scheduled, now, grace=timedelta(0), rule=rule
+                )
+                self._record_missed(job, plan, Reason.downtime, "watcher was down")
+                # An instant due exactly now is on time (and takes the catch-up's place).
+                resumed += [(job, t, RunTrigger.schedule, plan.next_run) for t in plan.late]
+                resumed += [(job, t, RunTrigger.catch_up, plan.next_run) for t in plan.catch_ups]
+                self._due.set(job.name, plan.next_run)
+                self._save_state(job, plan.next_run, last=state.last_scheduled)
+            else:
+                self.schedule_from(job, now)
+        requests = [self._request(job, t, trigger) for job, t, trigger, _ in resumed]
+        if self.send(requests):
+            for job, instant, _, nxt in resumed:
+                self._save_state(job, nxt, last=instant)
+        else:
+            self._put_back(requests)
+
+    def schedule_from(self, job: LoadedJob, since: datetime) -> None:
+        """Schedule ``job`` from ``since``: its instants after that are due (late if past)."""
+        nxt = job.schedule.next_after(since) if job.spec.enabled else None
+        self._due.set(job.name, nxt)
+        self._save_state(job, nxt, last=since)
+
+    def advance(self, job: LoadedJob, instant: datetime, now: datetime) -> list[RunRequest]:
+        """Set the job's next instant after ``instant``; runs it fell far behind on come back.
+
+        A next instant that is already past but within the grace goes back on the due queue
+        and out at once, as an ordinary late run. Anything older is treated like downtime,
+        by the job's misfire rule: catch-ups (returned, to send now), the rest recorded missed.
+        """
+        last = instant
+        nxt, plan = step(job.schedule, job.misfire, instant, now, tolerance=self._grace)
+        extra: list[RunRequest] = []
+        if plan is not None:
+            extra = [self._request(job, t, RunTrigger.schedule) for t in plan.late]
+            extra += [self._request(job, t, RunTrigger.catch_up) for t in plan.catch_ups]
+            self._record_missed(job, plan, Reason.behind, "watcher fell behind")
+            last = max([instant, *plan.dispatched])
+        self._due.set(job.name, nxt)
+        self._save_state(job, nxt, last=last)
+        return extra
+
+    def _put_back(self, unsent: list[RunRequest]) -> None:
+        """Redis is down: each job's earliest unsent instant goes back on the due queue.
+
+        When Redis is back it and the instants after it are settled again (run_all's several
+        catch-ups included), so none is lost.
+        """
+        earliest: dict[str, datetime] = {}
+        for request in unsent:
+            instant = datetime.fromisoformat(request.scheduled_for)
+            earliest[request.job] = min(instant, earliest.get(request.job, instant))
+        for name, instant in earliest.items():
+            self._due.set(name, min(instant, self._due.get(name) or instant))
+
+    def _request(self, job: LoadedJob, instant: datetime, trigger: RunTrigger) -> RunRequest:
+        """The run of ``job`` at ``instant``; a canary run while the job has some left.
+
+        A scheduled run built ahead (``prepare_soon``) is reused when its job and canary
+        state are unchanged: at a burst's instant every microsecond per run counts.
+        """
+        canary = self._progress.canary_left(job.name) > 0
+        if trigger is RunTrigger.schedule:
+            built = self._prepared.pop((job.name, instant), None)
+            if built is not None and built[0] is job and built[1].canary == canary:
+                return built[1]
+        return job.run_request(instant, trigger, canary=canary)
+
+    def _save_state(self, job: LoadedJob, nxt: datetime | None, *, last: datetime) -> None:
+        self._progress.set_last(job.name, last)
+        self._store.save_job_state(
+            job=job.name,
+            last_scheduled=last,
+            next_run=nxt,
+            definition_hash=job.definition_hash,
+            source_file=job.file,
+            enabled=job.spec.enabled,
+            updated_at=self._clock.now(),
+            canary_left=self._progress.canary_left(job.name),
+        )
+
+    def _record_missed(self, job: LoadedJob, plan: Resume, reason: Reason, why: str) -> None:
+        """Record the instants ``plan`` does not run, each with its reason (the ledger)."""
+        rows = catchup.missed(plan, reason)
+        for row in rows:
+            self._store.record_missed(
+                job=job.name,
+                scheduled_for=row.instant,
+                run_id=run_id(job.name, row.instant),
+                note=why,
+                reason=str(row.reason),
+            )
+        if plan.missed_total:
+            first = min((row.instant for row in rows), default=None)
+            log.warning(
+                "run.missed",
+                job=job.name,
+                count=plan.missed_total,
+                recorded=len(rows),
+                reason=why,
+                policy=str(job.spec.misfire.policy),
+                stale=len(plan.stale),
+                first=None if first is None else iso_utc(first),
+            )
+
+    # -- Redis' health ---------------------------------------------------------------
+
+    def _redis_failed(self, exc: Exception) -> None:
+        if self._redis_ok:
+            log.error("redis.unavailable", error=str(exc))
+        self._redis_ok = False
+        self._retry_at = time.monotonic() + self._backoff
+        self._backoff = min(self._backoff * 2, 10.0)
+
+    def _redis_recovered(self) -> None:
+        if not self._redis_ok:
+            log.info("redis.recovered")
+        self._redis_ok = True
+        self._backoff = 0.5
