@@ -174,8 +174,8 @@ class TestOutages:
         """Back at 03:00 exactly: 03:00 runs on time, so 01:00 and 02:00 are missed.
 
         resume(grace=0) calls an instant equal to ``now`` late (0 s late) and then catches
-        nothing up. Scheduler.start_jobs today ignores Resume.late, so it would neither run nor
-        record 03:00; the simulation runs it, as Scheduler.dispatch_due does with late runs.
+        nothing up. The simulation runs 03:00 as an ordinary run, as Scheduler.start_jobs and
+        Scheduler.dispatch_due send late runs.
         """
         found = simulate([HOURLY], self.START, self.END, [(at("00:30"), at("03:00"))])
         assert rows(found)[:3] == [
