@@ -223,10 +223,11 @@ def live_pauses(conn: Any, now: datetime) -> dict[str, dict[str, Any]] | None:
     """The pauses in force, read from Redis; None when Redis cannot be read."""
     import redis
 
-    from scheduler.engine import pauses as pause
+    from scheduler.core.pause import active
+    from scheduler.engine import pauses
 
     try:
-        found = pause.active(pause.read(conn), now)
+        found = active(pauses.read(conn), now)
     except redis.RedisError:
         return None
     return {name: p.as_json() for name, p in sorted(found.items())}

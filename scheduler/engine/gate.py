@@ -31,6 +31,7 @@ from rq.job import Job
 from scheduler.core.durations import parse_duration
 from scheduler.core.job import LoadedJob
 from scheduler.core.models import JobSpec
+from scheduler.core.pause import Pause, changes
 from scheduler.core.policies import OverlapPolicy, Reason
 from scheduler.core.runs import EventKind, RunEvent, RunRequest, RunStatus, RunTrigger, iso_utc
 from scheduler.engine import pauses
@@ -102,7 +103,7 @@ class Gate:
         self.conn = conn
         self.watcher = watcher
         self.active: dict[str, dict[str, Active]] = {}
-        self.paused: dict[str, pauses.Pause] = {}
+        self.paused: dict[str, Pause] = {}
         self.alerter = Alerter()
         self._pauses_read_at = float("-inf")
 
@@ -149,29 +150,27 @@ class Gate:
         if not force and mono - self._pauses_read_at < PAUSE_REFRESH_S:
             return
         self._pauses_read_at = mono
-        stored = pauses.read(self.conn)
-        for pause in stored.values():
-            if pause.expired(now) and pauses.clear_if_unchanged(self.conn, pause):
+        change = changes(self.paused, pauses.read(self.conn), now)
+        for pause in change.expired:
+            if pauses.clear_if_unchanged(self.conn, pause):
                 log.info(
                     "job.resumed", job=pause.job, by="expiry", until=iso_utc(pause.until or now)
                 )
-        current = pauses.active(stored, now)
-        for name, pause in current.items():
-            if self.paused.get(name) != pause:
-                log.warning(
-                    "job.paused",
-                    job=name,
-                    by=pause.by,
-                    reason=pause.reason,
-                    paused_at=iso_utc(pause.at),
-                    until=None if pause.until is None else iso_utc(pause.until),
-                )
-        for name in self.paused.keys() - current.keys():
+        for name, pause in change.paused.items():
+            log.warning(
+                "job.paused",
+                job=name,
+                by=pause.by,
+                reason=pause.reason,
+                paused_at=iso_utc(pause.at),
+                until=None if pause.until is None else iso_utc(pause.until),
+            )
+        for name in change.resumed:
             log.info("job.resumed", job=name)
-        if current != self.paused:
-            mirror = {n: p.as_json() for n, p in sorted(current.items())}
+        if change.changed:
+            mirror = {n: p.as_json() for n, p in sorted(change.current.items())}
             self.store.set_meta(PAUSED_META, json.dumps(mirror), now)
-        self.paused = current
+        self.paused = dict(change.current)
 
     # -- admission -------------------------------------------------------------------
 

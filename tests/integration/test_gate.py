@@ -16,6 +16,7 @@ from structlog.testing import capture_logs
 
 from scheduler.core.job import LoadedJob
 from scheduler.core.models import JobSpec
+from scheduler.core.pause import Pause
 from scheduler.core.runs import EventKind, RunEvent, RunRequest, RunStatus, RunTrigger, iso_utc
 from scheduler.engine import pauses as pause
 from scheduler.engine.gate import Gate
@@ -150,7 +151,7 @@ def test_pause_records_paused_and_logs(gate: Gate, store: Store, redis_conn: red
     """A pause in Redis: the run is recorded skipped (paused); the change is logged once and
     mirrored to SQLite for status/health; an expired pause is removed and logged resumed."""
     j = job("a", "allow")
-    p = pause.Pause(job="a", by="ops", at=T0, reason="INC-1", until=T0 + timedelta(minutes=5))
+    p = Pause(job="a", by="ops", at=T0, reason="INC-1", until=T0 + timedelta(minutes=5))
     pause.save(redis_conn, p)
     with capture_logs() as logs:
         gate.refresh_pauses(T0, force=True)

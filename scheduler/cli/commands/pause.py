@@ -94,6 +94,7 @@ def pause(
     import redis
 
     from scheduler.cli import report
+    from scheduler.core.pause import Pause
     from scheduler.engine import pauses
 
     now = _now()
@@ -101,7 +102,7 @@ def pause(
     if not reason.strip():
         raise click.BadParameter("give a reason", param_hint="--reason")
     _job_or_exit(jobs_dir, name)
-    record = pauses.Pause(job=name, by=by or _who(), at=now, reason=reason.strip(), until=end)
+    record = Pause(job=name, by=by or _who(), at=now, reason=reason.strip(), until=end)
     try:
         pauses.save(_redis(data_dir, redis_url), record)
     except redis.RedisError as exc:
