@@ -28,15 +28,15 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
-from scheduler.core.durations import parse_duration
 from scheduler.core.job import LoadedJob
-from scheduler.core.models import JobSpec
 from scheduler.core.pause import Pause, changes
 from scheduler.core.policies import OverlapPolicy, Reason
 from scheduler.core.runs import EventKind, RunEvent, RunRequest, RunStatus, RunTrigger, iso_utc
 from scheduler.engine import pauses
 from scheduler.engine.alerts import Alerter, payload
-from scheduler.engine.dispatch import RqOptions, retry_intervals
+from scheduler.engine.dispatch import (  # it lives with the RqOptions it builds
+    rq_options as rq_options,  # noqa: PLC0414 (an explicit re-export: watcher.py imports it here)
+)
 from scheduler.store import Store
 
 log = structlog.get_logger("scheduler.gate")
@@ -46,29 +46,6 @@ RQ_ACTIVE = frozenset({"queued", "started", "deferred", "scheduled"})
 #: How often the pauses are read from Redis (a pause takes effect within this).
 PAUSE_REFRESH_S = 1.0
 PAUSED_META = "paused"
-
-
-def rq_options(spec: JobSpec) -> RqOptions:
-    """Timeout, TTLs and retry waits of the job's RQ jobs, in seconds."""
-
-    def seconds(text: str | None) -> int | None:
-        return None if text is None else int(parse_duration(text).total_seconds())
-
-    intervals: tuple[int, ...] = ()
-    if spec.retries is not None:
-        r = spec.retries
-        intervals = retry_intervals(
-            r.max,
-            parse_duration(r.backoff).total_seconds(),
-            r.factor,
-            parse_duration(r.max_backoff).total_seconds(),
-        )
-    return RqOptions(
-        timeout=seconds(spec.timeout) or -1,
-        result_ttl=seconds(spec.result_ttl),
-        failure_ttl=seconds(spec.failure_ttl),
-        retry_intervals=intervals,
-    )
 
 
 @dataclass(frozen=True, kw_only=True)
