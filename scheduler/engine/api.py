@@ -223,10 +223,11 @@ def live_pauses(conn: Any, now: datetime) -> dict[str, dict[str, Any]] | None:
     """The pauses in force, read from Redis; None when Redis cannot be read."""
     import redis
 
-    from scheduler.engine import pauses as pause
+    from scheduler.core.pause import active
+    from scheduler.engine import pauses
 
     try:
-        found = pause.active(pause.read(conn), now)
+        found = active(pauses.read(conn), now)
     except redis.RedisError:
         return None
     return {name: p.as_json() for name, p in sorted(found.items())}
@@ -322,8 +323,7 @@ def in_canary(data_dir: Path, job: LoadedJob) -> bool:
 def trigger(conn: Any, job: LoadedJob, now: datetime, *, canary: bool = False) -> dict[str, Any]:
     """Enqueue one manual run of ``job`` now (with dry_run forced when ``canary``)."""
     from scheduler.core.runs import RunTrigger
-    from scheduler.engine.dispatch import Dispatcher
-    from scheduler.engine.gate import rq_options
+    from scheduler.engine.dispatch import Dispatcher, rq_options
 
     request = job.run_request(now, RunTrigger.manual, canary=canary)
     # A manual run is the job's run: same timeout, TTLs and retries as a scheduled one.

@@ -26,6 +26,8 @@ import redis
 from rq import Queue, Retry
 from rq.job import Job
 
+from scheduler.core.durations import parse_duration
+from scheduler.core.models import JobSpec
 from scheduler.core.runs import RunRequest, RunTrigger
 from scheduler.engine.leader import LAST_DISPATCHED_KEY, LEASE_KEY
 
@@ -50,6 +52,29 @@ class RqOptions:
 def retry_intervals(count: int, backoff: float, factor: float, cap: float) -> tuple[int, ...]:
     """The waits before each of ``count`` retries: backoff * factor**n, capped, whole seconds."""
     return tuple(int(min(backoff * factor**n, cap)) for n in range(count))
+
+
+def rq_options(spec: JobSpec) -> RqOptions:
+    """Timeout, TTLs and retry waits of the job's RQ jobs, in seconds."""
+
+    def seconds(text: str | None) -> int | None:
+        return None if text is None else int(parse_duration(text).total_seconds())
+
+    intervals: tuple[int, ...] = ()
+    if spec.retries is not None:
+        r = spec.retries
+        intervals = retry_intervals(
+            r.max,
+            parse_duration(r.backoff).total_seconds(),
+            r.factor,
+            parse_duration(r.max_backoff).total_seconds(),
+        )
+    return RqOptions(
+        timeout=seconds(spec.timeout) or NO_TIMEOUT,
+        result_ttl=seconds(spec.result_ttl),
+        failure_ttl=seconds(spec.failure_ttl),
+        retry_intervals=intervals,
+    )
 
 
 # Shared by both scripts: KEYS[n] the lease and KEYS[n+1] the last-dispatched hash;

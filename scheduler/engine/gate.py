@@ -3,7 +3,8 @@
 Every run the watcher is about to send passes :meth:`Gate.admit`, which returns the ones
 to send and records the others (``skipped`` with reason ``paused`` or ``overlap``, or
 ``enqueued``/``waiting`` for a run ``queue_one`` holds back), cancelling the earlier run
-first under ``replace``.
+first under ``replace``. The gate only gathers each run's situation and applies the
+decision: what to do is decided by :func:`scheduler.core.admission.decide` (pure).
 
 Where "is a run of this job still active" comes from: the watcher's own records. The
 gate keeps, per job, the runs recorded ``enqueued`` or ``started`` (loaded from SQLite at
@@ -19,7 +20,6 @@ import contextlib
 import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import redis
@@ -28,14 +28,13 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
-from scheduler.core.durations import parse_duration
+from scheduler.core.admission import Active, Hold, Replace, Skip, decide
 from scheduler.core.job import LoadedJob
-from scheduler.core.models import JobSpec
+from scheduler.core.pause import Pause, changes
 from scheduler.core.policies import OverlapPolicy, Reason
 from scheduler.core.runs import EventKind, RunEvent, RunRequest, RunStatus, RunTrigger, iso_utc
 from scheduler.engine import pauses
 from scheduler.engine.alerts import Alerter, payload
-from scheduler.engine.dispatch import RqOptions, retry_intervals
 from scheduler.store import Store
 
 log = structlog.get_logger("scheduler.gate")
@@ -47,53 +46,6 @@ PAUSE_REFRESH_S = 1.0
 PAUSED_META = "paused"
 
 
-def rq_options(spec: JobSpec) -> RqOptions:
-    """Timeout, TTLs and retry waits of the job's RQ jobs, in seconds."""
-
-    def seconds(text: str | None) -> int | None:
-        return None if text is None else int(parse_duration(text).total_seconds())
-
-    intervals: tuple[int, ...] = ()
-    if spec.retries is not None:
-        r = spec.retries
-        intervals = retry_intervals(
-            r.max,
-            parse_duration(r.backoff).total_seconds(),
-            r.factor,
-            parse_duration(r.max_backoff).total_seconds(),
-        )
-    return RqOptions(
-        timeout=seconds(spec.timeout) or -1,
-        result_ttl=seconds(spec.result_ttl),
-        failure_ttl=seconds(spec.failure_ttl),
-        retry_intervals=intervals,
-    )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Active:
-    """A run of a job that has not ended; ``waiting``: held by queue_one, not in RQ yet."""
-
-    job: str
-    run_id: str
-    scheduled_for: datetime
-    trigger: RunTrigger
-    status: RunStatus = RunStatus.enqueued
-    waiting: bool = False
-
-    @classmethod
-    def of(cls, request: RunRequest | RunEvent, *, waiting: bool = False) -> Active:
-        """The active run a request (or a report of one) becomes once sent (or held back,
-        ``waiting``)."""
-        return cls(
-            job=request.job,
-            run_id=request.run_id,
-            scheduled_for=datetime.fromisoformat(request.scheduled_for),
-            trigger=request.trigger,
-            waiting=waiting,
-        )
-
-
 class Gate:
     """Pauses and overlap at dispatch, alerts on failure; owned by the watcher's loop thread."""
 
@@ -102,7 +54,7 @@ class Gate:
         self.conn = conn
         self.watcher = watcher
         self.active: dict[str, dict[str, Active]] = {}
-        self.paused: dict[str, pauses.Pause] = {}
+        self.paused: dict[str, Pause] = {}
         self.alerter = Alerter()
         self._pauses_read_at = float("-inf")
 
@@ -149,29 +101,27 @@ class Gate:
         if not force and mono - self._pauses_read_at < PAUSE_REFRESH_S:
             return
         self._pauses_read_at = mono
-        stored = pauses.read(self.conn)
-        for pause in stored.values():
-            if pause.expired(now) and pauses.clear_if_unchanged(self.conn, pause):
+        change = changes(self.paused, pauses.read(self.conn), now)
+        for pause in change.expired:
+            if pauses.clear_if_unchanged(self.conn, pause):
                 log.info(
                     "job.resumed", job=pause.job, by="expiry", until=iso_utc(pause.until or now)
                 )
-        current = pauses.active(stored, now)
-        for name, pause in current.items():
-            if self.paused.get(name) != pause:
-                log.warning(
-                    "job.paused",
-                    job=name,
-                    by=pause.by,
-                    reason=pause.reason,
-                    paused_at=iso_utc(pause.at),
-                    until=None if pause.until is None else iso_utc(pause.until),
-                )
-        for name in self.paused.keys() - current.keys():
+        for name, pause in change.paused.items():
+            log.warning(
+                "job.paused",
+                job=name,
+                by=pause.by,
+                reason=pause.reason,
+                paused_at=iso_utc(pause.at),
+                until=None if pause.until is None else iso_utc(pause.until),
+            )
+        for name in change.resumed:
             log.info("job.resumed", job=name)
-        if current != self.paused:
-            mirror = {n: p.as_json() for n, p in sorted(current.items())}
+        if change.changed:
+            mirror = {n: p.as_json() for n, p in sorted(change.current.items())}
             self.store.set_meta(PAUSED_META, json.dumps(mirror), now)
-        self.paused = current
+        self.paused = dict(change.current)
 
     # -- admission -------------------------------------------------------------------
 
@@ -185,36 +135,28 @@ class Gate:
         admitted: list[RunRequest] = []
         catching_up: set[str] = set()
         for request in requests:
-            pause = self.paused.get(request.job)
-            if pause is not None and not pause.expired(now):
-                note = f"paused by {pause.by}: {pause.reason}"
-                self._skip(request, Reason.paused, note)
-                continue
-            policy = self._policy(jobs, request.job)
-            # A run sent again (Redis failed after admission, a takeover) is not its own rival.
-            others = [
-                a for a in self.active.get(request.job, {}).values() if a.run_id != request.run_id
-            ]
-            running = [a for a in others if not a.waiting]
-            waiting = [a for a in others if a.waiting]
-            # run_all's catch-ups are the policy's own request: they may run side by side.
-            burst = request.trigger is RunTrigger.catch_up and request.job in catching_up
-            if policy is None or burst or not (running or waiting):
-                admitted.append(request)
-            elif policy is OverlapPolicy.forbid:
-                first = (running or waiting)[0]
-                self._skip(request, Reason.overlap, f"{first.run_id} is still {first.status}")
-                continue
-            elif policy is OverlapPolicy.replace_:
-                for earlier in [*running, *waiting]:
-                    self._replace(request.job, earlier, request, now)
-                admitted.append(request)
-            elif waiting:  # queue_one, one already waiting
-                self._skip(request, Reason.overlap, f"{waiting[0].run_id} is already waiting")
-                continue
-            else:  # queue_one: hold it until the running one ends
-                self._hold(request, running[0])
-                continue
+            runs = self.active.get(request.job)
+            decision = decide(
+                run_id=request.run_id,
+                trigger=request.trigger,
+                policy=self._policy(jobs, request.job),
+                active=() if runs is None else runs.values(),
+                pause=self.paused.get(request.job),
+                catching_up=request.job in catching_up,
+                now=now,
+            )
+            match decision:
+                case Skip(reason=reason, note=note):
+                    self._skip(request, reason, note)
+                    continue
+                case Hold(behind=behind):
+                    self._hold(request, behind)
+                    continue
+                case Replace(earlier=earlier):
+                    for run in earlier:
+                        self._replace(request.job, run, request, now)
+            # Admitted (under replace, once the earlier runs are ended): the run goes.
+            admitted.append(request)
             if request.trigger is RunTrigger.catch_up:
                 catching_up.add(request.job)
             self.sent(request)  # the next request of this job in the batch sees it
@@ -264,14 +206,14 @@ class Gate:
             note=note,
         )
 
-    def _hold(self, request: RunRequest, running: Active) -> None:
+    def _hold(self, request: RunRequest, behind: str) -> None:
         self.store.record_enqueued(
             run_id=request.run_id,
             job=request.job,
             scheduled_for=datetime.fromisoformat(request.scheduled_for),
             trigger=request.trigger,
             enqueued_at=None,
-            note=f"waits for {running.run_id}",
+            note=f"waits for {behind}",
             reason=str(Reason.waiting),
         )
         self._track(request.job, Active.of(request, waiting=True))
@@ -280,7 +222,7 @@ class Gate:
             job=request.job,
             run_id=request.run_id,
             scheduled_for=request.scheduled_for,
-            behind=running.run_id,
+            behind=behind,
         )
 
     def _replace(self, job: str, earlier: Active, request: RunRequest, now: datetime) -> None:

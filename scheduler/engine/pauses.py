@@ -3,17 +3,16 @@
 A pause lives in Redis (the hash ``PAUSES``, one field per job, a JSON value), so every
 watcher on that Redis sees it, and ``status``/``health`` can show it as drift from git.
 The YAML stays the source of truth for everything else; ``enabled: false`` still
-disables a job for good. :class:`Pause` and :func:`active` are pure.
+disables a job for good. The pause itself is a value, :class:`scheduler.core.pause.Pause`.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
-from datetime import datetime
-from typing import Any
 
 import redis
+
+from scheduler.core.pause import Pause
 
 PAUSES = "scheduler:paused"
 _CLEAR_IF_SAME = """
@@ -22,42 +21,6 @@ if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
 end
 return 0
 """
-
-
-@dataclass(frozen=True, kw_only=True)
-class Pause:
-    """Who paused a job, when, why, and until when (None: until resumed). Instants UTC."""
-
-    job: str
-    by: str
-    at: datetime
-    reason: str
-    until: datetime | None = None
-
-    def expired(self, now: datetime) -> bool:
-        return self.until is not None and now >= self.until
-
-    def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["at"] = self.at.isoformat()
-        data["until"] = None if self.until is None else self.until.isoformat()
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Pause:
-        until = data.get("until")
-        return cls(
-            job=str(data["job"]),
-            by=str(data.get("by", "")),
-            at=datetime.fromisoformat(str(data["at"])),
-            reason=str(data.get("reason", "")),
-            until=None if not until else datetime.fromisoformat(str(until)),
-        )
-
-
-def active(pauses: dict[str, Pause], now: datetime) -> dict[str, Pause]:
-    """The pauses still in force at ``now`` (expired ones left out)."""
-    return {name: p for name, p in pauses.items() if not p.expired(now)}
 
 
 def read(conn: redis.Redis) -> dict[str, Pause]:

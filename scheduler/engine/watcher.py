@@ -35,9 +35,9 @@ from scheduler.core.catchup import DEFAULT_GRACE
 from scheduler.core.clock import Clock
 from scheduler.core.duequeue import DueQueue
 from scheduler.core.runs import iso_utc
-from scheduler.engine.dispatch import Dispatcher, RqOptions
+from scheduler.engine.dispatch import Dispatcher, RqOptions, rq_options
 from scheduler.engine.filewatch import start_observer
-from scheduler.engine.gate import Gate, rq_options
+from scheduler.engine.gate import Gate
 from scheduler.engine.handover import Handover, drop_fenced
 from scheduler.engine.leader import LeaderElector
 from scheduler.engine.progress import Progress

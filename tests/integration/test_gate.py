@@ -16,6 +16,7 @@ from structlog.testing import capture_logs
 
 from scheduler.core.job import LoadedJob
 from scheduler.core.models import JobSpec
+from scheduler.core.pause import Pause
 from scheduler.core.runs import EventKind, RunEvent, RunRequest, RunStatus, RunTrigger, iso_utc
 from scheduler.engine import pauses as pause
 from scheduler.engine.gate import Gate
@@ -150,7 +151,7 @@ def test_pause_records_paused_and_logs(gate: Gate, store: Store, redis_conn: red
     """A pause in Redis: the run is recorded skipped (paused); the change is logged once and
     mirrored to SQLite for status/health; an expired pause is removed and logged resumed."""
     j = job("a", "allow")
-    p = pause.Pause(job="a", by="ops", at=T0, reason="INC-1", until=T0 + timedelta(minutes=5))
+    p = Pause(job="a", by="ops", at=T0, reason="INC-1", until=T0 + timedelta(minutes=5))
     pause.save(redis_conn, p)
     with capture_logs() as logs:
         gate.refresh_pauses(T0, force=True)
@@ -223,3 +224,34 @@ def test_a_run_sent_again_is_not_its_own_rival(gate: Gate, store: Store, redis_c
     assert gate.admit([r], {"a": j}, T0) == [r]
     redis_conn.hset(f"rq:job:{r.run_id}", "status", "queued")  # another watcher enqueued it
     assert gate.admit([r], {"a": j}, T0) == [r]
+
+
+def test_replace_ends_a_started_and_a_waiting_run_once_each(
+    gate: Gate, store: Store, redis_conn: redis.Redis
+):
+    """replace (the job was queue_one until now): the started run is stopped and recorded
+    failed, the waiting one skipped, each replaced and logged once; the new run goes."""
+    from rq import Queue
+
+    held = job("a", "queue_one")
+    first, second = req(held, 0), req(held, 1)
+    Queue("default", connection=redis_conn).enqueue_call(
+        "tests.integration.e2e_tasks.append", args=("/dev/null", "x"), job_id=first.run_id
+    )
+    sent(gate, store, redis_conn, first, "started")
+    assert gate.admit([second], {"a": held}, T0) == []
+    j = job("a", "replace")
+    third = req(j, 2)
+    with capture_logs() as logs:
+        assert gate.admit([third], {"a": j}, T0) == [third]
+    replaced = [(e["run_id"], e["stopped"]) for e in logs if e["event"] == "run.replaced"]
+    assert replaced == [(first.run_id, True), (second.run_id, False)]
+    assert (row(store, first.run_id).status, row(store, first.run_id).reason) == (
+        RunStatus.failed,
+        "replaced",
+    )
+    assert (row(store, second.run_id).status, row(store, second.run_id).reason) == (
+        RunStatus.skipped,
+        "replaced",
+    )
+    assert list(gate.active["a"]) == [third.run_id]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from scheduler.core.ledger import LEDGER, state
+from scheduler.core.pause import Pause, active
 from scheduler.core.policies import Reason
 from scheduler.core.runs import RunStatus
 from scheduler.engine.dispatch import retry_intervals
-from scheduler.engine.pauses import Pause, active
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

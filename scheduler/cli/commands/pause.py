@@ -83,6 +83,7 @@ def pause(
     import redis
 
     from scheduler.cli.report import dumps
+    from scheduler.core.pause import Pause
     from scheduler.engine import pauses
 
     now = now_utc()
@@ -90,7 +91,7 @@ def pause(
     if not reason.strip():
         raise click.BadParameter("give a reason", param_hint="--reason")
     find_job(load_catalog(jobs_dir), name)
-    record = pauses.Pause(job=name, by=by or _who(), at=now, reason=reason.strip(), until=end)
+    record = Pause(job=name, by=by or _who(), at=now, reason=reason.strip(), until=end)
     try:
         pauses.save(connect_redis(data_dir, redis_url), record)
     except redis.RedisError as exc:
