@@ -1,0 +1,102 @@
+"""The ``job_state`` table: what the watcher remembers about each job between restarts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from scheduler.store.connection import Database
+from scheduler.store.instants import aware, aware_or_none, instant
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobState:
+    """What the watcher remembers about a job between restarts. Instants are aware UTC.
+
+    ``last_scheduled`` is the last instant dispatched or accounted for (missed, skipped);
+    catch-up starts after it.
+    """
+
+    job: str
+    last_scheduled: datetime | None
+    next_run: datetime | None
+    definition_hash: str | None
+    source_file: str | None
+    enabled: bool
+    updated_at: datetime | None
+    canary_left: int = 0  # runs still to go with dry_run forced
+
+
+class JobStates:
+    """The job states saved in ``db``, one row per job name."""
+
+    def __init__(self, db: Database) -> None:
+        self._write = db.write
+        self._conn = db.conn
+
+    def save_job_state(
+        self,
+        *,
+        job: str,
+        last_scheduled: datetime | None,
+        next_run: datetime | None,
+        definition_hash: str | None,
+        source_file: str | None,
+        enabled: bool,
+        updated_at: datetime,
+        canary_left: int = 0,
+    ) -> None:
+        """Insert or replace the job's state row (every field is overwritten)."""
+        values = (
+            job,
+            aware_or_none(last_scheduled, "last_scheduled"),
+            aware_or_none(next_run, "next_run"),
+            definition_hash,
+            source_file,
+            int(enabled),
+            aware(updated_at, "updated_at"),
+            canary_left,
+        )
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO job_state (job, last_scheduled, next_run, definition_hash,"
+                " source_file, enabled, updated_at, canary_left) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (job) DO UPDATE SET last_scheduled = excluded.last_scheduled,"
+                " next_run = excluded.next_run, definition_hash = excluded.definition_hash,"
+                " source_file = excluded.source_file, enabled = excluded.enabled,"
+                " updated_at = excluded.updated_at, canary_left = excluded.canary_left",
+                values,
+            )
+
+    def job_states(self) -> dict[str, JobState]:
+        """Every saved job state, by job name."""
+        rows = self._conn.execute(
+            "SELECT job, last_scheduled, next_run, definition_hash, source_file, enabled,"
+            " updated_at, canary_left FROM job_state ORDER BY job"
+        )
+        return {
+            row["job"]: JobState(
+                job=row["job"],
+                last_scheduled=instant(row["last_scheduled"]),
+                next_run=instant(row["next_run"]),
+                definition_hash=row["definition_hash"],
+                source_file=row["source_file"],
+                enabled=bool(row["enabled"]),
+                updated_at=instant(row["updated_at"]),
+                canary_left=row["canary_left"],
+            )
+            for row in rows
+        }
+
+    def forget_job(self, job: str) -> bool:
+        """Delete the job's state row (its runs stay: history is never dropped); True if any."""
+        with self._write() as conn:
+            return conn.execute("DELETE FROM job_state WHERE job = ?", (job,)).rowcount == 1
+
+    def rename_job_state(self, old: str, new: str) -> None:
+        """Move ``old``'s state to ``new`` when ``new`` has none yet; else drop ``old``'s."""
+        with self._write() as conn:
+            if not conn.execute("SELECT 1 FROM job_state WHERE job = ?", (new,)).fetchone():
+                conn.execute("UPDATE job_state SET job = ? WHERE job = ?", (new, old))
+            else:
+                conn.execute("DELETE FROM job_state WHERE job = ?", (old,))
