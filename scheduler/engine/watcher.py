@@ -155,7 +155,11 @@ class Watcher:
     # -- life cycle ------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Ask the loop to finish (safe from signal handlers and other threads)."""
+        """Ask the loop to finish, from any thread.
+
+        Not from a signal handler: setting an event takes its lock, which the interrupted
+        code may hold (``scheduler run`` relays signals to a thread, ``engine.stopsignals``).
+        """
         self._stopping.set()
         self._wake.set()
 

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -97,20 +98,21 @@ class WorkerPool:
                 respawned += 1
         return respawned
 
-    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+    def stop(self, timeout: float = STOP_TIMEOUT, *, hurry: threading.Event | None = None) -> None:
         """Stop every worker; idempotent.
 
         A first SIGTERM asks RQ workers for a warm shutdown (finish the current job, then
-        exit). Those still running after ``timeout`` seconds get a second SIGTERM, a cold
-        shutdown that kills their job, and after a few more seconds SIGKILL, with their work
-        horses. So it returns within about ``timeout + 4`` seconds.
+        exit). Those still running after ``timeout`` seconds, or once ``hurry`` is set, get
+        a second SIGTERM, a cold shutdown that kills their job, and after a few more
+        seconds SIGKILL, with their work horses. So it returns within about ``timeout + 4``
+        seconds.
         """
         procs, self._procs = self._procs, []
         running = [proc for proc in procs if proc.poll() is None]
         first_signal = time.monotonic()
         for proc in running:
             send_signal(proc.pid, signal.SIGTERM)
-        running = wait_all(running, first_signal + timeout)
+        running = wait_all(running, first_signal + timeout, hurry=hurry)
         if running:
             time.sleep(max(0.0, first_signal + _RQ_DUPLICATE_SIGNAL_WINDOW - time.monotonic()))
             log.warning("workers.cold_shutdown", pids=[proc.pid for proc in running])
