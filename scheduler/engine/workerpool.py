@@ -2,6 +2,9 @@
 
 The workers run in a session of their own, so a Ctrl-C in the terminal reaches only the
 watcher, which then stops them (letting running jobs finish) before the embedded Redis.
+They do not outlive it either: each ``scheduler worker`` is told the pool's pid
+(``scheduler.worker.lifeline``) and stops, with its work horse, once that process is gone,
+even when it died of SIGKILL.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import structlog
 
 from scheduler.core.errors import WorkerPoolError
 from scheduler.engine.processes import STOP_TIMEOUT, child_pids, send_signal, wait_all
+from scheduler.worker.lifeline import PARENT_PID_ENV
 
 # The logger's name from before the engine/ layout: log pipelines filter on it.
 log = structlog.get_logger("scheduler.embedded")
@@ -47,7 +51,9 @@ class WorkerPool:
     ``command`` defaults to :func:`scheduler_worker_command`. Children inherit the
     environment plus ``env``, run in ``cwd`` (default: the current directory) and find
     modules there (it is put first on PYTHONPATH). With ``log_dir`` each writes its output to
-    ``log_dir/worker-N.log``; without, to this process's stdout and stderr.
+    ``log_dir/worker-N.log``; without, to this process's stdout and stderr. ``scheduler
+    worker`` children stop by themselves within seconds when this process is gone; plain
+    ``rq worker`` ones do not.
     """
 
     def __init__(
@@ -143,7 +149,7 @@ class WorkerPool:
 
     def _spawn(self, slot: int) -> subprocess.Popen[bytes]:
         cwd = (self.cwd or Path.cwd()).resolve()
-        env = {**os.environ, **self.env}
+        env = {**os.environ, **self.env, PARENT_PID_ENV: str(os.getpid())}
         env["PYTHONPATH"] = os.pathsep.join(
             part for part in (str(cwd), env.get("PYTHONPATH", "")) if part
         )

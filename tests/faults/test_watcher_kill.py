@@ -3,8 +3,8 @@
 One watcher on a 1 s job, killed three times: just before an instant (while the runs due
 next are being staged), within a few milliseconds of it (the dispatch pipeline), and just
 after it (recording the runs). The points, and how long it stays down, come from a seeded
-random generator (``FAULT_SEED``, default 6), so a failure replays. Its workers, in their own
-sessions, keep running as after a real crash.
+random generator (``FAULT_SEED``, default 6), so a failure replays. Its workers finish their
+task and stop by themselves, as after a real crash; each life starts its own.
 
 Invariant: every instant from the first to the last is recorded exactly once, executed at
 most once, and executed unless recorded missed (the misfire policy's call for instants that

@@ -205,7 +205,8 @@ class WatcherProcess:
         return self.returncode, time.monotonic() - start
 
     def kill9(self) -> None:
-        """SIGKILL the watcher alone: its workers (own sessions) keep running, as on a crash."""
+        """SIGKILL the watcher alone, as on a crash: its workers (own sessions) notice, let
+        their task finish for a few seconds, then stop (``scheduler.worker.lifeline``)."""
         assert self.proc is not None
         self.proc.kill()
         self.returncode = self.proc.wait(5)

@@ -122,8 +122,10 @@ def worker(
 ) -> None:
     """Run an RQ worker for the scheduler's runs (QUEUES default: default)."""
     from scheduler.cli.log import configure
+    from scheduler.worker import lifeline
     from scheduler.worker.rqworker import SchedulerWorker
 
+    lifeline.hold_from_env()  # started by `scheduler run`: do not outlive it
     configure("console" if log_format == "console" else "json")
     # Like `rq worker`, make task modules in the working directory importable.
     sys.path.insert(0, os.getcwd())

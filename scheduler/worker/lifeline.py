@@ -1,0 +1,144 @@
+"""A child's tie to the process that started it, so that nothing outlives ``scheduler run``.
+
+Two mechanisms, Linux first and harmless elsewhere:
+
+- :func:`parent_death_signal` asks the kernel (``prctl(PR_SET_PDEATHSIG)``) to signal this
+  process when its parent dies, even by SIGKILL. The embedded ``redis-server`` gets it
+  between fork and exec; a worker's own forks (RQ's work horse, RQ's scheduler process) get
+  it right after the fork (:func:`hold`).
+- :func:`hold`, in a worker the watcher's pool started, watches the parent: once it is gone,
+  the worker logs ``worker.parent_gone``, stops as RQ would on a Ctrl-C, warm then cold, and
+  is killed if still there. Its output is dropped from then on: it went to the watcher's
+  terminal or pipe, and would be tracebacks of a worker losing its Redis.
+
+Linux delivers the death signal when the parent *thread* that forked ends, not the process:
+start such children from a thread that lives as long as they should (the main thread).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+import structlog
+
+#: Environment variable naming the pid of the process a pool's worker must not outlive.
+PARENT_PID_ENV = "SCHEDULER_WORKER_PARENT_PID"
+#: How often (seconds) a worker looks whether its parent is still there.
+POLL_S = 0.5
+#: Once the parent is gone: seconds a running task has to finish (RQ's warm shutdown) before
+#: RQ's cold shutdown kills it, then seconds before the worker and its forks are SIGKILLed.
+WARM_S = 3.0
+COLD_S = 2.0
+
+_PR_SET_PDEATHSIG = 1
+
+log = structlog.get_logger("scheduler.worker")
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+# Looked up once, in the parent: a child between fork and exec must not load a library.
+_prctl = _load_prctl()
+
+
+def parent_death_signal(sig: signal.Signals) -> bool:
+    """Have the kernel send ``sig`` to this process when its parent dies.
+
+    Returns False where that is not available (not Linux). Safe between fork and exec.
+    """
+    if _prctl is None:
+        return False
+    return int(_prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)) == 0
+
+
+def bind_to(parent: int, sig: signal.Signals) -> None:
+    """``sig`` when ``parent`` dies, and exit now if it already has (it may have died before
+    the kernel was asked). For a ``preexec_fn`` or the child side of a fork."""
+    parent_death_signal(sig)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def hold(parent: int) -> None:
+    """Stop this worker when ``parent`` stops being its parent; bind its forks to it.
+
+    The watch runs on a daemon thread: SIGTERM to itself (RQ's warm shutdown: the running
+    task may finish), another after :data:`WARM_S` (cold: RQ kills its work horse), then
+    SIGKILL to its process group after :data:`COLD_S`. Its forks die with it (SIGKILL),
+    a task's own forks are left alone.
+    """
+    worker = os.getpid()
+    forking: list[int] = []
+
+    def before() -> None:
+        forking[:] = [os.getpid()]
+
+    def in_child() -> None:
+        if forking == [worker]:
+            bind_to(worker, signal.SIGKILL)
+
+    os.register_at_fork(before=before, after_in_child=in_child)
+    threading.Thread(target=_watch, args=(parent,), name="lifeline", daemon=True).start()
+
+
+def hold_from_env() -> None:
+    """:func:`hold` the parent named in :data:`PARENT_PID_ENV`, if any.
+
+    The variable is removed, so that processes this one starts (tasks) do not inherit it.
+    """
+    value = os.environ.pop(PARENT_PID_ENV, None)
+    if value is None:
+        return
+    with contextlib.suppress(ValueError):
+        parent = int(value)
+        if os.getppid() != parent:
+            os._exit(1)  # started by a process that is already gone
+        hold(parent)
+
+
+def _watch(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(POLL_S)
+    log.warning("worker.parent_gone", parent=parent, stop_within_s=WARM_S + COLD_S)
+    _silence()
+    # RQ's scheduler process only moves delayed jobs to their queues: it has nothing to
+    # finish, and its own output would be tracebacks.
+    for child in multiprocessing.active_children():
+        if child.pid is not None:
+            with contextlib.suppress(OSError):
+                os.kill(child.pid, signal.SIGKILL)
+    me = os.getpid()
+    os.kill(me, signal.SIGTERM)
+    time.sleep(WARM_S)
+    os.kill(me, signal.SIGTERM)
+    time.sleep(COLD_S)
+    if os.getpgrp() == me:
+        os.killpg(me, signal.SIGKILL)
+    os.kill(me, signal.SIGKILL)
+
+
+def _silence() -> None:
+    # The output went to the watcher's terminal or pipe; what follows there is the noise of
+    # a worker going down without it (and, with the embedded Redis, without Redis).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
