@@ -19,9 +19,10 @@ $(STAMP): pyproject.toml
 
 # The watcher on jobs.d/ with an embedded Redis and 2 RQ workers, data under ./data/.
 # With REDIS_URL set it uses that Redis and starts no workers (add WORKERS=N).
+# VERBOSE=1 also shows RQ's own lines for every run.
 run: $(STAMP)
 	-$(BIN)/scheduler validate --jobs-dir $(JOBS_DIR)
-	$(BIN)/scheduler run --jobs-dir $(JOBS_DIR) --data-dir $(DATA_DIR) --log-format console $(if $(WORKERS),--workers $(WORKERS))
+	$(BIN)/scheduler run --jobs-dir $(JOBS_DIR) --data-dir $(DATA_DIR) --log-format console $(if $(WORKERS),--workers $(WORKERS)) $(if $(VERBOSE),--verbose)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

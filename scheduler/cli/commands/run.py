@@ -39,6 +39,13 @@ from scheduler.cli.options import data_dir_option, jobs_dir_option, redis_url_op
     help="JSON lines for log pipelines, console for people.",
 )
 @click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Console format: also show RQ's own info lines (each job taken, done, its result "
+    "kept), from the watcher's workers too. JSON lines always have them.",
+)
+@click.option(
     "--lease",
     default="10s",
     envvar="SCHEDULER_LEASE",
@@ -64,15 +71,17 @@ def run_(
     workers: int | None,
     health_port: int | None,
     log_format: str,
+    verbose: bool,
     lease: timedelta,
     watcher_id: str | None,
 ) -> None:
     """Run the watcher: follow the jobs dir and enqueue each due run into RQ."""
-    from scheduler.cli.log import configure
+    from scheduler.cli.log import RQ_INFO_ENV, configure
     from scheduler.engine import daemon
 
-    configure("console" if log_format == "console" else "json")
+    configure("console" if log_format == "console" else "json", rq_info=verbose)
     os.environ["SCHEDULER_LOG_FORMAT"] = log_format  # embedded workers log the same way
+    os.environ[RQ_INFO_ENV] = "1" if verbose else "0"
     code = daemon.run(
         daemon.RunOptions(
             jobs_dir=jobs_dir,
@@ -121,12 +130,15 @@ def worker(
     queues: tuple[str, ...], data_dir: Path, redis_url: str | None, burst: bool, log_format: str
 ) -> None:
     """Run an RQ worker for the scheduler's runs (QUEUES default: default)."""
-    from scheduler.cli.log import configure
+    from scheduler.cli.log import RQ_INFO_ENV, configure
     from scheduler.worker import lifeline
     from scheduler.worker.rqworker import SchedulerWorker
 
     lifeline.hold_from_env()  # started by `scheduler run`: do not outlive it
-    configure("console" if log_format == "console" else "json")
+    configure(
+        "console" if log_format == "console" else "json",
+        rq_info=os.environ.get(RQ_INFO_ENV) != "0",
+    )
     # Like `rq worker`, make task modules in the working directory importable.
     sys.path.insert(0, os.getcwd())
     conn = connect_redis(data_dir, redis_url)
