@@ -35,11 +35,10 @@ from scheduler.engine.processes import (
     POLL,
     STOP_TIMEOUT,
     cmdline,
-    pid_alive,
     terminate_child,
     terminate_pid,
 )
-from scheduler.worker.lifeline import bind_to
+from scheduler.worker.lifeline import bind_to, pid_alive
 
 # The logger's name from before the engine/ layout: log pipelines filter on it.
 log = structlog.get_logger("scheduler.embedded")

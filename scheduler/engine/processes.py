@@ -13,6 +13,8 @@ import threading
 import time
 from pathlib import Path
 
+from scheduler.worker.lifeline import pid_alive
+
 #: Seconds a stopped process has to exit before it gets SIGKILL.
 STOP_TIMEOUT = 5.0
 #: How often (seconds) a wait looks again whether a process has exited.
@@ -71,23 +73,6 @@ def _wait_gone(pid: int, deadline: float) -> bool:
             return False
         time.sleep(POLL)
     return True
-
-
-def pid_alive(pid: int | None) -> bool:
-    """Whether ``pid`` names a running process (a zombie counts as gone)."""
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no procfs (macOS): trust kill(0)
-    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def cmdline(pid: int) -> str:

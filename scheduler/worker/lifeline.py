@@ -4,8 +4,7 @@ Two mechanisms, Linux first and harmless elsewhere:
 
 - :func:`parent_death_signal` asks the kernel (``prctl(PR_SET_PDEATHSIG)``) to signal this
   process when its parent dies, even by SIGKILL. The embedded ``redis-server`` gets it
-  between fork and exec; a worker's own forks (RQ's work horse, RQ's scheduler process) get
-  it right after the fork (:func:`hold`).
+  between fork and exec, an RQ work horse right after its fork (``worker.rqworker``).
 - :func:`hold`, in a worker the watcher's pool started, watches the parent: once it is gone,
   the worker logs ``worker.parent_gone``, stops as RQ would on a Ctrl-C, warm then cold, and
   is killed if still there. Its output is dropped from then on: it went to the watcher's
@@ -19,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import multiprocessing
+import multiprocessing.util
 import os
 import signal
 import sys
@@ -41,6 +40,13 @@ COLD_S = 2.0
 _PR_SET_PDEATHSIG = 1
 
 log = structlog.get_logger("scheduler.worker")
+
+
+class _Key:
+    """What multiprocessing keys after-fork callbacks by (it keeps only a weak reference)."""
+
+
+_REGISTRY_KEY = _Key()
 
 
 def _load_prctl() -> Callable[..., int] | None:
@@ -76,25 +82,31 @@ def bind_to(parent: int, sig: signal.Signals) -> None:
 
 
 def hold(parent: int) -> None:
-    """Stop this worker when ``parent`` stops being its parent; bind its forks to it.
+    """Stop this worker once ``parent`` is no longer its parent (it died, even of SIGKILL).
 
     The watch runs on a daemon thread: SIGTERM to itself (RQ's warm shutdown: the running
     task may finish), another after :data:`WARM_S` (cold: RQ kills its work horse), then
-    SIGKILL to its process group after :data:`COLD_S`. Its forks die with it (SIGKILL),
-    a task's own forks are left alone.
+    SIGKILL to its process group after :data:`COLD_S`. RQ's scheduler process, which this
+    worker forks, watches ``parent`` too: it outlives a worker killed alone, as RQ means
+    it to (it moves retries waiting out their backoff), but not the watcher.
     """
-    worker = os.getpid()
-    forking: list[int] = []
+    threading.Thread(
+        target=_watch,
+        args=(lambda: os.getppid() != parent, parent, (WARM_S, COLD_S)),
+        name="lifeline",
+        daemon=True,
+    ).start()
 
-    def before() -> None:
-        forking[:] = [os.getpid()]
+    def in_forked_process(_: object) -> None:
+        threading.Thread(
+            target=_watch,
+            args=(lambda: not pid_alive(parent), parent, (COLD_S,)),
+            name="lifeline",
+            daemon=True,
+        ).start()
 
-    def in_child() -> None:
-        if forking == [worker]:
-            bind_to(worker, signal.SIGKILL)
-
-    os.register_at_fork(before=before, after_in_child=in_child)
-    threading.Thread(target=_watch, args=(parent,), name="lifeline", daemon=True).start()
+    # Run in children made by multiprocessing (RQ's scheduler), not in plain forks (horses).
+    multiprocessing.util.register_after_fork(_REGISTRY_KEY, in_forked_process)
 
 
 def hold_from_env() -> None:
@@ -112,22 +124,35 @@ def hold_from_env() -> None:
         hold(parent)
 
 
-def _watch(parent: int) -> None:
-    while os.getppid() == parent:
+def pid_alive(pid: int | None) -> bool:
+    """Whether ``pid`` names a running process (a zombie counts as gone)."""
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            state = stat.read().rpartition(")")[2].split()[0]
+    except OSError:
+        return True  # no procfs (macOS): trust kill(0)
+    return state != "Z"
+
+
+def _watch(gone: Callable[[], bool], parent: int, graces: tuple[float, ...]) -> None:
+    """Wait until ``gone()``; then SIGTERM this process once per grace period, and SIGKILL
+    it (with its process group when it leads one) after the last."""
+    while not gone():
         time.sleep(POLL_S)
-    log.warning("worker.parent_gone", parent=parent, stop_within_s=WARM_S + COLD_S)
+    log.warning("worker.parent_gone", parent=parent, stop_within_s=sum(graces))
     _silence()
-    # RQ's scheduler process only moves delayed jobs to their queues: it has nothing to
-    # finish, and its own output would be tracebacks.
-    for child in multiprocessing.active_children():
-        if child.pid is not None:
-            with contextlib.suppress(OSError):
-                os.kill(child.pid, signal.SIGKILL)
     me = os.getpid()
-    os.kill(me, signal.SIGTERM)
-    time.sleep(WARM_S)
-    os.kill(me, signal.SIGTERM)
-    time.sleep(COLD_S)
+    for grace in graces:
+        os.kill(me, signal.SIGTERM)
+        time.sleep(grace)
     if os.getpgrp() == me:
         os.killpg(me, signal.SIGKILL)
     os.kill(me, signal.SIGKILL)

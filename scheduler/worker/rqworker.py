@@ -11,9 +11,14 @@ they are judged by RQ's own key expiry.
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
 from rq import Worker
+from rq.job import Job
+from rq.queue import Queue
+
+from scheduler.worker.lifeline import bind_to
 
 #: Seconds between a busy worker's heartbeats.
 HEARTBEAT_S = 5
@@ -26,7 +31,7 @@ class SchedulerWorker(Worker):
 
     It also retries a lost Redis every ``HEARTBEAT_S`` s at most: RQ's backoff doubles up to
     60 s, so after a 10 s outage its workers could sit idle for half a minute more while
-    the watcher was already dispatching again.
+    the watcher was already dispatching again. Its work horse dies with it.
     """
 
     max_connection_wait_time = float(HEARTBEAT_S)
@@ -34,6 +39,14 @@ class SchedulerWorker(Worker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("job_monitoring_interval", HEARTBEAT_S)
         super().__init__(*args, **kwargs)
+
+    def main_work_horse(self, job: Job, queue: Queue) -> None:
+        # A horse must not outlive its worker (SIGKILL when it dies; Linux): reconciliation
+        # fails or retries the run of a dead worker, and a horse still running would then
+        # finish it too, a second execution.
+        if self.pid is not None:
+            bind_to(self.pid, signal.SIGKILL)
+        super().main_work_horse(job, queue)
 
     def register_birth(self) -> None:
         super().register_birth()  # type: ignore[no-untyped-call]  # RQ leaves it unannotated
