@@ -78,8 +78,8 @@ class EmbeddedRedis:
 
     With ``die_with_parent`` the server is SIGTERMed by the kernel when the thread that
     called :meth:`start` ends (Linux: ``PR_SET_PDEATHSIG``; elsewhere nothing): call it
-    from the main thread, before other threads start (the flag is set between fork and
-    exec).
+    from the main thread. The flag is set between fork and exec by a function that makes
+    two system calls and takes no lock, so other threads running then do no harm.
     """
 
     def __init__(
@@ -232,7 +232,7 @@ class EmbeddedRedis:
                     stderr=subprocess.STDOUT,
                     cwd=self.data_dir,
                     start_new_session=True,
-                    # Started before the watcher's threads (the class docstring says so).
+                    # Takes no lock, so threads do no harm (see the class docstring).
                     preexec_fn=bind if self.die_with_parent else None,  # noqa: PLW1509
                 )
             try:
