@@ -5,6 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS_DIR ?= jobs.d
+DATA_DIR ?= data
 
 .PHONY: venv run test unit integration cli lint typecheck schema bench bench-dispatch bench-compare bench-overlap bench-failover faults clean
 
@@ -16,11 +17,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The watcher on jobs.d/ with an embedded Redis and 2 RQ workers, data under ./data/.
-# With REDIS_URL set it uses that Redis and starts no workers (add WORKERS=N).
+# The watcher on jobs.d/ with an embedded Redis and 2 RQ workers, data under ./data/
+# (DATA_DIR=...). With REDIS_URL set it uses that Redis and starts no workers (add WORKERS=N).
 run: $(STAMP)
 	-$(BIN)/scheduler validate --jobs-dir $(JOBS_DIR)
-	$(BIN)/scheduler run --jobs-dir $(JOBS_DIR) --data-dir data --log-format console $(if $(WORKERS),--workers $(WORKERS))
+	$(BIN)/scheduler run --jobs-dir $(JOBS_DIR) --data-dir $(DATA_DIR) --log-format console $(if $(WORKERS),--workers $(WORKERS))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
