@@ -67,7 +67,11 @@ for _tag, _rx, _firsts in (
 
 @dataclass
 class Document:
-    """One YAML document: its data and the 1-based position of every value and key."""
+    """One YAML document: its data and the 1-based position of every value and key.
+
+    Mapping keys are always text in ``data``; ``typed_keys`` keeps, for each key that YAML
+    read as something else (``1``, ``on``, ``null``, a date), that value and the key as written.
+    """
 
     data: Any
     index: int
@@ -75,6 +79,7 @@ class Document:
     column: int
     values: dict[Loc, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    typed_keys: dict[Loc, tuple[Any, str]] = field(default_factory=dict)
 
     def value_position(self, loc: Loc) -> tuple[int, int]:
         """Where the value at ``loc`` was written, or its nearest written parent."""
@@ -252,6 +257,8 @@ class _Composer:
                 f"duplicate key {key!r} (first given on line {frame.keys_seen[key]})",
             )
         frame.keys_seen[key] = _pos(event.start_mark)[0]
+        if not isinstance(value, str):
+            self.doc.typed_keys[(*frame.loc, key)] = (value, event.value)
         frame.key = key
         frame.key_position = _pos(event.start_mark)
 
