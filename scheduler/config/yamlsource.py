@@ -24,7 +24,7 @@ except AttributeError:  # PyYAML built without libyaml
 
 MAX_DEPTH = 32
 MAX_NODES = 20_000
-MAX_CHARS = 1_000_000
+MAX_CHARS = 1_000_000  # files are capped at as many bytes (catalog.MAX_FILE_BYTES)
 
 Loc = tuple[str | int, ...]
 
@@ -125,7 +125,8 @@ class _Located(Exception):
 def parse_documents(text: str, source: str) -> tuple[list[Document], list[JobFileError]]:
     """All documents in ``text``; a syntax error ends the stream and is returned as an error."""
     if len(text) > MAX_CHARS:
-        return [], [JobFileError(source, 1, 1, "", f"file is larger than {MAX_CHARS:,} characters")]
+        message = f"file is larger than {MAX_CHARS / 1_000_000:g} MB ({MAX_CHARS:,} characters)"
+        return [], [JobFileError(source, 1, 1, "", message)]
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
