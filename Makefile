@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The watcher on jobs.d/ with an embedded Redis and 2 RQ workers, data under ./data/.
-# With REDIS_URL set it uses that Redis and starts no workers (add WORKERS=N).
+# The watcher on jobs.d/ with an embedded Redis and 2 RQ workers, data under ./data/
+# (DATA_DIR=...). With REDIS_URL set it uses that Redis and starts no workers (add WORKERS=N).
 # VERBOSE=1 also shows RQ's own lines for every run.
 run: $(STAMP)
 	-$(BIN)/scheduler validate --jobs-dir $(JOBS_DIR)

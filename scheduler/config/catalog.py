@@ -27,7 +27,10 @@ from scheduler.core.catalog import Catalog, FileResult, build_catalog
 from scheduler.core.errors import JobFileError
 
 JOB_SUFFIXES = (".yaml", ".yml")
-MAX_FILE_BYTES = MAX_CHARS * 4
+# 1 MB per file, in bytes as `ls -l` counts them (the README's limit). UTF-8 takes at least a
+# byte per character, so a file within it is also within the parser's MAX_CHARS.
+MAX_FILE_BYTES = MAX_CHARS
+TOO_LARGE = f"file is larger than {MAX_FILE_BYTES / 1_000_000:g} MB ({MAX_FILE_BYTES:,} bytes)"
 
 
 def is_job_file(path: Path) -> bool:
@@ -125,8 +128,7 @@ def read_job_bytes(path: Path, source: str) -> bytes | FileResult:
             source, errors=[JobFileError(source, 1, 1, "", f"cannot read: {exc.strerror}")]
         )
     if len(raw) > MAX_FILE_BYTES:
-        message = f"file is larger than {MAX_FILE_BYTES:,} bytes"
-        return FileResult(source, errors=[JobFileError(source, 1, 1, "", message)])
+        return FileResult(source, errors=[JobFileError(source, 1, 1, "", TOO_LARGE)])
     return raw
 
 

@@ -28,7 +28,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from scheduler.config.messages import describe_value, problems_from_validation
+from scheduler.config.messages import (
+    describe_value,
+    keyword_name_problems,
+    problems_from_validation,
+)
 from scheduler.config.yamlsource import Document, parse_documents
 from scheduler.core.errors import JobFileError
 from scheduler.core.models import JobSpec
@@ -104,6 +108,7 @@ def parse_defaults(text: str, source: str) -> DefaultsFile:
         result.errors.append(JobFileError(source, doc.line, doc.column, "", message))
         return result
     result.errors.extend(_not_defaultable(doc, source))
+    result.errors.extend(keyword_name_problems(doc, source))
     if result.errors:
         return result
     data = normalise(doc.data)

@@ -20,7 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from scheduler.config.catalog import MAX_FILE_BYTES, is_job_file, parse_defaults_bytes
+from scheduler.config.catalog import (
+    MAX_FILE_BYTES,
+    TOO_LARGE,
+    is_job_file,
+    parse_defaults_bytes,
+)
 from scheduler.config.catalog import parse_job_bytes as parse_file_bytes
 from scheduler.config.defaults import DefaultsFile, DefaultsTree, is_defaults_file
 from scheduler.config.loader import FileContext
@@ -158,7 +163,7 @@ def parse_job_bytes(
     """Parse one file's bytes; too large or non-text contents are located errors
     (the same ones :func:`scheduler.config.catalog.read_job_file` gives)."""
     if len(raw) > MAX_FILE_BYTES:
-        return _failed(source, f"file is larger than {MAX_FILE_BYTES:,} bytes")
+        return _failed(source, TOO_LARGE)
     return parse_file_bytes(raw, source, now, context=context)
 
 
@@ -249,7 +254,7 @@ def _read_entries(
     for entry in entries:
         source = f"{ref}:{entry.display}"
         if entry.mode != "120000" and entry.size is not None and entry.size > MAX_FILE_BYTES:
-            results[entry.path] = _failed(source, f"file is larger than {MAX_FILE_BYTES:,} bytes")
+            results[entry.path] = _failed(source, TOO_LARGE)
         elif entry.mode == "120000" and b"\n" in entry.path:
             results[entry.path] = _failed(
                 source, "cannot read: a newline in a symbolic link's name"

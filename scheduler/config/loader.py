@@ -8,7 +8,11 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from scheduler.config.defaults import Defaults, merge
-from scheduler.config.messages import describe_value, problems_from_validation
+from scheduler.config.messages import (
+    describe_value,
+    keyword_name_problems,
+    problems_from_validation,
+)
 from scheduler.config.project import TaskRules
 from scheduler.config.yamlsource import Document, format_loc, parse_documents
 from scheduler.core.catalog import FileResult
@@ -82,10 +86,15 @@ def _validate_document(
         )
         return
     data = merge(context.defaults.data, doc.data) if context.defaults.data else doc.data
+    key_errors = keyword_name_problems(doc, source)
     try:
         spec = JobSpec.model_validate(data)
     except ValidationError as exc:
-        result.errors.extend(problems_from_validation(exc, doc, source))
+        found = key_errors + problems_from_validation(exc, doc, source)
+        result.errors.extend(sorted(found, key=lambda p: (p.line, p.column)))
+        return
+    if key_errors:
+        result.errors.extend(key_errors)
         return
     refused = context.rules.problem(spec.task)
     if refused is not None:

@@ -96,6 +96,23 @@ def _choice_or_number_text(kind: str, ctx: dict[str, object], value: object) -> 
     return None
 
 
+def keyword_name_problems(doc: Document, source: str) -> list[JobFileError]:
+    """Each ``params`` key that YAML read as a number, boolean, null or date, located.
+
+    The task gets its params as keyword arguments, and keyword names are strings: ``1: one``
+    would reach it as ``"1"`` and ``on: x`` as ``"True"``, or fail when it is called.
+    """
+    out = []
+    for loc, (value, written) in doc.typed_keys.items():
+        if len(loc) == 2 and loc[0] == "params":
+            line, column = doc.key_position(loc)
+            quote = f' (quote it: "{written}")' if written else ""
+            message = f"keyword names must be strings, got {describe_value(value)}{quote}"
+            path = format_loc((*loc[:-1], written or loc[-1]))  # as written: 'on', not 'True'
+            out.append(JobFileError(source, line, column, path, message))
+    return out
+
+
 def problems_from_validation(
     exc: ValidationError, doc: Document, source: str
 ) -> list[JobFileError]:

@@ -24,7 +24,7 @@ except AttributeError:  # PyYAML built without libyaml
 
 MAX_DEPTH = 32
 MAX_NODES = 20_000
-MAX_CHARS = 1_000_000
+MAX_CHARS = 1_000_000  # files are capped at as many bytes (catalog.MAX_FILE_BYTES)
 
 Loc = tuple[str | int, ...]
 
@@ -67,7 +67,11 @@ for _tag, _rx, _firsts in (
 
 @dataclass
 class Document:
-    """One YAML document: its data and the 1-based position of every value and key."""
+    """One YAML document: its data and the 1-based position of every value and key.
+
+    Mapping keys are always text in ``data``; ``typed_keys`` keeps, for each key that YAML
+    read as something else (``1``, ``on``, ``null``, a date), that value and the key as written.
+    """
 
     data: Any
     index: int
@@ -75,6 +79,7 @@ class Document:
     column: int
     values: dict[Loc, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    typed_keys: dict[Loc, tuple[Any, str]] = field(default_factory=dict)
 
     def value_position(self, loc: Loc) -> tuple[int, int]:
         """Where the value at ``loc`` was written, or its nearest written parent."""
@@ -120,7 +125,8 @@ class _Located(Exception):
 def parse_documents(text: str, source: str) -> tuple[list[Document], list[JobFileError]]:
     """All documents in ``text``; a syntax error ends the stream and is returned as an error."""
     if len(text) > MAX_CHARS:
-        return [], [JobFileError(source, 1, 1, "", f"file is larger than {MAX_CHARS:,} characters")]
+        message = f"file is larger than {MAX_CHARS / 1_000_000:g} MB ({MAX_CHARS:,} characters)"
+        return [], [JobFileError(source, 1, 1, "", message)]
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
@@ -252,6 +258,8 @@ class _Composer:
                 f"duplicate key {key!r} (first given on line {frame.keys_seen[key]})",
             )
         frame.keys_seen[key] = _pos(event.start_mark)[0]
+        if not isinstance(value, str):
+            self.doc.typed_keys[(*frame.loc, key)] = (value, event.value)
         frame.key = key
         frame.key_position = _pos(event.start_mark)
 

@@ -339,3 +339,22 @@ def test_github_warning_annotation(cli, warned_dir: Path) -> None:
     [line] = result.out.splitlines()
     assert GITHUB_LINE.match(line), line
     assert line.startswith("::warning file=jobs.d/past.yaml,line=4,")
+
+
+def test_non_text_params_key_is_a_located_error(cli, tmp_path: Path) -> None:
+    """`params: {1: one}` fails validate (not the run) at the key, with file, line, column."""
+    (tmp_path / "jobs.d").mkdir()
+    (tmp_path / "jobs.d" / "keys.yaml").write_text(
+        "name: keys\ntask: examples.bots:report\nparams: {1: one}\nschedule: {interval: 1m}\n",
+        encoding="utf-8",
+    )
+    result = cli("validate", "--format", "json", cwd=tmp_path)
+    assert result.code == 1, result.out
+    [error] = result.json()["errors"]
+    assert error == {
+        "file": "jobs.d/keys.yaml",
+        "line": 3,
+        "column": 10,
+        "path": "params.1",
+        "message": 'keyword names must be strings, got the number 1 (quote it: "1")',
+    }

@@ -291,3 +291,41 @@ def test_absolute_path_inside_working_directory_is_shown_relative(jobs_dir):
     path = write(jobs_dir, "a.yaml", job_text("alpha"))
     catalog = load_paths([path.resolve()])
     assert [f.file for f in catalog.files] == ["jobs.d/a.yaml"]
+
+
+# --- the size limit ----------------------------------------------------------------------
+
+
+def padded(size: int, filler: str = "#") -> str:
+    """A valid job file of exactly ``size`` bytes of UTF-8: a job, then a comment line."""
+    head = job_text("big") + "#"
+    room = size - len(head.encode()) - 1
+    return head + filler * (room // len(filler.encode())) + "\n"
+
+
+def test_file_of_exactly_1_mb_is_read(jobs_dir):
+    """1,000,000 bytes is within the limit the README states (1 MB per file)."""
+    path = write(jobs_dir, "big.yaml", padded(1_000_000))
+    assert path.stat().st_size == 1_000_000
+    result = read_job_file(path)
+    assert result.errors == []
+    assert [j.name for j in result.jobs] == ["big"]
+
+
+def test_file_over_1_mb_is_one_error_saying_so(jobs_dir):
+    """One byte more is a single error at 1:1 that states the limit as the README does."""
+    path = write(jobs_dir, "big.yaml", padded(1_000_001))
+    assert path.stat().st_size == 1_000_001
+    [error] = read_job_file(path).errors
+    assert (error.file, error.line, error.column, error.path) == ("jobs.d/big.yaml", 1, 1, "")
+    assert error.message == "file is larger than 1 MB (1,000,000 bytes)"
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "1 MB (1,000,000 bytes) per file" in " ".join(readme.split())
+
+
+def test_the_size_limit_counts_bytes_not_characters(jobs_dir):
+    """600,000 two-byte characters (1.2 MB) are over the limit, though under a million."""
+    path = write(jobs_dir, "big.yaml", padded(1_200_000, filler="é"))
+    assert len(path.read_text(encoding="utf-8")) < 1_000_000
+    [error] = read_job_file(path).errors
+    assert error.message.startswith("file is larger than 1 MB")

@@ -437,3 +437,10 @@ def test_empty_allow_list_refuses_everything():
     problem = rules.problem("examples.bots:birthday")
     assert problem is not None
     assert "nothing" in problem
+
+
+def test_non_text_params_key_in_defaults_is_located():
+    """A defaults file's params keys are keyword names too: `1:` is an error at the key."""
+    parsed = parse_defaults("queue: bots\nparams:\n  1: one\n", ROOT_DEFAULTS)
+    assert located(parsed) == [(ROOT_DEFAULTS, 3, 3, "params.1")]
+    assert "keyword names must be strings" in parsed.errors[0].message

@@ -647,3 +647,51 @@ def test_anchor_at_the_start_of_time_never_raises(now):
     for job in result.jobs:
         job.schedule.next_after(NOW)
     assert all(e.path == "schedule.anchor" for e in result.errors)
+
+
+# --- params keys: keyword names ------------------------------------------------------------
+
+SCHEDULE = "schedule: {interval: 1m}\n"
+
+
+def test_number_as_a_params_key_is_located_on_the_key():
+    """`1: one` under params is an error at the key: a task's keyword names are strings."""
+    error = single_error(HEAD + "params:\n  dry_run: true\n  1: one\n" + SCHEDULE)
+    assert (error.line, error.column, error.path) == (5, 3, "params.1")
+    assert error.message == 'keyword names must be strings, got the number 1 (quote it: "1")'
+
+
+@pytest.mark.parametrize(
+    ("key", "column", "path", "read_as"),
+    [
+        ("1", 10, "params.1", "the number 1"),
+        ("on", 10, "params.on", "the boolean true"),
+        ("null", 10, "params.null", "nothing (null)"),
+        ("2.5", 10, "params.2.5", "the number 2.5"),
+        ("2026-01-01", 10, "params.2026-01-01", "the date 2026-01-01"),
+    ],
+    ids=["int", "yaml-1.1-bool", "null", "float", "date"],
+)
+def test_non_text_params_key_in_a_flow_mapping(key, column, path, read_as):
+    """Each key YAML reads as a non-string is named as written, with what YAML made of it."""
+    error = single_error(HEAD + f"params: {{{key}: x}}\n" + SCHEDULE)
+    assert (error.line, error.column, error.path) == (3, column, path)
+    assert error.message == f'keyword names must be strings, got {read_as} (quote it: "{key}")'
+
+
+def test_quoted_params_key_is_text():
+    """A quoted key is a string: the job loads with it."""
+    job = only_job(HEAD + "params: {'1': one}\n" + SCHEDULE)
+    assert job.spec.params == {"1": "one"}
+
+
+def test_non_text_keys_below_params_are_data():
+    """Only the keyword names are checked: a nested mapping is a value the task receives."""
+    job = only_job(HEAD + "params:\n  rows: {1: a}\n" + SCHEDULE)
+    assert job.spec.params == {"rows": {"1": "a"}}
+
+
+def test_params_key_error_is_listed_with_the_others():
+    """A bad keyword name does not hide the document's other errors, in document order."""
+    text = HEAD + "params:\n  7: x\nschedule: {interval: 1x}\n"
+    assert triples(text) == [(4, 3, "params.7"), (5, 22, "schedule.interval")]

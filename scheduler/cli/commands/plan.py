@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from scheduler.cli.options import EXIT_INVALID, EXIT_OK, format_option, jobs_dir_option
+from scheduler.cli.options import (
+    EXIT_INVALID,
+    EXIT_OK,
+    format_option,
+    jobs_dir_accepted,
+    jobs_dir_option,
+)
 
 if TYPE_CHECKING:
     from scheduler.cli.planreport import Sides
@@ -90,6 +96,7 @@ def plan(base: str, jobs_dir: Path, fmt: str, now_text: str | None) -> None:
 @click.command()
 @click.argument("old_dir", type=click.Path(path_type=Path, file_okay=False))
 @click.argument("new_dir", type=click.Path(path_type=Path, file_okay=False))
+@jobs_dir_accepted
 @_format_option
 @_now_option
 def diff(old_dir: Path, new_dir: Path, fmt: str, now_text: str | None) -> None:

@@ -23,7 +23,9 @@ from scheduler.cli.options import (
     EXIT_OK,
     data_dir_option,
     format_option,
+    jobs_dir_accepted,
     jobs_dir_option,
+    redis_url_accepted,
     redis_url_option,
 )
 from scheduler.core.ledger import LEDGER
@@ -69,7 +71,9 @@ def trigger(name: str, jobs_dir: Path, data_dir: Path, redis_url: str | None, fm
     help="Only runs in this state: a status, or a ledger state such as skipped-overlap, "
     "missed-downtime, missed-grace, paused, deduplicated, replaced, timeout, manual, catch-up.",
 )
+@jobs_dir_accepted
 @data_dir_option
+@redis_url_accepted
 @format_option("text", "json")
 def history(name: str | None, limit: int, status: str | None, data_dir: Path, fmt: str) -> None:
     """Recorded runs (of job NAME), newest first."""
@@ -102,7 +106,9 @@ def status(jobs_dir: Path, data_dir: Path, redis_url: str | None, fmt: str) -> N
 
 
 @click.command()
+@jobs_dir_accepted
 @data_dir_option
+@redis_url_accepted
 @format_option("text", "json")
 def health(data_dir: Path, fmt: str) -> None:
     """Exit 0 when the watcher's heartbeat is fresh, 1 otherwise (a container probe)."""

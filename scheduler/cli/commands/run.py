@@ -10,7 +10,12 @@ from pathlib import Path
 import click
 
 from scheduler.cli.context import connect_redis
-from scheduler.cli.options import data_dir_option, jobs_dir_option, redis_url_option
+from scheduler.cli.options import (
+    data_dir_option,
+    jobs_dir_accepted,
+    jobs_dir_option,
+    redis_url_option,
+)
 
 
 @click.command(name="run")
@@ -116,6 +121,7 @@ def _lease(text: str) -> timedelta:
 
 @click.command()
 @click.argument("queues", nargs=-1)
+@jobs_dir_accepted
 @data_dir_option
 @redis_url_option
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")

@@ -8,7 +8,13 @@ from pathlib import Path
 import click
 
 from scheduler.cli.context import now_utc, require_dir
-from scheduler.cli.options import EXIT_INVALID, EXIT_OK, format_option, jobs_dir_option
+from scheduler.cli.options import (
+    EXIT_INVALID,
+    EXIT_OK,
+    format_option,
+    jobs_dir_accepted,
+    jobs_dir_option,
+)
 
 
 @click.command()
@@ -55,14 +61,15 @@ def validate(
 
 
 @click.command()
-@jobs_dir_option
+@jobs_dir_accepted
+@format_option("json", help="Output format (a JSON Schema is JSON).", expose=False)
 @click.option(
     "--defaults",
     "for_defaults",
     is_flag=True,
     help="The schema of a _defaults.yaml file instead (schemas/defaults.schema.json).",
 )
-def schema(jobs_dir: Path, for_defaults: bool) -> None:
+def schema(for_defaults: bool) -> None:
     """Print the JSON Schema of a job file (what schemas/job.schema.json holds)."""
     from scheduler.cli.report import dumps
     from scheduler.config.defaults import json_schema as defaults_schema
