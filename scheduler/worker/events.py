@@ -1,6 +1,8 @@
-"""The results stream: workers publish run events to Redis, the watcher reads them back.
+"""The results stream: run events published to Redis, read back by every watcher's store.
 
-One Redis stream (``STREAM``) carries every ``RunEvent``. Readers use a consumer group, so
+One Redis stream (``STREAM``) carries every ``RunEvent``: the workers' reports, and the
+ledger entries the leading watcher records (enqueued, skipped, missed, ...), so that the
+records of every data dir are built from the same entries. Readers use a consumer group, so
 an event stays in the stream, waiting for the group, while no reader runs: a watcher that
 was down reads what it missed when it comes back. An event leaves the group's pending list
 only when the reader acknowledges it, so a reader that crashes between reading and
@@ -25,11 +27,13 @@ from redis.typing import EncodableT, FieldT
 from scheduler.core.runs import RunEvent
 
 STREAM = "scheduler:events"
+#: About how many entries the stream keeps (older ones are trimmed as new ones come).
+MAXLEN = 100_000
 
 _CLAIM_PAGE = 500
 
 
-def publish(conn: redis.Redis, event: RunEvent, *, maxlen: int = 100_000) -> str:
+def publish(conn: redis.Redis, event: RunEvent, *, maxlen: int = MAXLEN) -> str:
     """Append ``event`` to the stream and return its entry id (``"<ms>-<seq>"``).
 
     The stream is trimmed to about ``maxlen`` entries (approximate ``MAXLEN ~``, which
@@ -39,6 +43,27 @@ def publish(conn: redis.Redis, event: RunEvent, *, maxlen: int = 100_000) -> str
     fields: dict[FieldT, EncodableT] = dict(event.to_fields().items())
     entry_id = conn.xadd(STREAM, fields, maxlen=maxlen, approximate=True)
     return _text(entry_id)
+
+
+def publish_many(
+    conn: redis.Redis, events: Iterable[RunEvent], *, origin: str, maxlen: int = MAXLEN
+) -> int:
+    """Append ``events`` in this order, in one pipeline (one round trip), each marked with
+    ``origin`` (the publishing watcher process); returns how many were sent.
+
+    Raises redis.RedisError if Redis fails: some of them may be on the stream then, and
+    sending them again is harmless (applying an entry twice changes nothing).
+    """
+    pipe = conn.pipeline(transaction=False)
+    count = 0
+    for event in events:
+        fields: dict[FieldT, EncodableT] = dict(event.to_fields().items())
+        fields["origin"] = origin
+        pipe.xadd(STREAM, fields, maxlen=maxlen, approximate=True)
+        count += 1
+    if count:
+        pipe.execute()
+    return count
 
 
 class EventReader:
