@@ -39,13 +39,24 @@ class RunTrigger(StrEnum):
 
 
 class EventKind(StrEnum):
-    """What a worker (or ``scheduler trigger``) reports about a run on the results stream."""
+    """What an entry on the results stream says about a run.
 
-    enqueued = "enqueued"  # a run enqueued outside the watcher (``scheduler trigger``)
+    A worker reports ``started``, ``succeeded``, ``failed`` and ``retrying``; ``scheduler
+    trigger`` reports ``enqueued``; and the leading watcher publishes every ledger entry it
+    records (all kinds but ``started``), so that every watcher's records hold the same
+    rows. How each kind changes a run is :data:`scheduler.core.ledger.RULES`.
+    """
+
+    enqueued = "enqueued"  # put on its RQ queue (reason deduplicated: it already was)
     started = "started"
     succeeded = "succeeded"
     failed = "failed"
     retrying = "retrying"  # an attempt failed; RQ runs another (the run is not over)
+    waiting = "waiting"  # held back by overlap queue_one until the earlier run ends
+    released = "released"  # a waiting run went onto its RQ queue
+    skipped = "skipped"  # not run: a policy said so (reason overlap, paused)
+    missed = "missed"  # due while nothing could run it, and not caught up
+    cancelled = "cancelled"  # ended before it ran: replaced while queued, or a dropped wait
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9-]")
@@ -104,10 +115,14 @@ class RunRequest:
 
 @dataclass(frozen=True, kw_only=True)
 class RunEvent:
-    """A worker's report about a run, carried on the Redis results stream.
+    """A report about a run, carried on the Redis results stream: a worker's, or a ledger
+    entry a watcher recorded (see :class:`EventKind`).
 
     ``at`` is when it happened (ISO-8601 UTC). ``duration_s``, ``error``, ``traceback``
-    and ``result`` are set on the final event only.
+    and ``result`` are set on the final event only (``error`` also says why a run was
+    cancelled); ``note`` is a ledger entry's explanation for people (the row's note).
+    ``origin`` names the watcher process that published a ledger entry (None: a worker's
+    report, or an entry not published yet).
     """
 
     kind: EventKind
@@ -124,6 +139,8 @@ class RunEvent:
     canary: bool = False
     attempt: int | None = None  # 1-based, when the job has retries
     reason: str | None = None  # policies.Reason, e.g. timeout
+    note: str | None = None
+    origin: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_fields(self) -> dict[str, str]:
@@ -137,7 +154,16 @@ class RunEvent:
             "at": self.at,
             "worker": self.worker,
         }
-        for key in ("duration_s", "error", "traceback", "result", "attempt", "reason"):
+        for key in (
+            "duration_s",
+            "error",
+            "traceback",
+            "result",
+            "attempt",
+            "reason",
+            "note",
+            "origin",
+        ):
             value = getattr(self, key)
             if value is not None:
                 out[key] = str(value)
@@ -166,6 +192,8 @@ class RunEvent:
                 canary=fields.get("canary") == "1",
                 attempt=None if attempt is None else int(attempt),
                 reason=fields.get("reason"),
+                note=fields.get("note"),
+                origin=fields.get("origin"),
             )
         except (KeyError, ValueError) as exc:
             raise ValueError(f"malformed run event {fields!r}: {exc}") from exc

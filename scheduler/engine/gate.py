@@ -4,14 +4,17 @@ Every run the watcher is about to send passes :meth:`Gate.admit`, which returns 
 to send and records the others (``skipped`` with reason ``paused`` or ``overlap``, or
 ``enqueued``/``waiting`` for a run ``queue_one`` holds back), cancelling the earlier run
 first under ``replace``. The gate only gathers each run's situation and applies the
-decision: what to do is decided by :func:`scheduler.core.admission.decide` (pure).
+decision: what to do is decided by :func:`scheduler.core.admission.decide` (pure). What
+it records goes through the watcher's :class:`~scheduler.engine.ledger.Ledger`, so every
+watcher's store gets it.
 
 Where "is a run of this job still active" comes from: the watcher's own records. The
 gate keeps, per job, the runs recorded ``enqueued`` or ``started`` (loaded from SQLite at
-start, then kept up to date from what the watcher sends and the results stream reports),
-so a job with nothing active costs one dict lookup. Only when a job *has* an active run
-is RQ asked (one pipelined HGET per run, for all the batch's runs at once): a result may
-still be on its way on the stream, and RQ knows first that the run ended.
+start, then kept up to date from what the watcher sends and the results stream reports,
+the leader's entries included: a standby that takes over knows the runs in flight and
+the ones waiting), so a job with nothing active costs one dict lookup. Only when a job
+*has* an active run is RQ asked (one pipelined HGET per run, for all the batch's runs at
+once): a result may still be on its way on the stream, and RQ knows first that it ended.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from scheduler.core.policies import OverlapPolicy, Reason
 from scheduler.core.runs import EventKind, RunEvent, RunRequest, RunStatus, RunTrigger, iso_utc
 from scheduler.engine import pauses
 from scheduler.engine.alerts import Alerter, payload
+from scheduler.engine.ledger import Ledger
 from scheduler.store import Store
 
 log = structlog.get_logger("scheduler.gate")
@@ -49,10 +53,13 @@ PAUSED_META = "paused"
 class Gate:
     """Pauses and overlap at dispatch, alerts on failure; owned by the watcher's loop thread."""
 
-    def __init__(self, *, store: Store, conn: redis.Redis, watcher: str) -> None:
+    def __init__(
+        self, *, store: Store, conn: redis.Redis, watcher: str, ledger: Ledger | None = None
+    ) -> None:
         self.store = store
         self.conn = conn
         self.watcher = watcher
+        self.ledger = ledger or Ledger(store=store, conn=conn, watcher=watcher)
         self.active: dict[str, dict[str, Active]] = {}
         self.paused: dict[str, Pause] = {}
         self.alerter = Alerter()
@@ -147,10 +154,10 @@ class Gate:
             )
             match decision:
                 case Skip(reason=reason, note=note):
-                    self._skip(request, reason, note)
+                    self._skip(request, reason, note, now)
                     continue
                 case Hold(behind=behind):
-                    self._hold(request, behind)
+                    self._hold(request, behind, now)
                     continue
                 case Replace(earlier=earlier):
                     for run in earlier:
@@ -187,15 +194,8 @@ class Gate:
             if text not in RQ_ACTIVE:
                 self._untrack(name, run.run_id)
 
-    def _skip(self, request: RunRequest, reason: Reason, note: str) -> None:
-        self.store.record_skipped(
-            job=request.job,
-            scheduled_for=datetime.fromisoformat(request.scheduled_for),
-            run_id=request.run_id,
-            note=note,
-            trigger=request.trigger,
-            reason=str(reason),
-        )
+    def _skip(self, request: RunRequest, reason: Reason, note: str, now: datetime) -> None:
+        self.ledger.record(_entry(EventKind.skipped, request, now, reason=str(reason), note=note))
         log.info(
             "run.skipped",
             job=request.job,
@@ -206,16 +206,8 @@ class Gate:
             note=note,
         )
 
-    def _hold(self, request: RunRequest, behind: str) -> None:
-        self.store.record_enqueued(
-            run_id=request.run_id,
-            job=request.job,
-            scheduled_for=datetime.fromisoformat(request.scheduled_for),
-            trigger=request.trigger,
-            enqueued_at=None,
-            note=f"waits for {behind}",
-            reason=str(Reason.waiting),
-        )
+    def _hold(self, request: RunRequest, behind: str, now: datetime) -> None:
+        self.ledger.record(_entry(EventKind.waiting, request, now, note=f"waits for {behind}"))
         self._track(request.job, Active.of(request, waiting=True))
         log.info(
             "run.waiting",
@@ -238,13 +230,9 @@ class Gate:
             elif text in RQ_ACTIVE:
                 with contextlib.suppress(InvalidJobOperation, NoSuchJobError):
                     Job.fetch(earlier.run_id, connection=self.conn).cancel()
-        self.store.close_run(
-            run_id=earlier.run_id,
-            status=RunStatus.failed if stopped else RunStatus.skipped,
-            reason=str(Reason.replaced),
-            error=f"replaced by {request.run_id}",
-            at=now,
-        )
+        kind = EventKind.failed if stopped else EventKind.cancelled
+        error = f"replaced by {request.run_id}"
+        self.ledger.record(_entry(kind, earlier, now, reason=str(Reason.replaced), error=error))
         self._untrack(job, earlier.run_id)
         log.warning(
             "run.replaced",
@@ -267,7 +255,7 @@ class Gate:
 
     def released(self, job: str, run: Active, now: datetime) -> None:
         """A waiting run went onto its RQ queue."""
-        self.store.release_waiting(run.run_id, now)
+        self.ledger.record(_entry(EventKind.released, run, now))
         self._track(
             job,
             Active(
@@ -283,9 +271,7 @@ class Gate:
 
     def drop_waiting(self, run: Active, reason: Reason, note: str, now: datetime) -> None:
         """A waiting run that will not go out after all: recorded skipped."""
-        self.store.close_run(
-            run_id=run.run_id, status=RunStatus.skipped, reason=str(reason), error=note, at=now
-        )
+        self.ledger.record(_entry(EventKind.cancelled, run, now, reason=str(reason), error=note))
         self._untrack(run.job, run.run_id)
         log.info(
             "run.skipped",
@@ -297,15 +283,22 @@ class Gate:
         )
 
     def on_event(self, event: RunEvent, job: LoadedJob | None, *, changed: bool = True) -> None:
-        """Follow a worker's report: the run's active state, and an alert if it failed.
+        """Follow a report about a run (a worker's, or another watcher's ledger entry): the
+        run's active state, and an alert if a worker's report says it failed.
 
-        ``changed``: the report changed the run's record. A replayed report (the stream
-        re-delivers after a crash) changes nothing and alerts nobody a second time.
+        ``changed``: the report created the run's record or moved its status. A replayed
+        report (the stream re-delivers after a crash) changes nothing and alerts nobody a
+        second time; so does another watcher's entry (that watcher alerted, if anyone).
         """
-        if event.kind is EventKind.enqueued:
+        kind = event.kind
+        if kind in (EventKind.enqueued, EventKind.waiting):
             if changed:  # else the run's worker reported first: it is tracked, or over
+                self._track(event.job, Active.of(event, waiting=kind is EventKind.waiting))
+        elif kind is EventKind.released:
+            held = self.active.get(event.job, {}).get(event.run_id)
+            if changed or (held is not None and held.waiting):
                 self._track(event.job, Active.of(event))
-        elif event.kind in (EventKind.started, EventKind.retrying):
+        elif kind in (EventKind.started, EventKind.retrying):
             # A retrying run waits in RQ for its next attempt: still active.
             started = event.kind is EventKind.started
             self._track(
@@ -318,9 +311,10 @@ class Gate:
                     status=RunStatus.started if started else RunStatus.enqueued,
                 ),
             )
-        else:
+        elif kind not in (EventKind.skipped, EventKind.missed):  # those never were active
             self._untrack(event.job, event.run_id)
-        if changed and event.kind is EventKind.failed and job is not None and job.spec.on_failure:
+        alert = changed and event.origin is None and kind is EventKind.failed
+        if alert and job is not None and job.spec.on_failure:
             spec = job.spec.on_failure
             body = payload(
                 job=event.job,
@@ -337,3 +331,27 @@ class Gate:
 
     def close(self) -> None:
         self.alerter.close()
+
+
+def _entry(
+    kind: EventKind,
+    run: RunRequest | Active,
+    now: datetime,
+    *,
+    reason: str | None = None,
+    note: str | None = None,
+    error: str | None = None,
+) -> RunEvent:
+    """The ledger entry of what the gate did to ``run`` at ``now``."""
+    scheduled = run.scheduled_for
+    return RunEvent(
+        kind=kind,
+        run_id=run.run_id,
+        job=run.job,
+        scheduled_for=scheduled if isinstance(scheduled, str) else iso_utc(scheduled),
+        trigger=run.trigger,
+        at=iso_utc(now),
+        reason=reason,
+        note=note,
+        error=error,
+    )

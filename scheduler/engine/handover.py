@@ -86,7 +86,8 @@ class Handover:
 
     With ``leader`` None it always leads and does nothing else. ``advance(job, instant,
     now)`` sets a job's next instant after ``instant`` and returns the runs to send now;
-    ``send(requests)`` sends them (both the scheduler's).
+    ``send(requests)`` sends them (both the scheduler's); ``flush()`` publishes the ledger
+    entries recorded meanwhile.
     """
 
     def __init__(
@@ -102,6 +103,7 @@ class Handover:
         progress: Progress,
         advance: Callable[[LoadedJob, datetime, datetime], list[RunRequest]],
         send: Callable[[list[RunRequest]], bool],
+        flush: Callable[[], None] = lambda: None,
     ) -> None:
         self._leader = leader
         self._watcher = watcher
@@ -113,6 +115,7 @@ class Handover:
         self._progress = progress
         self._advance = advance
         self._send = send
+        self._flush = flush
         # Led from the start: the jobs its records knew then (see lead_at_start).
         self._known_at_start: set[str] | None = None
         # The points last published, so only what moved is sent.
@@ -198,6 +201,7 @@ class Handover:
                 # older ones are caught up once or recorded missed.
                 extra += self._advance(job, point, now)
             self._send(extra)
+            self._flush()
         log.info("leader.resumed", watcher=self._watcher, jobs=len(resumed), sent_now=len(extra))
 
     def _resume_unrecorded(self, known: set[str], now: datetime) -> None:
@@ -213,6 +217,7 @@ class Handover:
                     continue
                 extra += self._advance(job, point, now)
             self._send(extra)
+            self._flush()
 
     def save_role(self, now: datetime) -> None:
         """Record the role and the leader this watcher sees, for ``status`` and ``health``."""

@@ -3,7 +3,9 @@
 A worker killed mid-task (SIGKILL, a cold shutdown, a lost machine) publishes no final
 event, and a stream entry can be trimmed before a long-stopped watcher reads it. So the
 watcher periodically looks up its unfinished runs in RQ and closes each one RQ knows
-the end of, so that every run ends in exactly one final state.
+the end of, so that every run ends in exactly one final state. What it concludes is
+published like any ledger entry, so a run left open by a watcher that died is closed in
+every watcher's records.
 """
 
 from __future__ import annotations
@@ -26,13 +28,20 @@ BEAT_SLACK = timedelta(seconds=5)
 
 
 def reconcile(
-    conn: redis.Redis, runs: Sequence[tuple[str, str, datetime, RunTrigger, str]], now: datetime
+    conn: redis.Redis,
+    runs: Sequence[tuple[str, str, datetime, RunTrigger, str]],
+    now: datetime,
+    *,
+    retry: bool = True,
 ) -> list[RunEvent]:
     """Final events for runs (run_id, job, scheduled_for, trigger, our status) RQ has ended.
 
     A run RQ finished becomes succeeded; one RQ failed, stopped or canceled becomes failed;
     one whose RQ job vanished, or whose worker is gone while RQ still says started,
-    becomes failed with the reason. Anything still queued or running is left alone.
+    becomes failed with the reason. Anything still queued or running is left alone. A run
+    whose worker is gone but that has retries left is retried (``retrying``) when
+    ``retry``, else left alone: only the leader retries, so that two watchers never requeue
+    one run, nor one close as failed a run the other retries.
     """
     if not runs:
         return []
@@ -64,6 +73,8 @@ def reconcile(
             continue
         attempt = None
         if rq_status == "started" and retries_left and int(_text(retries_left)) > 0:
+            if not retry:
+                continue
             # RQ itself would retry it only when its registry entry expires (a minute or
             # more after the last beat): do what its clean-up does, now.
             attempt = _retry_abandoned(conn, run_id)

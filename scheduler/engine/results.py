@@ -1,8 +1,10 @@
-"""The watcher's results side: worker events from the stream into SQLite, and reconciling.
+"""The watcher's results side: the stream's entries into SQLite, and reconciling.
 
-The reader thread only queues events and wakes the loop; the loop applies them (SQLite,
-the gate's view of active runs, failure alerts), and every few seconds asks RQ about runs
-whose result never came (``scheduler.engine.reconcile``).
+The stream carries the workers' reports and every watcher's ledger entries. The reader
+thread only queues them and wakes the loop; the loop applies them (SQLite, the gate's view
+of active runs, failure alerts), skipping the entries this process published itself (it
+applied them when it recorded them), and every few seconds asks RQ about runs whose result
+never came (``scheduler.engine.reconcile``), publishing what it concludes.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +25,7 @@ from scheduler.core.clock import Clock
 from scheduler.core.policies import Reason
 from scheduler.core.runs import EventKind, RunEvent, RunStatus
 from scheduler.engine.gate import Gate
+from scheduler.engine.ledger import Ledger
 from scheduler.engine.reconcile import reconcile
 from scheduler.store import Store
 from scheduler.worker.events import EventReader
@@ -34,7 +38,9 @@ class Results:
 
     ``reader`` reads the results stream (``start`` runs it on a thread of its own until
     ``stopping`` is set, setting ``wake`` when events arrived); the loop thread calls
-    ``drain`` to apply them and ``reconcile`` to settle runs whose result never came.
+    ``drain`` to apply them and ``reconcile`` to settle runs whose result never came,
+    recording its conclusions in ``ledger``; ``leading()`` says whether this watcher
+    leads (only the leader retries a run whose worker died).
     """
 
     def __init__(
@@ -48,8 +54,13 @@ class Results:
         reader: EventReader,
         stopping: threading.Event,
         wake: threading.Event,
+        ledger: Ledger,
+        leading: Callable[[], bool] = lambda: True,
     ) -> None:
         self._store = store
+        self._ledger = ledger
+        self._origin = ledger.origin
+        self._leading = leading
         self._conn = conn
         self._gate = gate
         self._config = config
@@ -74,14 +85,17 @@ class Results:
                 self._conn,
                 [(r.run_id, r.job, r.scheduled_for, r.trigger, str(r.status)) for r in rows],
                 now,
+                retry=self._leading(),
             )
         except redis.RedisError:
-            return  # Redis is down: the next pass tries again
+            events = []  # Redis is down: the next pass tries again
         with self._store.batch():
             for found in events:
                 lost = found.kind is EventKind.failed and not found.reason
                 event = replace(found, reason=str(Reason.lost)) if lost else found
                 self._record(event, reconciled=True)
+            # Also what an earlier flush could not send (Redis was down): every few seconds.
+            self._ledger.flush()
 
     def drain(self) -> None:
         """Apply the events queued so far, then acknowledge them on the stream."""
@@ -94,20 +108,24 @@ class Results:
                 self._reader.ack(acked)
 
     def _apply_events(self, acked: list[str]) -> None:
+        origin = self._origin
         while True:
             try:
                 entry_id, event = self._events.get_nowait()
             except queue.Empty:
                 break
-            self._record(event)
+            if event.origin != origin:  # this process's own entries are applied already
+                self._record(event)
             acked.append(entry_id)
 
     def _record(self, event: RunEvent, *, reconciled: bool = False) -> None:
-        """Apply a report (a worker's, or one reconciliation made up) to the store and the
-        gate, and log it if it changed the run: at warning level when reconciled."""
-        changed = self._store.apply_event(event)
+        """Apply a report (a worker's, another watcher's ledger entry, or one reconciliation
+        made up and records as this watcher's entry) to the store and the gate, and log it
+        if it changed the run: at warning level when reconciled. Another watcher's entries
+        are not logged again: that watcher logged them."""
+        changed = self._ledger.record(event) if reconciled else self._store.apply_event(event)
         self._gate.on_event(event, self._config.jobs.get(event.job), changed=changed)
-        if not changed:
+        if not changed or event.origin is not None:
             return
         bound = log.bind(
             job=event.job,

@@ -5,7 +5,9 @@ requests (prepared ahead where it could), lets the gate admit them (pauses, over
 enqueues them through the dispatcher, records each in SQLite and logs it, and then sets
 each job's next instant. A job that fell far behind is settled by its misfire rule
 (``core.catchup``: catch-ups to send, the rest recorded missed). While Redis is down the
-runs go back on the due queue and out once it answers.
+runs go back on the due queue and out once it answers. What it records is a ledger entry
+(``engine.ledger``): once the runs are visible in their queues, the step's entries are
+published in one round trip, for the other watchers' records.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from scheduler.core.clock import Clock
 from scheduler.core.duequeue import DueQueue
 from scheduler.core.job import LoadedJob
 from scheduler.core.policies import Reason
-from scheduler.core.runs import RunRequest, RunTrigger, iso_utc, run_id
+from scheduler.core.runs import EventKind, RunEvent, RunRequest, RunTrigger, iso_utc, run_id
 from scheduler.engine.dispatch import Dispatched, Dispatcher
 from scheduler.engine.gate import Gate
+from scheduler.engine.ledger import Ledger
 from scheduler.engine.progress import Progress
 from scheduler.store import Store
 
@@ -38,6 +41,7 @@ BATCH = 2000
 #: Runs due this soon are serialised before their instant (see Dispatcher.prepare).
 PREPARE_AHEAD = timedelta(milliseconds=500)
 _TINY = timedelta(microseconds=1)
+_DEDUPLICATED = str(Reason.deduplicated)
 
 
 class Scheduler:
@@ -60,8 +64,10 @@ class Scheduler:
         dispatcher: Dispatcher,
         grace: timedelta,
         fenced: Callable[[Sequence[Dispatched]], list[Dispatched]],
+        ledger: Ledger,
     ) -> None:
         self._store = store
+        self._ledger = ledger
         self._config = config
         self._due = due
         self._clock = clock
@@ -129,6 +135,9 @@ class Scheduler:
                     follow_up += self.advance(job, run.instant - _TINY, now)
                 if follow_up and not self.send(follow_up):
                     self._put_back(follow_up)
+                # Published before the rows commit: a watcher killed in between finds its
+                # entries on the stream when it comes back.
+                self._ledger.flush()
 
     def release_waiting(self, now: datetime) -> None:
         """Send the runs queue_one held back whose earlier run has ended."""
@@ -150,6 +159,7 @@ class Scheduler:
                 return
             if outcomes and not outcomes[0].fenced:
                 self._gate.released(run.job, run, now)
+        self._ledger.flush()
 
     def send(self, requests: list[RunRequest]) -> bool:
         """Admit, enqueue and record ``requests``; False (nothing recorded) if Redis failed."""
@@ -165,22 +175,25 @@ class Scheduler:
         self._redis_recovered()
         if any(o.fenced for o in outcomes):
             outcomes = self._fenced(outcomes)
-        sent_at = self._clock.now()  # when the runs became visible in their queues
+        sent_at = iso_utc(self._clock.now())  # when the runs became visible in their queues
+        record = self._ledger.record
         for outcome in outcomes:
             req = outcome.request
-            scheduled = datetime.fromisoformat(req.scheduled_for)
             bound = log.bind(job=req.job, run_id=req.run_id, scheduled_for=req.scheduled_for)
             # A duplicate is an expected outcome (another watcher, an earlier attempt): the
             # run exists in Redis, so it is recorded here too, and logged at info level.
-            self._store.record_enqueued(
-                run_id=req.run_id,
-                job=req.job,
-                scheduled_for=scheduled,
-                trigger=req.trigger,
-                enqueued_at=sent_at,
-                note=None if outcome.enqueued else "enqueued by another watcher or earlier",
-                reason=None if outcome.enqueued else str(Reason.deduplicated),
-                canary=req.canary,
+            record(
+                RunEvent(
+                    kind=EventKind.enqueued,
+                    run_id=req.run_id,
+                    job=req.job,
+                    scheduled_for=req.scheduled_for,
+                    trigger=req.trigger,
+                    at=sent_at,
+                    canary=req.canary,
+                    note=None if outcome.enqueued else "enqueued by another watcher or earlier",
+                    reason=None if outcome.enqueued else _DEDUPLICATED,
+                )
             )
             self._gate.sent(req)
             if req.canary:
@@ -235,6 +248,7 @@ class Scheduler:
                 self._save_state(job, nxt, last=instant)
         else:
             self._put_back(requests)
+        self._ledger.flush()
 
     def schedule_from(self, job: LoadedJob, since: datetime) -> None:
         """Schedule ``job`` from ``since``: its instants after that are due (late if past)."""
@@ -303,13 +317,19 @@ class Scheduler:
     def _record_missed(self, job: LoadedJob, plan: Resume, reason: Reason, why: str) -> None:
         """Record the instants ``plan`` does not run, each with its reason (the ledger)."""
         rows = catchup.missed(plan, reason)
+        at = iso_utc(self._clock.now())
         for row in rows:
-            self._store.record_missed(
-                job=job.name,
-                scheduled_for=row.instant,
-                run_id=run_id(job.name, row.instant),
-                note=why,
-                reason=str(row.reason),
+            self._ledger.record(
+                RunEvent(
+                    kind=EventKind.missed,
+                    run_id=run_id(job.name, row.instant),
+                    job=job.name,
+                    scheduled_for=iso_utc(row.instant),
+                    trigger=RunTrigger.schedule,
+                    at=at,
+                    note=why,
+                    reason=str(row.reason),
+                )
             )
         if plan.missed_total:
             first = min((row.instant for row in rows), default=None)

@@ -40,6 +40,7 @@ from scheduler.engine.filewatch import start_observer
 from scheduler.engine.gate import Gate
 from scheduler.engine.handover import Handover, drop_fenced
 from scheduler.engine.leader import LeaderElector
+from scheduler.engine.ledger import Ledger
 from scheduler.engine.progress import Progress
 from scheduler.engine.reload import Reload
 from scheduler.engine.results import Results
@@ -97,7 +98,8 @@ class Watcher:
             fence=None if leader is None else lambda: leader.token,
             options=self._rq_options,
         )
-        self.gate = Gate(store=store, conn=conn, watcher=self.id)
+        self.ledger = Ledger(store=store, conn=conn, watcher=self.id)
+        self.gate = Gate(store=store, conn=conn, watcher=self.id, ledger=self.ledger)
         self.ready = threading.Event()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -113,6 +115,7 @@ class Watcher:
             dispatcher=self.dispatcher,
             grace=options.grace,
             fenced=functools.partial(drop_fenced, leader=leader, watcher=self.id),
+            ledger=self.ledger,
         )
         self.reload = Reload(
             store=store,
@@ -134,6 +137,8 @@ class Watcher:
             reader=EventReader(conn, group=_group_for(options.data_dir), consumer="watcher"),
             stopping=self._stopping,
             wake=self._wake,
+            ledger=self.ledger,
+            leading=lambda: leader is None or leader.is_leader,
         )
         self.handover = Handover(
             leader=leader,
@@ -146,6 +151,7 @@ class Watcher:
             progress=self.progress,
             advance=self.scheduler.advance,
             send=self.scheduler.send,
+            flush=self.ledger.flush,
         )
         self._observer: Any = None
         self._last_beat = 0.0

@@ -7,9 +7,10 @@ UNIQUE constraints and status changes are conditional UPDATEs, so replaying a wr
 event changes nothing. Instants are stored as ISO-8601 UTC text (:func:`iso_utc`), which
 also sorts chronologically.
 
-Modules: :mod:`.store` (the Store, composed of the others), :mod:`.runs` and :mod:`.runrow`
-(the ``runs`` table), :mod:`.jobstate`, :mod:`.meta`, :mod:`.migrations` (the schema),
-:mod:`.connection` (the connection and its transactions), :mod:`.instants`.
+Modules: :mod:`.store` (the Store, composed of the others), :mod:`.runs`, :mod:`.entries`
+(applying the entries about runs, by their rules) and :mod:`.runrow` (the ``runs`` table),
+:mod:`.jobstate`, :mod:`.meta`, :mod:`.migrations` (the schema), :mod:`.connection` (the
+connection and its transactions), :mod:`.instants`.
 """
 
 from scheduler.core.errors import StoreError, StoreMissingError, StoreVersionError

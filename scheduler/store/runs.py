@@ -1,8 +1,10 @@
-"""The ``runs`` table: one row per run, written as runs are dispatched and as workers report.
+"""The ``runs`` table: one row per run, written from the entries about runs (``apply_event``:
+the leader's ledger entries and the workers' reports), and read by ``history``.
 
 Every write is idempotent: a run's slot (job, scheduled_for, trigger) and its id are UNIQUE,
-so a duplicate dispatch inserts nothing, and status changes are conditional UPDATEs, so a
-replayed or late event changes nothing.
+so a duplicate dispatch inserts nothing, and status changes are conditional UPDATEs whose
+WHERE clause is the entry's rule (``core.ledger.RULES``), so a replayed, late or
+out-of-order entry moves no run backwards.
 """
 
 from __future__ import annotations
@@ -10,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from scheduler.core.runs import ACTIVE, EventKind, RunEvent, RunStatus, RunTrigger
+from scheduler.core.runs import ACTIVE, RunStatus, RunTrigger
 from scheduler.store.connection import Database
+from scheduler.store.entries import Entries
 from scheduler.store.instants import aware, aware_or_none
 from scheduler.store.runrow import RunRow
-
-_FINAL = (RunStatus.succeeded.value, RunStatus.failed.value)
 
 _RUN_COLUMNS = (
     "id, run_id, job, scheduled_for, trigger, status, enqueued_at, started_at, finished_at,"
@@ -23,49 +24,17 @@ _RUN_COLUMNS = (
 )
 
 
-def _parse_text(value: str, name: str) -> str:
-    """Normalise an ISO-8601 string from an event to the stored form; naive is an error."""
-    return aware(datetime.fromisoformat(value), name)
-
-
 class Runs:
-    """The runs recorded in ``db``: writes (dispatch, worker reports) and history reads."""
+    """The runs recorded in ``db``: writes (``apply_event``, see :mod:`.entries`, and direct
+    inserts) and history reads."""
 
     def __init__(self, db: Database) -> None:
-        # Bound once: record_enqueued and apply_event run once per run of a burst.
         self._write = db.write
         self._conn = db.conn
-
-    def _insert_run(
-        self,
-        *,
-        run_id: str,
-        job: str,
-        scheduled_for: str,
-        trigger: RunTrigger,
-        status: RunStatus,
-        enqueued_at: str | None = None,
-        note: str | None = None,
-        canary: bool = False,
-        reason: str | None = None,
-    ) -> bool:
-        with self._write() as conn:
-            cur = conn.execute(
-                "INSERT INTO runs (run_id, job, scheduled_for, trigger, status, enqueued_at, note,"
-                " canary, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (
-                    run_id,
-                    job,
-                    scheduled_for,
-                    str(trigger),
-                    str(status),
-                    enqueued_at,
-                    note,
-                    canary,
-                    reason,
-                ),
-            )
-            return cur.rowcount == 1
+        entries = Entries(db)
+        # Bound once: apply_event runs once per run of a burst.
+        self._insert_run = entries.insert
+        self.apply_event = entries.apply
 
     def record_enqueued(
         self,
@@ -138,148 +107,6 @@ class Runs:
             note=note,
             reason=reason,
         )
-
-    def apply_event(self, event: RunEvent) -> bool:
-        """Apply a worker's report to its run; True if the row changed.
-
-        ``started`` moves an enqueued run to started; ``succeeded``/``failed`` finish any run
-        not already finished. A run never leaves succeeded/failed, so late, replayed or
-        out-of-order events are harmless. An event for a run with no row (enqueued by another
-        watcher, or recorded before a lost write) inserts the row in the event's status.
-        Raises ValueError if the event's instants are not aware ISO-8601.
-        """
-        at = _parse_text(event.at, "event.at")
-        scheduled_for = _parse_text(event.scheduled_for, "event.scheduled_for")
-        worker = event.worker or None
-        if event.kind is EventKind.retrying:
-            return self._apply_retrying(event, worker)
-        if event.kind is EventKind.enqueued:
-            return self._apply_enqueued(event, scheduled_for, at)
-        status = RunStatus(str(event.kind))
-        started = event.kind is EventKind.started
-        with self._write() as conn:
-            if started and event.attempt is not None:
-                cur = conn.execute(
-                    "UPDATE runs SET status = ?, started_at = ?, worker = COALESCE(?, worker),"
-                    " attempts = MAX(attempts, ?) WHERE run_id = ? AND status = ?",
-                    (str(status), at, worker, event.attempt, event.run_id, "enqueued"),
-                )
-            elif started:
-                cur = conn.execute(
-                    "UPDATE runs SET status = ?, started_at = ?, worker = COALESCE(?, worker)"
-                    " WHERE run_id = ? AND status = ?",
-                    (str(status), at, worker, event.run_id, RunStatus.enqueued.value),
-                )
-            else:
-                cur = conn.execute(
-                    "UPDATE runs SET status = ?, finished_at = ?, duration_s = ?, error = ?,"
-                    " traceback = ?, result = ?, worker = COALESCE(?, worker),"
-                    " reason = COALESCE(?, NULLIF(reason, 'retried')),"
-                    " attempts = MAX(attempts, COALESCE(?, 1))"
-                    " WHERE run_id = ? AND status NOT IN (?, ?)",
-                    (
-                        str(status),
-                        at,
-                        event.duration_s,
-                        event.error,
-                        event.traceback,
-                        event.result,
-                        worker,
-                        event.reason,
-                        event.attempt,
-                        event.run_id,
-                        *_FINAL,
-                    ),
-                )
-            if cur.rowcount == 1:
-                return True
-            cur = conn.execute(
-                "INSERT INTO runs (run_id, job, scheduled_for, trigger, status, started_at,"
-                " finished_at, duration_s, error, traceback, result, worker, canary, reason,"
-                " attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                (
-                    event.run_id,
-                    event.job,
-                    scheduled_for,
-                    str(event.trigger),
-                    str(status),
-                    at if started else None,
-                    None if started else at,
-                    event.duration_s,
-                    event.error,
-                    event.traceback,
-                    event.result,
-                    worker,
-                    event.canary,
-                    event.reason,
-                    event.attempt or 1,
-                ),
-            )
-            return cur.rowcount == 1
-
-    def _apply_enqueued(self, event: RunEvent, scheduled_for: str, at: str) -> bool:
-        """A run enqueued by ``scheduler trigger``: its row, or only its enqueued time when
-        the worker's ``started`` (or more) overtook this report on the stream."""
-        inserted = self._insert_run(
-            run_id=event.run_id,
-            job=event.job,
-            scheduled_for=scheduled_for,
-            trigger=event.trigger,
-            status=RunStatus.enqueued,
-            enqueued_at=at,
-            canary=event.canary,
-        )
-        if not inserted:
-            with self._write() as conn:
-                conn.execute(
-                    "UPDATE runs SET enqueued_at = COALESCE(enqueued_at, ?) WHERE run_id = ?",
-                    (at, event.run_id),
-                )
-        return inserted
-
-    def _apply_retrying(self, event: RunEvent, worker: str | None) -> bool:
-        """An attempt failed and RQ will run another: back to enqueued, on the next attempt."""
-        with self._write() as conn:
-            cur = conn.execute(
-                "UPDATE runs SET status = 'enqueued', error = ?, traceback = ?, duration_s = ?,"
-                " reason = ?, attempts = MAX(attempts, ?), worker = COALESCE(?, worker)"
-                " WHERE run_id = ? AND status NOT IN (?, ?) AND attempts <= ?",
-                (
-                    event.error,
-                    event.traceback,
-                    event.duration_s,
-                    event.reason or "retried",
-                    (event.attempt or 1) + 1,
-                    worker,
-                    event.run_id,
-                    *_FINAL,
-                    event.attempt or 1,
-                ),
-            )
-            return cur.rowcount == 1
-
-    def close_run(
-        self, *, run_id: str, status: RunStatus, reason: str, error: str | None, at: datetime
-    ) -> bool:
-        """End a run that has not ended (a replaced run): True if it was still open."""
-        with self._write() as conn:
-            cur = conn.execute(
-                "UPDATE runs SET status = ?, reason = ?, error = ?, finished_at = ?"
-                " WHERE run_id = ? AND status IN ('enqueued', 'started')",
-                (str(status), reason, error, aware(at, "at"), run_id),
-            )
-            return cur.rowcount == 1
-
-    def release_waiting(self, run_id: str, enqueued_at: datetime) -> bool:
-        """A run held back by queue_one went onto its RQ queue at ``enqueued_at``."""
-        with self._write() as conn:
-            cur = conn.execute(
-                "UPDATE runs SET enqueued_at = ? WHERE run_id = ? AND enqueued_at IS NULL"
-                " AND status = 'enqueued'",
-                (aware(enqueued_at, "enqueued_at"), run_id),
-            )
-            return cur.rowcount == 1
 
     def active_runs(self) -> list[RunRow]:
         """Every run still enqueued or started (waiting ones included), oldest first."""

@@ -97,8 +97,6 @@ class Store:
         self.record_missed = runs.record_missed
         self.record_skipped = runs.record_skipped
         self.apply_event = runs.apply_event
-        self.close_run = runs.close_run
-        self.release_waiting = runs.release_waiting
         self.active_runs = runs.active_runs
         self.history = runs.history
         self.last_run = runs.last_run
