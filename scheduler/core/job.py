@@ -195,10 +195,15 @@ class LoadedJob:
 
     @property
     def definition_hash(self) -> str:
-        """A digest of everything that defines the job (not where it is written)."""
+        """A digest of everything that defines the job (not where it is written).
+
+        Retention (``history``) is left out: how long runs are kept says nothing of when
+        or how the job runs, and digests stay those of the files written before it existed.
+        """
         found = self._hash
         if found is None:
-            canonical = json.dumps(self.spec.model_dump(mode="json"), sort_keys=True)
+            spec = self.spec.model_dump(mode="json", exclude={"history"})
+            canonical = json.dumps(spec, sort_keys=True)
             found = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
             object.__setattr__(self, "_hash", found)
         return found
