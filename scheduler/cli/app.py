@@ -17,6 +17,7 @@ import click
 
 from scheduler import __version__
 from scheduler.cli.commands.jobs import list_, next_
+from scheduler.cli.commands.maintenance import backup, prune, restore
 from scheduler.cli.commands.pause import pause, resume
 from scheduler.cli.commands.plan import diff, plan
 from scheduler.cli.commands.records import health, history, status, trigger
@@ -45,6 +46,9 @@ _COMMANDS = (
     diff,
     pause,
     resume,
+    prune,
+    backup,
+    restore,
 )
 
 

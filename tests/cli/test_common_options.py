@@ -19,7 +19,19 @@ from tests.cli.conftest import run_cli
 
 COMMANDS = sorted(cli.commands)
 # Commands that read the SQLite records or talk to Redis.
-RECORDS_OR_REDIS = {"trigger", "history", "status", "health", "run", "worker", "pause", "resume"}
+RECORDS_OR_REDIS = {
+    "trigger",
+    "history",
+    "status",
+    "health",
+    "run",
+    "worker",
+    "pause",
+    "resume",
+    "prune",
+    "backup",
+    "restore",
+}
 # Commands whose output is data a script may parse.
 PRINT_DATA = {
     "validate",
@@ -35,6 +47,9 @@ PRINT_DATA = {
     "diff",
     "pause",
     "resume",
+    "prune",
+    "backup",
+    "restore",
 }
 # Commands that print logs (run, worker) or what they wrote (init, new).
 PRINT_OTHER = {"run", "worker", "init", "new"}
