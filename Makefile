@@ -11,7 +11,7 @@ WEB_HOST ?= 127.0.0.1
 WEB_PORT ?= 8080
 WEB      ?= 1
 
-.PHONY: venv run test unit integration cli lint typecheck schema bench bench-dispatch bench-compare bench-overlap bench-failover faults clean
+.PHONY: venv run test unit integration cli lint typecheck schema bench bench-dispatch bench-compare bench-overlap bench-failover bench-web faults clean
 
 venv: $(STAMP)
 
@@ -72,6 +72,11 @@ bench-overlap: $(STAMP)
 # Leader loss (kill -9 and SIGTERM) to the new leader's first dispatch, two watchers (~2 min).
 bench-failover: $(STAMP)
 	$(BIN)/python bench/failover.py
+
+# `scheduler web` at 10,000 jobs under 200 clients (wrk if on PATH), and the burst's p99
+# lateness without and with that load (~3 min). QUICK=1: a smoke run.
+bench-web: $(STAMP)
+	$(BIN)/python bench/web.py $(if $(QUICK),--quick)
 
 # The fault-injection suite alone (it also runs in `make test`).
 faults: $(STAMP)

@@ -269,6 +269,16 @@ def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
+def publish(text: str, path: Path, *, write: bool) -> None:
+    """Print a benchmark's report and (unless told not to) write it to ``path``."""
+    print()
+    print(text)
+    if write:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(f"written to {path.relative_to(REPO)}")
+
+
 def machine_info() -> list[tuple[str, str]]:
     import redis
     import rq

@@ -86,6 +86,7 @@ from benchkit import (  # noqa: E402  (bench/ is on sys.path when run as a scrip
     private_redis,
     proc_cpu,
     proc_status,
+    publish,
     sleep_until,
     verdict,
 )
@@ -1260,12 +1261,7 @@ def main() -> int:
         end = os.getloadavg()
         machine.insert(5, ("load average at end", " ".join(f"{x:.2f}" for x in end)))
     text = report(args=args, machine=machine, a=a, cmp=cmp, b=b, p=p)
-    print()
-    print(text)
-    if not args.no_write:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(text)
-        print(f"written to {RESULTS.relative_to(REPO)}")
+    publish(text, RESULTS, write=not args.no_write)
     return 0
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from scheduler.config.defaults import Defaults, merge
+from scheduler.config.fastyaml import fast_documents
 from scheduler.config.messages import (
     describe_value,
     keyword_name_problems,
@@ -46,11 +47,28 @@ def parse_job_documents(
     merged under each job and the task rules (default: none, and "not the stdlib").
     """
     context = context or FileContext()
+    fast = fast_documents(text, positions=positions)
+    if fast is not None:
+        result = _from_documents(fast, [], source, now, positions, context)
+        if result.ok:
+            return result
+    # Read again event by event: that path locates every problem (see fastyaml).
+    documents, syntax_errors = parse_documents(text, source)
+    return _from_documents(documents, syntax_errors, source, now, positions, context)
+
+
+def _from_documents(
+    documents: list[Document],
+    syntax_errors: list[JobFileError],
+    source: str,
+    now: datetime | None,
+    positions: bool,
+    context: FileContext,
+) -> FileResult:
     result = FileResult(file=source)
     if context.defaults.broken is not None:
         message = f"the defaults file {context.defaults.broken} is invalid; fix it first"
         result.errors.append(JobFileError(source, 1, 1, "", message))
-    documents, syntax_errors = parse_documents(text, source)
     for doc in documents:
         if doc.data is None:
             continue  # an empty document, such as a trailing '---'

@@ -63,6 +63,29 @@ for _tag, _rx, _firsts in (
 ):
     for _first in _firsts:
         _JobLoader.yaml_implicit_resolvers.setdefault(_first, []).append((_tag, _rx))
+assert None not in _JobLoader.yaml_implicit_resolvers  # no wildcard resolvers to consult
+_STR_TAG, _SEQ_TAG, _MAP_TAG = (f"{_STANDARD_TAG}{kind}" for kind in ("str", "seq", "map"))
+_RESOLVERS = {first: tuple(rs) for first, rs in _JobLoader.yaml_implicit_resolvers.items()}
+
+
+def _resolve(self: Any, kind: Any, value: str | None, implicit: tuple[bool, bool]) -> str:
+    # PyYAML's resolve, without its per-call list building and path resolvers (none are
+    # registered): libyaml's composer calls it for every node, so it shows at scale.
+    if kind is yaml.ScalarNode:
+        if implicit[0] and value is not None:
+            for tag, regexp in _RESOLVERS.get(value[:1], ()):
+                if regexp.match(value):
+                    return str(tag)
+        return _STR_TAG
+    return _SEQ_TAG if kind is yaml.SequenceNode else _MAP_TAG
+
+
+_JobLoader.resolve = _resolve
+
+
+def job_loader() -> type[Any]:
+    """The loader class job files are read with (libyaml's where present)."""
+    return _JobLoader
 
 
 @dataclass
