@@ -129,7 +129,16 @@ def confirm_page(request: Request) -> HTMLResponse:
     refused = _refusal(request, None)
     if refused is not None:
         return refused
-    return render(request, "confirm.html", job=job, action=action, error=None)
+    params = request.query_params
+    return render(
+        request,
+        "confirm.html",
+        job=job,
+        action=action,
+        error=None,
+        reason=params.get("reason", "")[:500],
+        until=params.get("until", "")[:64],
+    )
 
 
 async def action_post(request: Request) -> Response:
@@ -151,7 +160,14 @@ async def action_post(request: Request) -> Response:
     )
     if outcome.error is not None:
         return render(
-            request, "confirm.html", outcome.status, job=job, action=action, error=outcome.error
+            request,
+            "confirm.html",
+            outcome.status,
+            job=job,
+            action=action,
+            error=outcome.error,
+            reason=form.get("reason", "")[:500],
+            until=form.get("until", "")[:64],
         )
     return RedirectResponse(f"{root(request)}/jobs/{job.name}?done={action}", status_code=303)
 

@@ -49,7 +49,7 @@ def job_file(name: str, task: str, *, description: str, params: dict[str, object
     """One job running ``e2e_tasks.<task>`` once a day; JSON values are valid YAML."""
     lines = [f"name: {name}", f"description: {json.dumps(description)}", f"task: {TASKS}:{task}"]
     lines += ["params:", *(f"  {k}: {json.dumps(v)}" for k, v in params.items())]
-    lines += ["schedule:", f"  {FAR}", "timezone: UTC"]
+    lines += ["schedule:", f"  {FAR}", "  timezone: UTC"]
     return "\n".join(lines) + "\n"
 
 

@@ -19,7 +19,17 @@ from tests.cli.conftest import run_cli
 
 COMMANDS = sorted(cli.commands)
 # Commands that read the SQLite records or talk to Redis.
-RECORDS_OR_REDIS = {"trigger", "history", "status", "health", "run", "worker", "pause", "resume"}
+RECORDS_OR_REDIS = {
+    "trigger",
+    "history",
+    "status",
+    "health",
+    "run",
+    "worker",
+    "pause",
+    "resume",
+    "web",
+}
 # Commands whose output is data a script may parse.
 PRINT_DATA = {
     "validate",
@@ -36,8 +46,8 @@ PRINT_DATA = {
     "pause",
     "resume",
 }
-# Commands that print logs (run, worker) or what they wrote (init, new).
-PRINT_OTHER = {"run", "worker", "init", "new"}
+# Commands that print logs (run, worker, web) or what they wrote (init, new).
+PRINT_OTHER = {"run", "worker", "init", "new", "web"}
 
 
 def test_every_command_is_classified() -> None:
