@@ -17,6 +17,7 @@ import click
 
 from scheduler import __version__
 from scheduler.cli.commands.jobs import list_, next_
+from scheduler.cli.commands.maintenance import backup, prune, restore
 from scheduler.cli.commands.pause import pause, resume
 from scheduler.cli.commands.plan import diff, plan
 from scheduler.cli.commands.records import health, history, status, trigger
@@ -47,6 +48,9 @@ _COMMANDS = (
     pause,
     resume,
     web,
+    prune,
+    backup,
+    restore,
 )
 
 

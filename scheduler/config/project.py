@@ -7,6 +7,7 @@ folder that holds the jobs directory (the project root), or in the file given by
     [tool.scheduler]
     task_modules = ["examples.bots"]        # imported by `validate --import-tasks`
     allowed_tasks = ["examples", "myapp.jobs"]  # default: task_modules
+    history = { keep = "30d", keep_failed = "90d", keep_last = 100 }  # retention
 
 A job whose task is outside ``allowed_tasks`` is invalid, so a pull request cannot make
 the watcher enqueue ``os:system``. With no settings at all, every task is allowed except
@@ -16,13 +17,18 @@ those in Python's standard library (``os``, ``subprocess``, ``shutil``, ...).
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from scheduler.core.errors import ProjectConfigError
+from scheduler.core.policyspecs import HistorySpec
+from scheduler.core.retention import DEFAULT_RETENTION, Retention
 
 CONFIG_ENV = "SCHEDULER_CONFIG"
 CONFIG_FILES = ("scheduler.toml", "pyproject.toml")
@@ -70,6 +76,8 @@ class Project:
     task_modules: tuple[str, ...] = ()
     rules: TaskRules = TaskRules()
     source: str | None = None
+    #: The retention rule of every job that does not set its own (``history:``).
+    retention: Retention = DEFAULT_RETENTION
 
 
 def load_project(jobs_dir: Path) -> Project:
@@ -110,10 +118,11 @@ def _read(path: Path, *, pyproject: bool) -> dict[str, Any] | None:
 def _from_file(path: Path, table: dict[str, Any] | None) -> Project:
     table = table or {}
     where = str(path)
-    unknown = set(table) - {"task_modules", "allowed_tasks"}
+    unknown = set(table) - {"task_modules", "allowed_tasks", "history"}
     if unknown:
         raise ProjectConfigError(
-            where, f"unknown setting {sorted(unknown)[0]!r} (known: task_modules, allowed_tasks)"
+            where,
+            f"unknown setting {sorted(unknown)[0]!r} (known: task_modules, allowed_tasks, history)",
         )
     modules = _names(table, "task_modules", where)
     allowed = _names(table, "allowed_tasks", where) if "allowed_tasks" in table else None
@@ -124,7 +133,43 @@ def _from_file(path: Path, table: dict[str, Any] | None) -> Project:
         task_modules=modules,
         rules=TaskRules(allowed, where),
         source=where,
+        retention=_retention(table.get("history"), where, path),
     )
+
+
+def _retention(value: object, where: str, path: Path) -> Retention:
+    """The project's retention rule: ``history`` over the built-in defaults."""
+    if value is None:
+        return DEFAULT_RETENTION
+    if not isinstance(value, dict):
+        raise ProjectConfigError(
+            where, 'history must be a table such as { keep = "30d", keep_last = 100 }'
+        )
+    try:
+        spec = HistorySpec.model_validate(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        message = (
+            first["msg"]
+            if first["type"] != "extra_forbidden"
+            else ("unknown field (known: keep, keep_failed, keep_last)")
+        )
+        line = _line_of(path, str(first["loc"][0]) if first["loc"] else "history")
+        raise ProjectConfigError(f"{where}:{line}", f"history.{field}: {message}") from exc
+    return DEFAULT_RETENTION.over(spec)
+
+
+def _line_of(path: Path, key: str) -> int:
+    """The 1-based line of the first ``key =`` after ``history`` (tomllib keeps no
+    positions); the ``history`` line itself when the key is not found, else 1."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = next((n for n, text in enumerate(lines) if "history" in text), 0)
+    pattern = re.compile(rf"(^|[{{,\s.]){re.escape(key)}\s*=")
+    for n in range(start, len(lines)):
+        if pattern.search(lines[n]):
+            return n + 1
+    return start + 1
 
 
 def _names(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:

@@ -1,13 +1,16 @@
-"""Durations written as ``30s``, ``15m``, ``2h``, ``1d`` and combinations (``1h30m``)."""
+"""Durations written as ``30s``, ``15m``, ``2h``, ``1d`` and combinations (``1h30m``).
+
+``w`` is 7 days and ``y`` 365 days (retention rules such as ``keep_failed: 1y``).
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 
-_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
-_PART = re.compile(r"(\d+)\s*([wdhms])")
-_WHOLE = re.compile(r"(?:\d{1,12}\s*[wdhms]\s*)+")
+_UNITS = {"y": 365 * 86400, "w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_PART = re.compile(r"(\d+)\s*([ywdhms])")
+_WHOLE = re.compile(r"(?:\d{1,12}\s*[ywdhms]\s*)+")
 
 
 class DurationSyntaxError(ValueError):
@@ -25,7 +28,7 @@ def parse_duration(text: str) -> timedelta:
         raise DurationSyntaxError(f"{text!r} has no unit; write {s}s, {s}m, {s}h or {s}d")
     if not _WHOLE.fullmatch(s):
         raise DurationSyntaxError(
-            f"{text!r} is not a duration; use a number and a unit (s, m, h, d, w) "
+            f"{text!r} is not a duration; use a number and a unit (s, m, h, d, w, y) "
             "such as 30s, 15m, 1h30m"
         )
     seen: list[str] = []
@@ -52,7 +55,7 @@ def format_duration(delta: timedelta) -> str:
         return "0s"
     parts = []
     for unit, size in _UNITS.items():
-        if unit == "w":
+        if unit in ("y", "w"):
             continue
         amount, seconds = divmod(seconds, size)
         if amount:

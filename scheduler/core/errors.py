@@ -183,3 +183,15 @@ class TaskParamsError(SchedulerError, ValueError):
 
     def __reduce__(self) -> tuple[type[TaskParamsError], tuple[str, list[str]]]:
         return (type(self), (self.task, self.problems))
+
+
+class WatcherRunningError(SchedulerError):
+    """An operation that needs the watcher stopped found it running (``restore``)."""
+
+    def __init__(self, data_dir: Path, evidence: str) -> None:
+        self.data_dir = data_dir
+        self.evidence = evidence
+        super().__init__(
+            f"a watcher is running on {data_dir} ({evidence}); stop it first "
+            "(SIGTERM, or stop its container), then restore"
+        )

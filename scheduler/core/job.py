@@ -65,8 +65,13 @@ class LoadedJob:
 
     @cached_property
     def definition_hash(self) -> str:
-        """A digest of everything that defines the job (not where it is written)."""
-        canonical = json.dumps(self.spec.model_dump(mode="json"), sort_keys=True)
+        """A digest of everything that defines the job (not where it is written).
+
+        Retention (``history``) is left out: how long runs are kept says nothing of when
+        or how the job runs, and digests stay those of the files written before it existed.
+        """
+        spec = self.spec.model_dump(mode="json", exclude={"history"})
+        canonical = json.dumps(spec, sort_keys=True)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
     @cached_property

@@ -24,7 +24,13 @@ from pydantic import (
 from scheduler.core.cronexpr import parse_cron
 from scheduler.core.envrefs import reference_problems, strings
 from scheduler.core.policies import OverlapPolicy
-from scheduler.core.policyspecs import DstSpec, MisfireSpec, OnFailureSpec, RetriesSpec
+from scheduler.core.policyspecs import (
+    DstSpec,
+    HistorySpec,
+    MisfireSpec,
+    OnFailureSpec,
+    RetriesSpec,
+)
 from scheduler.core.schedulespec import (
     LOCAL_DATETIME_PATTERN,
     MAX_YEAR,
@@ -49,6 +55,7 @@ __all__ = [
     "TASK_PATTERN",
     "TIME_PATTERN",
     "DstSpec",
+    "HistorySpec",
     "JobSpec",
     "MisfireSpec",
     "OnFailureSpec",
@@ -149,6 +156,10 @@ class JobSpec(StrictSpec):
         default=None, description="How long RQ keeps a failed run (default 1 year)."
     )
     on_failure: OnFailureSpec | None = None
+    history: HistorySpec | None = Field(
+        default=None,
+        description="How long this job's runs stay in the records (retention).",
+    )
 
     @model_validator(mode="after")
     def _dst_needs_fixed_time(self) -> JobSpec:
@@ -193,6 +204,7 @@ def model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
         "dst": DstSpec,
         "retries": RetriesSpec,
         "on_failure": OnFailureSpec,
+        "history": HistorySpec,
     }
     model: type[BaseModel] = JobSpec
     for part in loc:

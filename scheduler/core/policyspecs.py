@@ -74,3 +74,26 @@ class OnFailureSpec(StrictSpec):
         default=None, description="POST a JSON description of the failed run to this URL."
     )
     log: StrictBool = Field(default=True, description="Log run.failure_alert at error level.")
+
+
+class HistorySpec(StrictSpec):
+    """How long a job's runs stay in the records (``core.retention``).
+
+    A run goes only when it is older than its rule (``keep``, or ``keep_failed`` for a
+    failed run) and is not among the job's last ``keep_last`` runs. A field left out comes
+    from the defaults files, then the project settings, then the built-in defaults.
+    """
+
+    keep: DurationText | None = Field(
+        default=None, description="Keep runs this long (default 30d); failed ones: keep_failed."
+    )
+    keep_failed: DurationText | None = Field(
+        default=None, description="Keep failed runs this long (default 90d)."
+    )
+    keep_last: int | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000,
+        strict=True,
+        description="Always keep the job's last N runs, however old (default 100).",
+    )

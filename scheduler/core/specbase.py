@@ -15,7 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from scheduler.core.durations import DurationSyntaxError, parse_duration
 
-DURATION_PATTERN = r"^\s*(\d+\s*[wdhms]\s*)+$"
+DURATION_PATTERN = r"^\s*(\d+\s*[ywdhms]\s*)+$"
 
 
 def fail(code: str, message: str, field: str | None = None) -> PydanticCustomError:

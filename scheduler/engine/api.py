@@ -290,17 +290,35 @@ def _leadership(meta: tuple[str, datetime] | None, *, running: bool) -> dict[str
     }
 
 
-def health(data_dir: Path, now: datetime) -> dict[str, Any]:
-    """The watcher's health from its SQLite heartbeat (works without Redis)."""
-    from scheduler.core.errors import StoreMissingError
+def health(data_dir: Path, now: datetime, conn: Any | None = None) -> dict[str, Any]:
+    """The watcher's health from its SQLite heartbeat (works without Redis), and whether
+    its records take writes (``records``).
+
+    When the file cannot be read or written (a full disk, a damaged file), a watcher that
+    goes on dispatching says so in Redis (``conn``): it is then healthy (alive), and
+    ``records`` says what fails.
+    """
+    from scheduler.core.errors import StoreError, StoreMissingError
+    from scheduler.engine.recordhealth import records_status
     from scheduler.store import Store
 
+    records: dict[str, Any] = {"ok": True, "error": None}
     try:
         with Store.open_readonly(store_path(data_dir)) as store:
             meta = {k: store.get_meta(k) for k in _WATCHER_META}
     except StoreMissingError:
         meta = {}
-    return watcher_health(meta, now)
+    except StoreError as exc:
+        meta = {}
+        records = {"ok": False, "error": str(exc)}
+    data = watcher_health(meta, now)
+    failing = records_status(data_dir, conn)
+    if failing is not None:
+        records = failing
+        if not data["healthy"]:  # its SQLite heartbeat waits with its other writes
+            data.update(healthy=True, state="running", watcher=failing.get("watcher"))
+    data["records"] = records
+    return data
 
 
 def in_canary(data_dir: Path, job: LoadedJob) -> bool:

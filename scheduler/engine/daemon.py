@@ -80,6 +80,7 @@ def run(options: RunOptions) -> int:
     from scheduler.engine.leader import LeaderElector, RedisLease
     from scheduler.engine.watcher import Watcher, WatcherOptions
     from scheduler.store import Store
+    from scheduler.store.resilient import ResilientStore
 
     # Before any child exists, so that no signal finds one without a watcher to stop it.
     signals = StopSignals()
@@ -93,7 +94,8 @@ def run(options: RunOptions) -> int:
     clock = SystemClock()
     try:
         embedded, url, count = _redis(options)
-        store = Store(store_path(options.data_dir))
+        # Keeps what SQLite refuses (a full disk): dispatch never waits on the records.
+        store = ResilientStore(store_path(options.data_dir))
         workers = _Workers(url, count, signals.hurry)
         # Workers for "default" now; the watcher names the other queues once it has loaded
         # the jobs (one parse of jobs.d, not two).

@@ -10,11 +10,13 @@ never came (``scheduler.engine.reconcile``), publishing what it concludes.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import queue
 import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -70,6 +72,7 @@ class Results:
         self._wake = wake
         self._events: queue.SimpleQueue[tuple[str, RunEvent]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._unacked: list[str] = []
 
     def reconcile(self, now: datetime, *, min_age: timedelta) -> None:
         """Ask RQ about unfinished runs older than ``min_age`` and record what it knows."""
@@ -99,13 +102,16 @@ class Results:
 
     def drain(self) -> None:
         """Apply the events queued so far, then acknowledge them on the stream."""
-        acked: list[str] = []
+        acked = self._unacked
         with self._store.batch():
             self._apply_events(acked)
-        if acked:
+        # While the records refuse writes (a full disk), the entries stay unacknowledged: a
+        # watcher that dies before they are written reads them again when it comes back.
+        if acked and self._store.failure is None:
             # Unacked entries come back on the next read; applying them again is idempotent.
             with contextlib.suppress(redis.RedisError):
                 self._reader.ack(acked)
+            self._unacked = []
 
     def _apply_events(self, acked: list[str]) -> None:
         origin = self._origin
@@ -183,3 +189,8 @@ class Results:
                 self._events.put(entry)
             if entries:
                 self._wake.set()
+
+
+def results_group(data_dir: Path) -> str:
+    # One consumer group per data directory: each store sees every result event once.
+    return "store-" + hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import os
 import queue
 import socket
@@ -42,10 +41,13 @@ from scheduler.engine.handover import Handover, drop_fenced
 from scheduler.engine.leader import LeaderElector
 from scheduler.engine.ledger import Ledger
 from scheduler.engine.progress import Progress
+from scheduler.engine.pruning import IdlePruner, rules_for
+from scheduler.engine.recordhealth import RecordHealth
 from scheduler.engine.reload import Reload
-from scheduler.engine.results import Results
+from scheduler.engine.results import Results, results_group
 from scheduler.engine.scheduling import PREPARE_AHEAD, Scheduler
 from scheduler.store import Store
+from scheduler.store.resilient import ResilientStore
 from scheduler.worker.events import EventReader
 
 log = structlog.get_logger("scheduler.watcher")
@@ -134,7 +136,7 @@ class Watcher:
             gate=self.gate,
             config=self.config,
             clock=clock,
-            reader=EventReader(conn, group=_group_for(options.data_dir), consumer="watcher"),
+            reader=EventReader(conn, group=results_group(options.data_dir), consumer="watcher"),
             stopping=self._stopping,
             wake=self._wake,
             ledger=self.ledger,
@@ -152,6 +154,17 @@ class Watcher:
             advance=self.scheduler.advance,
             send=self.scheduler.send,
             flush=self.ledger.flush,
+        )
+        # Retention, in idle time; and the records' health when SQLite refuses writes.
+        self.pruner = IdlePruner(
+            store,
+            lambda: rules_for(self.config.jobs, self.config.project.retention),
+            clock.now,
+        )
+        self.record_health = (
+            RecordHealth(store, conn, group=results_group(options.data_dir), watcher=self.id)
+            if isinstance(store, ResilientStore)
+            else None
         )
         self._observer: Any = None
         self._last_beat = 0.0
@@ -251,6 +264,8 @@ class Watcher:
         if self.options.leader is not None:  # renew in time; a standby ignores due instants
             poll = self.options.leader.poll_s
             delay = min(delay, poll) if leading else min(MAX_SLEEP, poll)
+        if delay > 0 and not self._wake.is_set():
+            delay -= self.pruner.step(delay)  # idle time only: never near a due instant
         if delay > 0:
             self._wake.wait(delay)
         self._wake.clear()
@@ -274,11 +289,8 @@ class Watcher:
         self._last_beat = mono
         now = self.clock.now()
         self.store.set_meta("heartbeat", f"{state} {self.id}", now)
+        if self.record_health is not None:
+            self.record_health.check()
         self.handover.save_role(now)
         with contextlib.suppress(redis.RedisError):  # `health` reads the SQLite heartbeat
             self.conn.set(HEARTBEAT_KEY + self.id, iso_utc(now), ex=HEARTBEAT_TTL)
-
-
-def _group_for(data_dir: Path) -> str:
-    # One consumer group per data directory: each store sees every result event once.
-    return "store-" + hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]

@@ -19,6 +19,11 @@ from scheduler.core.runs import EventKind, RunEvent, RunStatus, RunTrigger
 from scheduler.store.connection import Database
 from scheduler.store.instants import aware
 
+#: A new row only for a run no prune has passed: an entry read late (replayed from the
+#: stream) about a run retention removed must not bring it back. (``WHERE`` keeps SQLite's
+#: upsert parser from reading ``ON CONFLICT`` as a join constraint.)
+_NOT_PRUNED = "WHERE NOT EXISTS (SELECT 1 FROM pruned WHERE job = ? AND through >= ?)"
+
 #: Ledger entries that record a run as enqueued (held back, or let go) and move no status.
 _RECORDED = frozenset({EventKind.enqueued, EventKind.waiting, EventKind.released})
 
@@ -64,7 +69,8 @@ class Entries:
         with self._write() as conn:
             cur = conn.execute(
                 "INSERT INTO runs (run_id, job, scheduled_for, trigger, status, enqueued_at, note,"
-                " canary, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                f" canary, reason) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? {_NOT_PRUNED}"
+                " ON CONFLICT DO NOTHING",
                 (
                     run_id,
                     job,
@@ -75,6 +81,8 @@ class Entries:
                     note,
                     canary,
                     reason,
+                    job,
+                    scheduled_for,
                 ),
             )
             return cur.rowcount == 1
@@ -168,7 +176,7 @@ class Entries:
             cur = conn.execute(
                 "INSERT INTO runs (run_id, job, scheduled_for, trigger, status, started_at,"
                 " finished_at, duration_s, error, traceback, result, worker, canary, reason,"
-                " attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                f" attempts) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? {_NOT_PRUNED}"
                 " ON CONFLICT DO NOTHING",
                 (
                     event.run_id,
@@ -186,6 +194,8 @@ class Entries:
                     event.canary,
                     event.reason,
                     event.attempt or 1,
+                    event.job,
+                    scheduled_for,
                 ),
             )
             if cur.rowcount == 1:
@@ -257,8 +267,8 @@ class Entries:
                 return True
             cur = conn.execute(
                 "INSERT INTO runs (run_id, job, scheduled_for, trigger, status, error, traceback,"
-                " duration_s, reason, attempts, worker, canary) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
-                " ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                " duration_s, reason, attempts, worker, canary) SELECT ?, ?, ?, ?, ?, ?, ?, ?,"
+                f" ?, ?, ?, ? {_NOT_PRUNED} ON CONFLICT DO NOTHING",
                 (
                     event.run_id,
                     event.job,
@@ -272,6 +282,8 @@ class Entries:
                     attempt + 1,
                     worker,
                     event.canary,
+                    event.job,
+                    scheduled_for,
                 ),
             )
             return cur.rowcount == 1

@@ -61,6 +61,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1",
         "CREATE INDEX IF NOT EXISTS runs_job_status ON runs (job, status)",
     ),
+    # 4 (issue 14): retention. A job's runs by status in time order (history filtered by
+    # status, what a prune may remove; runs_job_status, its prefix, stays: migrations drop
+    # nothing); and per job the
+    # latest instant pruned, so an entry read late never brings a pruned run back.
+    (
+        "CREATE INDEX IF NOT EXISTS runs_job_status_scheduled ON runs (job, status, scheduled_for)",
+        "CREATE TABLE IF NOT EXISTS pruned (job TEXT PRIMARY KEY, through TEXT NOT NULL)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

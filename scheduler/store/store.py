@@ -6,6 +6,7 @@ The watcher owns the only writing Store; CLI commands open the same file with
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,14 +15,19 @@ from types import TracebackType
 from typing import Self
 
 from scheduler.core.errors import StoreError, StoreMissingError, StoreVersionError
+from scheduler.store.backup import CopyFacts, backup
 from scheduler.store.connection import Database
 from scheduler.store.jobstate import JobStates
 from scheduler.store.meta import Meta
 from scheduler.store.migrations import SCHEMA_VERSION, migrate
+from scheduler.store.prune import Prune
 from scheduler.store.runs import Runs
 
 #: How long the watcher's writes wait for a lock another process holds on the file.
 WRITER_BUSY_TIMEOUT_MS = 120_000
+#: A file written before auto_vacuum was set is rewritten (VACUUM) when the watcher opens
+#: it, up to this size (well under a second); a larger one waits for ``prune --vacuum``.
+CONVERT_MAX_BYTES = 64 * 1024 * 1024
 
 
 @contextmanager
@@ -57,10 +63,18 @@ class Store:
             # (a backup, an open sqlite3 shell). Waiting beats crashing: the loop stalls,
             # its runs go out late, and nothing is lost. The CLI's readers keep 5 s.
             db.conn.execute(f"PRAGMA busy_timeout={WRITER_BUSY_TIMEOUT_MS}")
+            if db.schema_version == 0:
+                # Only a file with no table yet takes this at once; it lets a prune give
+                # the pages it frees back to the file system (PRAGMA incremental_vacuum).
+                db.conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             db.conn.execute("PRAGMA journal_mode=WAL")
             db.conn.execute("PRAGMA synchronous=NORMAL")
             db.conn.execute("PRAGMA foreign_keys=ON")
             migrate(db)
+            prune = Prune(db)
+            if not prune.incremental and path.stat().st_size <= CONVERT_MAX_BYTES:
+                with contextlib.suppress(sqlite3.OperationalError):  # no room: stays as is
+                    prune.convert()
         self._compose(db, readonly=False)
 
     @classmethod
@@ -91,6 +105,7 @@ class Store:
         self.runs = runs = Runs(db)
         self.jobs = jobs = JobStates(db)
         self.meta = meta = Meta(db)
+        self.prune = Prune(db)
         self.close = db.close
         self.batch = db.batch
         self.record_enqueued = runs.record_enqueued
@@ -120,6 +135,11 @@ class Store:
         self.close()
 
     @property
+    def failure(self) -> str | None:
+        """Why the records cannot be written now (see ``ResilientStore``); None: they can."""
+        return None
+
+    @property
     def schema_version(self) -> int:
         """The file's schema version (``PRAGMA user_version``); 0 for a file never migrated."""
         return self._db.schema_version
@@ -128,6 +148,10 @@ class Store:
     def journal_mode(self) -> str:
         """SQLite's journal mode for this file (``wal`` once a writer has opened it)."""
         return self._db.journal_mode
+
+    def backup(self, dest: Path, taken_at: str) -> CopyFacts:
+        """Write a consistent copy of the records to ``dest`` (see :mod:`.backup`)."""
+        return backup(self._db.conn, dest, taken_at)
 
     def rename_job(self, old: str, new: str) -> int:
         """Carry ``old``'s runs and state over to ``new`` (a rename via ``previous_names``).

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -41,37 +42,46 @@ SCRIPT = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2"
 BROKEN = "name: broken\ntask: tests.integration.e2e_tasks:append\nschedule:\n  cron: 99 * * * *\n"
 BROKEN_LINE = line_of(BROKEN, "cron:")
 FILLERS = 60
-#: Far away (daily at 03:00 UTC): only the runs a test makes appear during the session.
-FAR = 'daily: "03:00"'
+ZONES = ("UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo")
 
 
-def job_file(name: str, task: str, *, description: str, params: dict[str, object]) -> str:
+def job_file(
+    name: str,
+    task: str,
+    *,
+    description: str,
+    params: dict[str, object],
+    daily: str = "03:00",
+    zone: str = "UTC",
+) -> str:
     """One job running ``e2e_tasks.<task>`` once a day; JSON values are valid YAML."""
     lines = [f"name: {name}", f"description: {json.dumps(description)}", f"task: {TASKS}:{task}"]
     lines += ["params:", *(f"  {k}: {json.dumps(v)}" for k, v in params.items())]
-    lines += ["schedule:", f"  {FAR}", "  timezone: UTC"]
+    lines += ["schedule:", f'  daily: "{daily}"', f"  timezone: {zone}"]
     return "\n".join(lines) + "\n"
 
 
 def write_jobs(jobs: Path, out: Path) -> None:
-    """The session's job files (see the module docstring)."""
+    """The session's job files (see the module docstring). Every job is due once a day at
+    a time far from now, so only the runs the tests make appear while they run."""
+    far = (datetime.now(UTC) + timedelta(hours=12)).hour
     append = {"path": str(out), "label": "ran"}
-    write(
-        jobs / "report.yaml",
-        job_file("report", "append", description="Daily report", params=append),
-    )
-    write(
-        jobs / "pausable.yaml",
-        job_file("pausable", "append", description="To pause", params=append),
-    )
-    write(
-        jobs / "xss.yaml",
-        job_file("xss", "leak_fail", description=SCRIPT, params={"token": SCRIPT}),
-    )
+    daily = f"{far:02d}:00"
+    text = job_file("report", "append", description="Daily report", params=append, daily=daily)
+    write(jobs / "report.yaml", text)
+    text = job_file("pausable", "append", description="To pause", params=append, daily=daily)
+    write(jobs / "pausable.yaml", text)
+    text = job_file("audit", "leak_fail", description=SCRIPT, params={"token": SCRIPT}, daily=daily)
+    write(jobs / "audit.yaml", text)
     for i in range(FILLERS):
-        name = f"zfill-{i:02d}"  # after the others by name: they stay on the first page
-        text = job_file(name, "append", description=f"Filler job {i}", params=append)
-        write(jobs / "fillers" / f"{name}.yaml", text)
+        name = f"sync-{i:02d}"  # after the others by name: they stay on the first page
+        # Spread over the next 24 h and a few zones, so the timeline has something to show.
+        at = f"{(far + 1 + i * 7) % 24:02d}:{(i * 13) % 60:02d}"
+        zone = ZONES[i % len(ZONES)]
+        text = job_file(
+            name, "append", description=f"Sync shard {i}", params=append, daily=at, zone=zone
+        )
+        write(jobs / "sync" / f"{name}.yaml", text)
     write(jobs / "broken.yaml", BROKEN)
 
 
@@ -184,7 +194,7 @@ def live_stack(root: Path, redis_url: str) -> Iterator[Stack]:
             server.wait_serving()
         running = Stack(root, redis_url, watcher, servers[0], servers[1], out)
         # The failed run whose error holds the <script> (the tests wait for it to finish).
-        triggered = running.cli("trigger", "xss")
+        triggered = running.cli("trigger", "audit")
         assert triggered.returncode == 0, triggered.stderr
         yield running
     finally:

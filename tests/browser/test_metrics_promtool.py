@@ -43,7 +43,7 @@ def test_promtool_accepts_the_metrics(stack: Stack) -> None:
 
 
 def test_metric_names_and_labels(stack: Stack) -> None:
-    stack.final_runs("xss")  # at least one finished run, so run series exist
+    stack.final_runs("audit")  # at least one finished run, so run series exist
     samples = [m for line in scrape(stack).splitlines() if (m := SAMPLE.match(line))]
     assert samples, "no samples on /metrics"
     names = {m["name"] for m in samples}

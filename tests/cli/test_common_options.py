@@ -29,6 +29,9 @@ RECORDS_OR_REDIS = {
     "pause",
     "resume",
     "web",
+    "prune",
+    "backup",
+    "restore",
 }
 # Commands whose output is data a script may parse.
 PRINT_DATA = {
@@ -45,6 +48,9 @@ PRINT_DATA = {
     "diff",
     "pause",
     "resume",
+    "prune",
+    "backup",
+    "restore",
 }
 # Commands that print logs (run, worker, web) or what they wrote (init, new).
 PRINT_OTHER = {"run", "worker", "init", "new", "web"}

@@ -31,6 +31,16 @@ from scheduler.cli.options import (
 from scheduler.core.ledger import LEDGER
 
 
+def records_text(records: dict[str, object]) -> str:
+    """The records' line of ``health``: nothing while they take writes."""
+    if records.get("ok"):
+        return ""
+    waiting = records.get("waiting")
+    return f"\nrecords: FAILING: {records.get('error')}" + (
+        f" (since {records['since']}, {waiting} writes waiting)" if records.get("since") else ""
+    )
+
+
 @click.command()
 @click.argument("name")
 @jobs_dir_option
@@ -107,14 +117,18 @@ def status(jobs_dir: Path, data_dir: Path, redis_url: str | None, fmt: str) -> N
 @click.command()
 @jobs_dir_accepted
 @data_dir_option
-@redis_url_accepted
+@redis_url_option
 @format_option("text", "json")
-def health(data_dir: Path, fmt: str) -> None:
-    """Exit 0 when the watcher's heartbeat is fresh, 1 otherwise (a container probe)."""
+def health(data_dir: Path, redis_url: str | None, fmt: str) -> None:
+    """Exit 0 when the watcher's heartbeat is fresh, 1 otherwise (a container probe).
+
+    A watcher whose records fail (full disk, damaged file) still dispatches: it is
+    healthy, and the records' failure is reported beside.
+    """
     from scheduler.cli.report import dumps, leadership_text, paused_text
     from scheduler.engine import api
 
-    data = api.health(data_dir, now_utc())
+    data = api.health(data_dir, now_utc(), connect_redis_if_known(data_dir, redis_url))
     if fmt == "json":
         click.echo(dumps(data))
     else:
@@ -125,5 +139,6 @@ def health(data_dir: Path, fmt: str) -> None:
             + (f", generation {data['generation']}" if data["generation"] else "")
             + (f"\n{leadership_text(data)}" if data.get("role") else "")
             + paused_text(data.get("paused") or {})
+            + records_text(data["records"])
         )
     sys.exit(EXIT_OK if data["healthy"] else EXIT_INVALID)

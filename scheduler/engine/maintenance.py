@@ -1,0 +1,149 @@
+"""Keeping the records: ``scheduler prune``, ``backup`` and ``restore``, as library calls.
+
+``prune`` and ``backup`` work beside a running watcher: a prune's batches are short
+transactions (the watcher's writes wait milliseconds), a backup is one read snapshot (WAL:
+the watcher keeps writing). ``restore`` replaces the file, so it refuses while a watcher
+runs on the data dir, and sets that data dir's place on the results stream back to when
+the backup was taken: the restarted watcher reads again (idempotently) what the backup
+lacks, so no run that finished since is missing from the restored records.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from scheduler.config.project import Project
+from scheduler.core.catalog import Catalog
+from scheduler.core.errors import StoreError, StoreMissingError, WatcherRunningError
+from scheduler.core.runs import iso_utc
+from scheduler.engine.pruning import PruneReport, prune_now, rules_for
+from scheduler.engine.recordhealth import status_key
+from scheduler.engine.results import results_group
+from scheduler.store import Store
+from scheduler.store.backup import CopyFacts, check_copy
+
+DB_NAME = "scheduler.db"
+#: How far before a backup's instant the stream is read again (clocks a little apart).
+REWIND_MARGIN = timedelta(minutes=1)
+
+
+def _db(data_dir: Path) -> Path:
+    return data_dir / DB_NAME
+
+
+def prune(
+    catalog: Catalog, project: Project, data_dir: Path, now: datetime, *, dry_run: bool
+) -> PruneReport:
+    """Apply every job's retention rule now (``dry_run``: only count what would go)."""
+    rules = rules_for(catalog.jobs, project.retention)
+    path = _db(data_dir)
+    try:
+        store = Store.open_readonly(path) if dry_run else Store(path)
+    except StoreMissingError:
+        return PruneReport([], dry_run, 0, 0)
+    try:
+        with store:
+            return prune_now(store, rules, now, dry_run=dry_run)
+    except sqlite3.Error as exc:
+        raise StoreError(path, f"cannot prune ({exc})") from exc
+
+
+def vacuum(data_dir: Path) -> dict[str, int]:
+    """Rewrite the file compact, switching it to incremental vacuum (``prune --vacuum``)."""
+    path = _db(data_dir)
+    if not path.is_file():
+        raise StoreMissingError(path)
+    before = path.stat().st_size
+    with Store(path) as store:
+        try:
+            store.prune.convert()
+        except sqlite3.Error as exc:
+            raise StoreError(
+                path, f"cannot vacuum ({exc}); it needs free disk as large as the file"
+            ) from exc
+    return {"size_before": before, "size_after": path.stat().st_size}
+
+
+def backup(data_dir: Path, dest: Path, now: datetime) -> CopyFacts:
+    """Write a consistent copy of the records to ``dest`` (a file, or a folder to hold
+    ``scheduler-<UTC instant>.db``) while the watcher may be writing."""
+    if dest.is_dir():
+        dest = dest / f"scheduler-{now.strftime('%Y%m%dT%H%M%SZ')}.db"
+    elif not dest.parent.is_dir():
+        raise StoreError(dest, "its folder does not exist")
+    with Store.open_readonly(_db(data_dir)) as store:
+        return store.backup(dest, iso_utc(now))
+
+
+def watcher_evidence(data_dir: Path, now: datetime, conn: Any | None) -> str | None:
+    """Why a watcher is thought to run on ``data_dir`` (a fresh heartbeat), or None."""
+    from scheduler.engine import api
+
+    with contextlib.suppress(StoreError):
+        found = api.health(data_dir, now)
+        if found["state"] == "running" and found["healthy"]:
+            return f"its heartbeat is {found['heartbeat_age_s']}s old"
+    if conn is not None:
+        import redis
+
+        with contextlib.suppress(redis.RedisError):
+            if conn.exists(status_key(results_group(data_dir))):
+                return "it reports its records failing in Redis"
+    return None
+
+
+def restore(data_dir: Path, src: Path, now: datetime, conn: Any | None) -> dict[str, Any]:
+    """Replace the records with the backup ``src``; the old file is kept beside it.
+
+    Raises :class:`WatcherRunningError` while a watcher runs on ``data_dir`` and
+    :class:`StoreError` when ``src`` is not a whole records file.
+    """
+    facts = check_copy(src)
+    evidence = watcher_evidence(data_dir, now, conn)
+    if evidence is not None:
+        raise WatcherRunningError(data_dir, evidence)
+    path = _db(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    kept = None
+    if path.exists():
+        kept = path.with_name(f"{DB_NAME}.before-restore-{now.strftime('%Y%m%dT%H%M%SZ')}")
+        os.replace(path, kept)
+        for suffix in ("-wal", "-shm"):  # the old file's journal stays with it
+            side = path.with_name(DB_NAME + suffix)
+            if side.exists():
+                os.replace(side, kept.with_name(kept.name + suffix))
+    partial = path.with_name(DB_NAME + ".partial")
+    shutil.copyfile(src, partial)
+    os.replace(partial, path)
+    return {
+        "restored": str(path),
+        "from": str(src),
+        "runs": facts.runs,
+        "taken_at": facts.taken_at,
+        "previous": None if kept is None else str(kept),
+        "stream_rewound_to": _rewind(conn, data_dir, facts.taken_at),
+    }
+
+
+def _rewind(conn: Any | None, data_dir: Path, taken_at: str | None) -> str | None:
+    """Set the data dir's consumer group back to just before ``taken_at``; the entry id it
+    reads from, or None when there is no Redis, group or instant to go by."""
+    if conn is None or taken_at is None:
+        return None
+    import redis
+
+    from scheduler.worker.events import STREAM
+
+    start = datetime.fromisoformat(taken_at) - REWIND_MARGIN
+    entry = f"{int(start.timestamp() * 1000)}-0"
+    try:
+        conn.xgroup_setid(STREAM, results_group(data_dir), entry)
+    except redis.RedisError:
+        return None
+    return entry

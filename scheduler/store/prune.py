@@ -1,0 +1,132 @@
+"""Removing the runs retention lets go (``core.retention``), in small batches.
+
+Only ended runs go (never an enqueued or started one), only those scheduled before their
+rule's cutoff, and never one of a job's last ``keep_last``. Each batch is one short
+transaction, so the watcher (or ``scheduler prune`` beside a running watcher) holds the
+write lock for milliseconds at a time. The latest instant pruned per job is kept in the
+``pruned`` table: an entry about such a run read late (a replayed stream entry) finds it
+there and does not bring the row back (see :mod:`.entries`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scheduler.core.retention import Cutoffs
+from scheduler.core.runs import RunStatus
+from scheduler.store.connection import Database
+
+#: Ended otherwise than failed: these go by ``keep``; failed ones by ``keep_failed``.
+_ENDED = tuple(sorted(s.value for s in (RunStatus.succeeded, RunStatus.skipped, RunStatus.missed)))
+_FAILED = RunStatus.failed.value
+
+# Every job with runs, one index seek per job (a skip-scan), not a scan of every row.
+_JOBS = (
+    "WITH RECURSIVE names(job) AS (SELECT MIN(job) FROM runs UNION ALL"
+    " SELECT (SELECT MIN(job) FROM runs WHERE job > names.job) FROM names"
+    " WHERE names.job IS NOT NULL) SELECT job FROM names WHERE job IS NOT NULL"
+)
+_CANDIDATES = (
+    "SELECT id, scheduled_for FROM runs WHERE job = ?1 AND status IN (?2, ?3, ?4)"
+    " AND scheduled_for < ?5 UNION ALL SELECT id, scheduled_for FROM runs"
+    " WHERE job = ?1 AND status = ?6 AND scheduled_for < ?7"
+)
+
+
+@dataclass(frozen=True)
+class Prunable:
+    """How many of one job's runs its rule lets go now, and the newest of them."""
+
+    job: str
+    ended: int  # succeeded, skipped or missed
+    failed: int
+    through: str | None  # the latest scheduled instant among them (ISO-8601 UTC)
+
+    @property
+    def total(self) -> int:
+        return self.ended + self.failed
+
+
+class Prune:
+    """Retention's reads and deletes on ``db``'s ``runs`` table."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._conn = db.conn
+
+    def jobs(self) -> list[str]:
+        """Every job name that has runs recorded, in name order."""
+        return [row[0] for row in self._conn.execute(_JOBS)]
+
+    def _bounds(self, job: str, cut: Cutoffs) -> tuple[object, ...] | None:
+        """The parameters of ``_CANDIDATES`` for ``job``; None when nothing may go."""
+        ended_before, failed_before = cut.ended_before, cut.failed_before
+        if cut.keep_last > 0:
+            row = self._conn.execute(
+                "SELECT scheduled_for FROM runs WHERE job = ? ORDER BY scheduled_for DESC"
+                " LIMIT 1 OFFSET ?",
+                (job, cut.keep_last - 1),
+            ).fetchone()
+            if row is None:
+                return None  # fewer runs than keep_last: all stay
+            # Strictly older than the keep_last-th newest: ties with it stay too.
+            ended_before = min(ended_before, row[0])
+            failed_before = min(failed_before, row[0])
+        return (job, *_ENDED, ended_before, _FAILED, failed_before)
+
+    def count(self, job: str, cut: Cutoffs) -> Prunable:
+        """What a prune of ``job`` by ``cut`` would remove (``--dry-run``)."""
+        bounds = self._bounds(job, cut)
+        if bounds is None:
+            return Prunable(job, 0, 0, None)
+        row = self._conn.execute(
+            "SELECT COUNT(*), MAX(scheduled_for) FROM runs WHERE job = ?1"
+            " AND status IN (?2, ?3, ?4) AND scheduled_for < ?5",
+            bounds[:5],
+        ).fetchone()
+        failed = self._conn.execute(
+            "SELECT COUNT(*), MAX(scheduled_for) FROM runs WHERE job = ? AND status = ?"
+            " AND scheduled_for < ?",
+            (job, bounds[5], bounds[6]),
+        ).fetchone()
+        latest = max((t for t in (row[1], failed[1]) if t is not None), default=None)
+        return Prunable(job, int(row[0]), int(failed[0]), latest)
+
+    def delete(self, job: str, cut: Cutoffs, limit: int) -> int:
+        """Remove up to ``limit`` of ``job``'s runs that ``cut`` lets go, in one transaction;
+        returns how many went (fewer than ``limit``: the job is done for now)."""
+        with self._db.write() as conn:
+            bounds = self._bounds(job, cut)
+            if bounds is None:
+                return 0
+            rows = conn.execute(f"{_CANDIDATES} LIMIT ?8", (*bounds, limit)).fetchall()
+            if not rows:
+                return 0
+            conn.executemany("DELETE FROM runs WHERE id = ?", [(row[0],) for row in rows])
+            through = max(row[1] for row in rows)
+            conn.execute(
+                "INSERT INTO pruned (job, through) VALUES (?, ?) ON CONFLICT (job) DO UPDATE"
+                " SET through = MAX(through, excluded.through)",
+                (job, through),
+            )
+            return len(rows)
+
+    def vacuum(self, pages: int) -> int:
+        """Give up to ``pages`` free pages back to the file system (incremental vacuum);
+        returns how many free pages remain. Does nothing unless auto_vacuum is INCREMENTAL."""
+        self._conn.execute(f"PRAGMA incremental_vacuum({int(pages):d})").fetchall()
+        return int(self._conn.execute("PRAGMA freelist_count").fetchone()[0])
+
+    @property
+    def incremental(self) -> bool:
+        """Whether the file gives free pages back (auto_vacuum=INCREMENTAL)."""
+        return int(self._conn.execute("PRAGMA auto_vacuum").fetchone()[0]) == 2
+
+    def convert(self) -> None:
+        """Switch the file to auto_vacuum=INCREMENTAL and rewrite it compact (``VACUUM``).
+
+        Rewrites the whole file: it takes the write lock for as long and needs free disk as
+        large as the file. Raises sqlite3.Error when the file cannot be rewritten.
+        """
+        self._conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        self._conn.execute("VACUUM")

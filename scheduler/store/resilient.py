@@ -1,0 +1,166 @@
+"""A Store that outlives a full disk or a damaged file: what it cannot write, it keeps.
+
+The watcher must go on dispatching when SQLite refuses writes (``SQLITE_FULL``, an I/O
+error, a damaged file). :class:`ResilientStore` catches every SQLite error of its writes,
+keeps the write (a call with its arguments) in memory, in order, and :meth:`retry` plays
+them again once the file takes writes. Replaying is safe because every write is
+idempotent (see :mod:`scheduler.store`): a run's entries apply by their rules in any
+order, job state and meta are last-wins. A failed transaction (a :meth:`batch`) is kept
+whole, since SQLite may have rolled all of it back. Reads that fail return nothing.
+While writes wait, the watcher leaves the stream's entries unacknowledged, so a watcher
+that dies meanwhile reads them again when it comes back: nothing is lost either way.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from functools import partial
+from typing import Any
+
+from scheduler.store.connection import Database
+from scheduler.store.store import Store
+
+#: Writes kept at most while the file refuses them (each a few hundred bytes); past that
+#: the oldest go, and the stream's unacknowledged entries are what a restart reads again.
+MAX_WAITING = 1_000_000
+#: Writes replayed per transaction once the file takes them again.
+REPLAY_BATCH = 5_000
+
+_WRITES: dict[str, object] = {
+    "apply_event": True,
+    "record_enqueued": True,
+    "record_missed": True,
+    "record_skipped": True,
+    "save_job_state": None,
+    "set_meta": None,
+    "forget_job": False,
+}
+_READS: dict[str, Callable[[], object]] = {
+    "active_runs": list,
+    "history": list,
+    "job_states": dict,
+    "last_runs": dict,
+    "get_meta": lambda: None,
+    "last_run": lambda: None,
+    "count_runs": int,
+}
+
+
+class ResilientStore(Store):
+    """The watcher's writing Store, which keeps the writes SQLite refuses (see module)."""
+
+    def _compose(self, db: Database, *, readonly: bool) -> None:
+        super()._compose(db, readonly=readonly)
+        self._waiting: list[Callable[[], object]] = []
+        self._batch_ops: list[Callable[[], object]] | None = None
+        self._error: str | None = None
+        self.failing_since: float | None = None  # time.time() of the first failure
+        self.dropped = 0
+        self._batch_failed = False
+        self.batch = self._batch
+        for name, default in _WRITES.items():
+            setattr(self, name, self._guard_write(getattr(self, name), default))
+        for name, empty in _READS.items():
+            setattr(self, name, self._guard_read(getattr(self, name), empty))
+
+    @property
+    def failure(self) -> str | None:
+        return self._error
+
+    @property
+    def waiting(self) -> int:
+        """How many writes wait for the file to take them."""
+        return len(self._waiting)
+
+    def _failed(self, exc: sqlite3.Error) -> None:
+        self._batch_failed = True
+        self._error = f"{type(exc).__name__}: {exc}"
+        if self.failing_since is None:
+            self.failing_since = time.time()
+
+    def _keep(self, ops: list[Callable[[], object]]) -> None:
+        self._waiting.extend(ops)
+        over = len(self._waiting) - MAX_WAITING
+        if over > 0:
+            del self._waiting[:over]
+            self.dropped += over
+
+    def _guard_write(self, write: Callable[..., Any], default: object) -> Callable[..., Any]:
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            op = partial(write, *args, **kwargs)
+            if self._waiting:  # in order: after what already waits
+                self._keep([op])
+                return default
+            if self._batch_ops is not None:
+                self._batch_ops.append(op)
+            try:
+                return op()
+            except sqlite3.Error as exc:
+                self._failed(exc)
+                if self._batch_ops is None:
+                    self._keep([op])
+                return default
+
+        return guarded
+
+    def _guard_read(
+        self, read: Callable[..., Any], empty: Callable[[], object]
+    ) -> Callable[..., Any]:
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return read(*args, **kwargs)
+            except sqlite3.Error as exc:
+                self._failed(exc)
+                return empty()
+
+        return guarded
+
+    @contextmanager
+    def _batch(self) -> Iterator[None]:
+        """One transaction, as :meth:`Store.batch`; if any of it failed, all of it waits."""
+        if self._batch_ops is not None:
+            yield
+            return
+        ops: list[Callable[[], object]] = []
+        self._batch_ops = ops
+        self._batch_failed = False
+        try:
+            with ExitStack() as stack:
+                try:
+                    stack.enter_context(self._db.batch())
+                except sqlite3.Error as exc:  # BEGIN: the body's writes fail one by one
+                    self._failed(exc)
+                yield
+        except sqlite3.Error as exc:  # COMMIT
+            self._failed(exc)
+        finally:
+            self._batch_ops = None
+        if self._batch_failed:
+            self._keep(ops)
+
+    def retry(self) -> bool:
+        """Play the waiting writes again; True when none wait any more (the file is fine)."""
+        while self._waiting:
+            chunk = self._waiting[:REPLAY_BATCH]
+            try:
+                with self._db.batch():
+                    for op in chunk:
+                        op()
+            except sqlite3.Error as exc:
+                self._failed(exc)
+                return False
+            del self._waiting[: len(chunk)]
+        self._error = None
+        self.failing_since = None
+        return True
+
+    def rename_job(self, old: str, new: str) -> int:
+        try:
+            return super().rename_job(old, new)
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            self._keep([partial(Store.rename_job, self, old, new)])
+            return 0

@@ -1,0 +1,175 @@
+"""Retention on a real SQLite file: what a prune removes and keeps, the dry run, the
+incremental vacuum, the guard against pruned runs coming back, and idle-time pruning."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from scheduler.core.policyspecs import HistorySpec
+from scheduler.core.retention import DEFAULT_RETENTION, Retention
+from scheduler.core.runs import EventKind, RunEvent, RunStatus, RunTrigger, iso_utc, run_id
+from scheduler.engine.pruning import BATCH, IdlePruner, prune_now
+from scheduler.store import Store
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def seed(store: Store, job: str, instants: list[datetime], status: RunStatus) -> None:
+    """Runs of ``job`` at ``instants`` ending in ``status`` (in one transaction)."""
+    with store.batch():
+        for at in instants:
+            rid = run_id(job, at)
+            store.record_enqueued(
+                run_id=rid, job=job, scheduled_for=at, trigger=RunTrigger.schedule, enqueued_at=at
+            )
+            if status is not RunStatus.enqueued:
+                kind = EventKind.succeeded if status is RunStatus.succeeded else EventKind.failed
+                store.apply_event(
+                    RunEvent(
+                        kind=kind,
+                        run_id=rid,
+                        job=job,
+                        scheduled_for=iso_utc(at),
+                        trigger=RunTrigger.schedule,
+                        at=iso_utc(at + timedelta(seconds=1)),
+                        duration_s=1.0,
+                    )
+                )
+
+
+def statuses(store: Store, job: str) -> list[tuple[datetime, RunStatus]]:
+    return sorted((r.scheduled_for, r.status) for r in store.history(job=job, limit=100_000))
+
+
+RULE = Retention(keep=10 * DAY, keep_failed=30 * DAY, keep_last=3)
+
+
+def test_prune_by_age_failed_longer_and_never_active(tmp_path: Path) -> None:
+    """Ended runs older than keep go, failed ones only past keep_failed, active ones stay."""
+    with Store(tmp_path / "s.db") as store:
+        days = [NOW - n * DAY for n in range(60, 0, -1)]  # 60 days, newest yesterday
+        seed(store, "a", days[0::3], RunStatus.succeeded)
+        seed(store, "a", days[1::3], RunStatus.failed)
+        seed(store, "a", days[2::3], RunStatus.enqueued)  # never final: never pruned
+        dry = prune_now(store, lambda _job: RULE, NOW, dry_run=True)
+        assert store.count_runs("a") == 60
+        report = prune_now(store, lambda _job: RULE, NOW, dry_run=False)
+        left = statuses(store, "a")
+        assert report.jobs == dry.jobs
+        assert report.jobs[0].total == 60 - len(left)
+        for at, status in left:
+            age = NOW - at
+            if status is RunStatus.succeeded:
+                assert age < RULE.keep
+            elif status is RunStatus.failed:
+                assert age < RULE.keep_failed
+        assert sum(1 for _, s in left if s is RunStatus.enqueued) == 20
+        assert any(s is RunStatus.failed and NOW - at > RULE.keep for at, s in left)
+        assert report.jobs[0].failed == sum(1 for d in days[1::3] if NOW - d > RULE.keep_failed)
+
+
+def test_keep_last_keeps_the_newest_however_old(tmp_path: Path) -> None:
+    """A job that stopped running a year ago keeps its last keep_last runs."""
+    with Store(tmp_path / "s.db") as store:
+        old = [NOW - 365 * DAY - n * DAY for n in range(10)]
+        seed(store, "quiet", old, RunStatus.succeeded)
+        prune_now(store, lambda _job: RULE, NOW, dry_run=False)
+        assert [at for at, _ in statuses(store, "quiet")] == sorted(old)[-3:]
+        none_kept = Retention(keep=10 * DAY, keep_failed=10 * DAY, keep_last=0)
+        prune_now(store, lambda _job: none_kept, NOW, dry_run=False)
+        assert store.count_runs("quiet") == 0
+
+
+def test_a_pruned_run_never_comes_back(tmp_path: Path) -> None:
+    """An entry about a pruned run, read late from the stream, inserts nothing."""
+    with Store(tmp_path / "s.db") as store:
+        days = [NOW - n * DAY for n in range(40, 0, -1)]
+        seed(store, "a", days, RunStatus.succeeded)
+        prune_now(store, lambda _job: RULE, NOW, dry_run=False)
+        gone = days[0]
+        replayed = RunEvent(
+            kind=EventKind.succeeded,
+            run_id=run_id("a", gone),
+            job="a",
+            scheduled_for=iso_utc(gone),
+            trigger=RunTrigger.schedule,
+            at=iso_utc(gone),
+        )
+        assert store.apply_event(replayed) is False
+        assert (
+            store.apply_event(RunEvent(**{**replayed.__dict__, "kind": EventKind.enqueued}))
+            is False
+        )
+        assert gone not in [at for at, _ in statuses(store, "a")]
+        fresh = NOW + DAY  # a new run of the job is recorded as always
+        seed(store, "a", [fresh], RunStatus.succeeded)
+        assert fresh in [at for at, _ in statuses(store, "a")]
+
+
+def test_new_file_vacuums_incrementally_and_an_old_one_is_converted(tmp_path: Path) -> None:
+    """A new file gives pruned pages back; a file made before (auto_vacuum off) is rewritten
+    once when the watcher opens it."""
+    with Store(tmp_path / "s.db") as store:
+        assert store.prune.incremental
+        seed(
+            store, "a", [NOW - n * timedelta(minutes=1) for n in range(20_000)], RunStatus.succeeded
+        )
+        big = (tmp_path / "s.db").stat().st_size
+        with closing(sqlite3.connect(tmp_path / "s.db")) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        big = (tmp_path / "s.db").stat().st_size
+        prune_now(store, lambda _job: RULE, NOW + 30 * DAY, dry_run=False)
+        with closing(sqlite3.connect(tmp_path / "s.db")) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert (tmp_path / "s.db").stat().st_size < big / 4
+    old = tmp_path / "old.db"
+    with Store(old):
+        pass
+    with closing(sqlite3.connect(old)) as conn:
+        conn.execute("PRAGMA auto_vacuum=NONE")
+        conn.execute("VACUUM")
+        assert conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 0
+    with Store(old) as store:
+        assert store.prune.incremental
+
+
+def test_idle_pruner_works_in_small_steps(tmp_path: Path) -> None:
+    """Each step stays within its budget; passes go on until every job is pruned."""
+    with Store(tmp_path / "s.db") as store:
+        for job in ("a", "b"):
+            seed(
+                store,
+                job,
+                [NOW - 40 * DAY - n * timedelta(minutes=1) for n in range(3 * BATCH)],
+                RunStatus.succeeded,
+            )
+        pruner = IdlePruner(store, lambda: lambda _job: RULE, lambda: NOW)
+        pruner._next_pass = 0.0  # no start-up delay in a test
+        assert pruner.step(0.1) < 0.2
+        steps = 1
+        while store.count_runs() > 6 and steps < 100:
+            spent = pruner.step(1.0)
+            assert spent < 0.5
+            steps += 1
+        assert store.count_runs() == 6  # keep_last 3 each
+        assert pruner.step(0.0) == 0.0  # no idle time: nothing
+
+
+def test_rule_over_project_over_defaults() -> None:
+    rule = DEFAULT_RETENTION.over(HistorySpec(keep_last=5))
+    assert rule == Retention(keep=30 * DAY, keep_failed=90 * DAY, keep_last=5)
+    assert rule.over(HistorySpec(keep="1y")).keep == 365 * DAY
+    assert rule.over(None) is rule
+
+
+@pytest.mark.parametrize("bad", ["3x", "0s", "-1d"])
+def test_history_spec_rejects_bad_durations(bad: str) -> None:
+    with pytest.raises(ValidationError, match=r"duration|negative|zero"):
+        HistorySpec.model_validate({"keep": bad})
