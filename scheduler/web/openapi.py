@@ -230,9 +230,9 @@ def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "scheduler operator API", "version": "1"},
-        "servers": [{"url": "/"}],
+        "servers": [{"url": "/api/v1"}],
         "paths": {
-            "/api/v1/health": {
+            "/health": {
                 "get": {
                     "summary": "Watcher, records and Redis health",
                     "responses": {
@@ -241,17 +241,17 @@ def document() -> dict[str, Any]:
                     },
                 }
             },
-            "/api/v1/jobs": {
+            "/jobs": {
                 "get": {"summary": "Every valid job", "responses": {"200": _json(jobs, "The jobs")}}
             },
-            "/api/v1/jobs/{name}": {
+            "/jobs/{name}": {
                 "get": {
                     "summary": "One job",
                     "parameters": [_NAME],
                     "responses": {"200": _json(_ref("JobDetail"), "The job"), "404": _ERROR},
                 }
             },
-            "/api/v1/jobs/{name}/history": {
+            "/jobs/{name}/history": {
                 "get": {
                     "summary": "The job's runs, newest first, by pages",
                     "parameters": query,
@@ -263,11 +263,9 @@ def document() -> dict[str, Any]:
                     },
                 }
             },
-            "/api/v1/jobs/{name}/trigger": _action(
-                "Run now (202: enqueued)", 202, _ref("Triggered")
-            ),
-            "/api/v1/jobs/{name}/pause": _action("Pause at runtime", 200, paused, body=True),
-            "/api/v1/jobs/{name}/resume": _action("Resume", 200, resumed),
+            "/jobs/{name}/trigger": _action("Run now (202: enqueued)", 202, _ref("Triggered")),
+            "/jobs/{name}/pause": _action("Pause at runtime", 200, paused, body=True),
+            "/jobs/{name}/resume": _action("Resume", 200, resumed),
         },
         "components": {
             "schemas": SCHEMAS,
