@@ -60,7 +60,7 @@ def find_job(catalog: Catalog, name: str) -> LoadedJob:
     job = catalog.jobs.get(name)
     if job is not None:
         return job
-    renamed = [j for j in catalog.jobs.values() if name in j.spec.previous_names]
+    renamed = [j for j in catalog.jobs.values() if name in j.previous_names]
     if len(renamed) == 1:
         return renamed[0]  # an old name keeps working after a rename
     rejected = catalog.invalid_file_for(name)
@@ -192,14 +192,14 @@ def status(
         state = states.get(name)
         run = last.get(name)
         nxt = state.next_run if state is not None else None
-        if nxt is None and job.spec.enabled:
+        if nxt is None and job.enabled:
             nxt = job.schedule.next_after(now)
         jobs.append(
             {
                 "name": name,
-                "enabled": job.spec.enabled,
+                "enabled": job.enabled,
                 "next_run": None
-                if nxt is None or not job.spec.enabled
+                if nxt is None or not job.enabled
                 else local_iso(nxt, job.timezone),
                 "last_run": None
                 if run is None
@@ -336,7 +336,7 @@ def in_canary(data_dir: Path, job: LoadedJob) -> bool:
     except StoreMissingError:
         state = None
     if state is None or state.definition_hash != job.definition_hash:
-        return job.spec.canary > 0
+        return job.canary > 0
     return state.canary_left > 0
 
 
