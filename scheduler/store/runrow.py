@@ -27,7 +27,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 #: Every job name with runs, as the CTE ``names(job)``: one index seek per job (a
-#: skip-scan of ``runs_job_scheduled``), not a pass over every row.
+#: skip-scan of ``runs_job_time``), not a pass over every row.
 JOB_NAMES = (
     "WITH RECURSIVE names(job) AS (SELECT MIN(job) FROM runs UNION ALL"
     " SELECT (SELECT MIN(job) FROM runs WHERE job > names.job) FROM names"
