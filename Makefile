@@ -6,6 +6,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS_DIR ?= jobs.d
 DATA_DIR ?= data
+# The operator's view `make run` starts beside the watcher (WEB=0: none).
+WEB_HOST ?= 127.0.0.1
+WEB_PORT ?= 8080
+WEB      ?= 1
 
 .PHONY: venv run test unit integration cli lint typecheck schema bench bench-dispatch bench-compare bench-overlap bench-failover bench-web bench-records bench-prune-burst faults clean
 
@@ -20,9 +24,17 @@ $(STAMP): pyproject.toml
 # The watcher on jobs.d/ with an embedded Redis and 2 RQ workers, data under ./data/
 # (DATA_DIR=...). With REDIS_URL set it uses that Redis and starts no workers (add WORKERS=N).
 # VERBOSE=1 also shows RQ's own lines for every run.
+# Also the web page (`scheduler web`, it prints its URL) in the background on WEB_PORT; it
+# stops with the watcher (Ctrl-C), and a web that cannot start leaves the watcher running.
 run: $(STAMP)
 	-$(BIN)/scheduler validate --jobs-dir $(JOBS_DIR)
-	$(BIN)/scheduler run --jobs-dir $(JOBS_DIR) --data-dir $(DATA_DIR) --log-format console $(if $(WORKERS),--workers $(WORKERS)) $(if $(VERBOSE),--verbose)
+	@web=; if [ "$(WEB)" != 0 ]; then \
+	  $(BIN)/scheduler web --jobs-dir $(JOBS_DIR) --data-dir $(DATA_DIR) --host $(WEB_HOST) --port $(WEB_PORT) & web=$$!; \
+	fi; \
+	stop() { [ -z "$$web" ] || { kill $$web 2>/dev/null; wait $$web 2>/dev/null; }; }; \
+	trap 'stop; exit 143' TERM; trap 'stop; exit 130' INT; \
+	$(BIN)/scheduler run --jobs-dir $(JOBS_DIR) --data-dir $(DATA_DIR) --log-format console $(if $(WORKERS),--workers $(WORKERS)) $(if $(VERBOSE),--verbose); \
+	status=$$?; stop; exit $$status
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

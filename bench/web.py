@@ -259,7 +259,10 @@ def bursts_phase(
             out["load"] = load.result()
             out["tool"] = load.tool
         if web is not None:
-            out["pages"] = page_times(web.base, args.page_reps)
+            try:
+                out["pages"] = page_times(web.base, args.page_reps)
+            except (OSError, ValueError, KeyError, IndexError) as exc:  # reported, not fatal
+                out["pages"] = {"/api/v1/jobs": f"no answer: {exc!r}"}
     finally:
         if web is not None:
             web.stop()
@@ -267,28 +270,39 @@ def bursts_phase(
     return out
 
 
-def page_times(base: str, reps: int) -> dict[str, list[float]]:
-    """Each page requested ``reps`` times in a row, alone: seconds per request."""
+def _get(url: str, timeout: float = 120) -> bytes:
+    with urllib.request.urlopen(url, timeout=timeout) as answer:
+        body: bytes = answer.read()
+        return body
+
+
+def page_times(base: str, reps: int) -> dict[str, list[float] | str]:
+    """Each page requested ``reps`` times in a row, alone: seconds per request (or the error
+    that ended its series). First waits until the requests left from the load are served."""
     import json
 
-    with urllib.request.urlopen(base + "/api/v1/jobs", timeout=60) as answer:
-        first = json.load(answer)["jobs"][0]["name"]
-    paths = [
-        "/",
-        "/api/v1/jobs",
-        f"/jobs/{first}",
-        f"/api/v1/jobs/{first}/history",
-        "/timeline",
-        "/metrics",
-    ]
-    times: dict[str, list[float]] = {}
-    for path in paths:
-        times[path] = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            with urllib.request.urlopen(base + path, timeout=60) as answer:
-                answer.read()
-            times[path].append(time.perf_counter() - t0)
+    deadline = time.time() + 300
+    while time.time() < deadline:  # drained: a probe answers within a second
+        t0 = time.perf_counter()
+        with contextlib.suppress(OSError):
+            _get(base + "/healthz", timeout=60)
+        if time.perf_counter() - t0 < 1.0:
+            break
+    first = json.loads(_get(base + "/api/v1/jobs"))["jobs"][0]["name"]
+    paths = ["/", "/api/v1/jobs", f"/jobs/{first}", f"/api/v1/jobs/{first}/history"]
+    times: dict[str, list[float] | str] = {}
+    for path in [*paths, "/timeline", "/metrics"]:
+        took: list[float] = []
+        try:
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                _get(base + path)
+                took.append(time.perf_counter() - t0)
+        except OSError as exc:
+            times[path] = f"error after {len(took)}: {exc!r}"
+            continue
+        times[path] = took
+        print(f"pages: {path} median {ms(statistics.median(took))} ms", flush=True)
     return times
 
 
@@ -371,6 +385,9 @@ def report(
     ]
     rows = []
     for path, took in loaded.get("pages", {}).items():
+        if isinstance(took, str):
+            rows.append([f"`{path}`", took, "", "", ""])
+            continue
         page = not path.startswith("/api") and path != "/metrics"  # the target is for pages
         median = statistics.median(took)
         target = ("< 300 ms", verdict(median < PAGE_TARGET_S)) if page else ("-", "")

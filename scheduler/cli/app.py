@@ -25,6 +25,7 @@ from scheduler.cli.commands.run import run_, worker
 from scheduler.cli.commands.scaffold import init, new
 from scheduler.cli.commands.simulate import simulate
 from scheduler.cli.commands.validate import schema, validate
+from scheduler.cli.commands.web import web
 from scheduler.cli.options import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from scheduler.core.errors import SchedulerError
 
@@ -46,6 +47,7 @@ _COMMANDS = (
     diff,
     pause,
     resume,
+    web,
     prune,
     backup,
     restore,

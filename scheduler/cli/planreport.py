@@ -206,7 +206,7 @@ def _runs_text(c: JobChange) -> list[str]:
 def _column(job: LoadedJob | None, runs: tuple[datetime, ...], other: int) -> list[str]:
     if job is None:
         cells = ["-"]
-    elif not job.spec.enabled:
+    elif not job.enabled:
         cells = ["(disabled)"]
     elif not runs:
         cells = ["(no run)"]

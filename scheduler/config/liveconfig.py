@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from scheduler.config import jobcache
 from scheduler.config.catalog import (
     defaults_for,
     discover,
@@ -52,9 +53,15 @@ class Change:
 class LiveConfig:
     """Jobs by name, built from the files under one jobs directory."""
 
-    def __init__(self, root: Path, project: Project | None = None) -> None:
+    def __init__(
+        self, root: Path, project: Project | None = None, *, cache_dir: Path | None = None
+    ) -> None:
         self.root = root
         self.project = project if project is not None else load_project(root)
+        # The jobs of the last run (``jobcache``): a file whose digest is unchanged is not
+        # parsed again. Each entry serves once, at the first read of its file.
+        self._cache_dir = cache_dir
+        self._cached = {} if cache_dir is None else jobcache.load(cache_dir, self._salt)
         self.defaults = DefaultsTree()
         self._defaults_rejected: dict[str, list[JobFileError]] = {}
         self._files: dict[str, _FileState] = {}
@@ -111,14 +118,33 @@ class LiveConfig:
         known = self._files.get(source)
         if known is not None and known.digest == digest and source not in self.rejected:
             return Change(source)
-        # No `now`: the date-dependent warnings are for `validate`; the watcher needs none.
-        result = parse_job_bytes(raw, source, positions=False, context=context)
+        cached = self._cached.pop(source, None) if self._cached else None
+        if cached is not None and cached[0] == digest:
+            result = FileResult(source, jobs=list(cached[1]))
+        else:
+            # No `now`: the date-dependent warnings are for `validate`; the watcher needs none.
+            result = parse_job_bytes(raw, source, positions=False, context=context)
         self._reject_duplicates(result)
         if not result.ok:
             self.rejected[source] = result.errors
             return Change(source, rejected=result.errors)
         self.rejected.pop(source, None)
-        return self._replace(source, digest, {j.name: j for j in result.jobs})
+        # Held for good: without their pydantic specs (LoadedJob.compact).
+        return self._replace(source, digest, {j.name: j.compact() for j in result.jobs})
+
+    @property
+    def _salt(self) -> str:
+        return repr(self.project.rules)
+
+    def cache_snapshot(self) -> jobcache.Entries:
+        """What ``save_cache`` writes: each accepted file's digest and jobs (a copy)."""
+        return {f: (state.digest, tuple(state.jobs.values())) for f, state in self._files.items()}
+
+    def save_cache(self, snapshot: jobcache.Entries | None = None) -> None:
+        """Write the cache for the next start (nothing without a cache dir)."""
+        if self._cache_dir is not None:
+            entries = self.cache_snapshot() if snapshot is None else snapshot
+            jobcache.save(self._cache_dir, entries, self._salt)
 
     def retry_rejected(self, now: datetime) -> list[Change]:
         """Re-read rejected files: one may have clashed with a job that is now gone."""

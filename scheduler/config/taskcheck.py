@@ -75,7 +75,7 @@ def _production(job: LoadedJob, *, explicit: bool) -> JobFileWarning:
     path = "params.dry_run" if explicit else "params"
     line, column = job.position(path)
     why = "params.dry_run is false" if explicit else "its task defaults dry_run to false"
-    canary = f" after {job.spec.canary} canary run(s)" if job.spec.canary else ""
+    canary = f" after {job.canary} canary run(s)" if job.canary else ""
     return JobFileWarning(
         job.file,
         line,

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+import sys
 from datetime import UTC, datetime, time
-from functools import cached_property
+from functools import lru_cache
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from scheduler.core.catchup import MisfireRule
 from scheduler.core.cronexpr import parse_cron
 from scheduler.core.durations import parse_duration
 from scheduler.core.models import DstSpec, JobSpec, ScheduleSpec
+from scheduler.core.policies import OverlapPolicy
 from scheduler.core.runs import RunRequest, RunTrigger, iso_utc, run_id
 from scheduler.core.schedule import (
     EPOCH,
@@ -26,21 +28,149 @@ from scheduler.core.schedule import (
     jitter_delay,
 )
 
+_NO_POSITIONS: dict[str, tuple[int, int]] = {}
 
-@dataclass(frozen=True)
+
 class LoadedJob:
-    """A valid job and its source location (1-based line and column of its document)."""
+    """A valid job and its source location (1-based line and column of its document).
 
-    spec: JobSpec
+    Immutable. The watcher holds every job for good, so ``compact()`` gives the same job
+    without its pydantic spec kept (a dozen objects per job): the spec's canonical JSON
+    stays, the fields the watcher reads on every turn are plain attributes, and ``spec``
+    is validated again from that JSON when asked for (the last few thousand are cached).
+    """
+
+    __slots__ = (
+        "_hash",
+        "_misfire",
+        "_params",
+        "_schedule",
+        "_spec",
+        "_spec_json",
+        "canary",
+        "column",
+        "defaults_files",
+        "document",
+        "enabled",
+        "file",
+        "line",
+        "name",
+        "name_line",
+        "overlap",
+        "positions",
+        "previous_names",
+        "queue",
+    )
+
+    _spec: JobSpec | None
+    _spec_json: bytes | None
+    _params: Params | None
+    _hash: str | None
+    _misfire: MisfireRule | None
+    _schedule: Schedule | None
     file: str
     line: int
-    column: int = 1
-    document: int = 0
-    name_line: int = field(default=0, compare=False)
-    #: The defaults files merged under this job, outermost first.
-    defaults_files: tuple[str, ...] = field(default=(), compare=False)
-    #: Where each field was written: dotted path ("schedule.cron") -> (line, column).
-    positions: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False, hash=False)
+    column: int
+    document: int
+    name_line: int
+    defaults_files: tuple[str, ...]
+    positions: dict[str, tuple[int, int]]
+    name: str
+    enabled: bool
+    canary: int
+    overlap: OverlapPolicy
+    queue: str
+    previous_names: tuple[str, ...]
+
+    def __init__(
+        self,
+        spec: JobSpec,
+        file: str,
+        line: int,
+        column: int = 1,
+        document: int = 0,
+        name_line: int = 0,
+        defaults_files: tuple[str, ...] = (),
+        positions: dict[str, tuple[int, int]] | None = None,
+    ) -> None:
+        s = object.__setattr__
+        s(self, "_spec", spec)
+        s(self, "_spec_json", None)
+        s(self, "_params", None)
+        s(self, "_hash", None)
+        s(self, "_misfire", None)
+        s(self, "_schedule", None)
+        s(self, "file", file)
+        s(self, "line", line)
+        s(self, "column", column)
+        s(self, "document", document)
+        s(self, "name_line", name_line)
+        #: The defaults files merged under this job, outermost first.
+        s(self, "defaults_files", defaults_files)
+        #: Where each field was written: dotted path ("schedule.cron") -> (line, column).
+        s(self, "positions", positions or _NO_POSITIONS)
+        s(self, "name", sys.intern(spec.name))
+        s(self, "enabled", spec.enabled)
+        s(self, "canary", spec.canary)
+        s(self, "overlap", spec.overlap)
+        s(self, "queue", sys.intern(spec.queue))
+        s(self, "previous_names", tuple(spec.previous_names))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self._spec is not None:
+            raise TypeError("only a compact LoadedJob is pickled (see compact())")
+        return (restore_job, (tuple(getattr(self, n) for n in self.__slots__),))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"LoadedJob is immutable (cannot set {name})")
+
+    def compact(self) -> LoadedJob:
+        """This job without its spec object kept (see the class); computes what it caches."""
+        if self._spec is None:
+            return self
+        spec = self._spec
+        job = LoadedJob(
+            spec,
+            self.file,
+            self.line,
+            self.column,
+            self.document,
+            self.name_line,
+            self.defaults_files,
+            self.positions,
+        )
+        s = object.__setattr__
+        s(job, "_schedule", self.schedule)
+        s(job, "_hash", self.definition_hash)
+        s(job, "_misfire", self.misfire)
+        s(job, "_spec_json", _spec_json(spec))
+        s(job, "_params", Params(spec.params))
+        s(job, "_spec", None)
+        return job
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.spec, self.file, self.line, self.column, self.document)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LoadedJob):
+            return NotImplemented
+        return self is other or self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.file, self.line, self.column, self.document))
+
+    def __repr__(self) -> str:
+        return f"LoadedJob(name={self.name!r}, file={self.file!r}, line={self.line})"
+
+    @property
+    def spec(self) -> JobSpec:
+        """The validated job document (rebuilt from its JSON for a compact job)."""
+        spec = self._spec
+        if spec is None:
+            assert self._spec_json is not None
+            assert self._params is not None
+            return _spec_from_json(self._spec_json, self._params)
+        return spec
 
     def position(self, path: str) -> tuple[int, int]:
         """Line and column of the field at ``path``, or of its nearest written parent."""
@@ -52,34 +182,42 @@ class LoadedJob:
         return self.line, self.column
 
     @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.spec.schedule.timezone)
 
-    @cached_property
+    @property
     def schedule(self) -> Schedule:
-        return build_schedule(self.spec)
+        found = self._schedule
+        if found is None:
+            found = build_schedule(self.spec)
+            object.__setattr__(self, "_schedule", found)
+        return found
 
-    @cached_property
+    @property
     def definition_hash(self) -> str:
         """A digest of everything that defines the job (not where it is written).
 
         Retention (``history``) is left out: how long runs are kept says nothing of when
         or how the job runs, and digests stay those of the files written before it existed.
         """
-        spec = self.spec.model_dump(mode="json", exclude={"history"})
-        canonical = json.dumps(spec, sort_keys=True)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+        found = self._hash
+        if found is None:
+            spec = self.spec.model_dump(mode="json", exclude={"history"})
+            canonical = json.dumps(spec, sort_keys=True)
+            found = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+            object.__setattr__(self, "_hash", found)
+        return found
 
-    @cached_property
+    @property
     def misfire(self) -> MisfireRule:
         """The job's misfire rule in the core's terms (``misfire:`` in the file)."""
-        m = self.spec.misfire
-        grace = None if m.grace is None else parse_duration(m.grace)
-        return MisfireRule(policy=m.policy, grace=grace, max_catchup=m.max_catchup)
+        found = self._misfire
+        if found is None:
+            m = self.spec.misfire
+            grace = None if m.grace is None else parse_duration(m.grace)
+            found = _shared(MisfireRule(policy=m.policy, grace=grace, max_catchup=m.max_catchup))
+            object.__setattr__(self, "_misfire", found)
+        return found
 
     @property
     def location(self) -> str:
@@ -107,6 +245,50 @@ class LoadedJob:
             timezone=self.spec.schedule.timezone,
             canary=canary,
         )
+
+
+#: Specs of compact jobs rebuilt lately: a burst reads the same few thousand many times.
+@lru_cache(maxsize=4096)
+def _spec_from_json(data: bytes, params: Params) -> JobSpec:
+    # Params stay objects: JSON would turn a YAML date in them into text.
+    return JobSpec.model_validate_json(data).model_copy(update={"params": params.value})
+
+
+def _spec_json(spec: JobSpec) -> bytes:
+    return spec.model_dump_json(exclude_defaults=True, exclude={"params"}).encode()
+
+
+class Params:
+    """A job's params, hashed by identity (for the cache above): each job holds its own."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: dict[str, Any]) -> None:
+        self.value = value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Params, (self.value,))
+
+
+def restore_job(state: tuple[Any, ...]) -> LoadedJob:
+    """A compact job from its pickled slots (``LoadedJob.__reduce__``; the job cache)."""
+    job = LoadedJob.__new__(LoadedJob)
+    for name, value in zip(LoadedJob.__slots__, state, strict=True):
+        object.__setattr__(job, name, value)
+    return job
+
+
+_SHARED: dict[object, object] = {}
+
+
+_T = TypeVar("_T")
+
+
+def _shared(value: _T) -> _T:
+    """One object for equal immutable values held by many jobs (bounded: few distinct)."""
+    if len(_SHARED) > 10_000:
+        return value
+    return _SHARED.setdefault(value, value)  # type: ignore[return-value]
 
 
 def build_schedule(spec: JobSpec) -> Schedule:

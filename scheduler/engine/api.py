@@ -63,7 +63,7 @@ def find_job(catalog: Catalog, name: str) -> LoadedJob:
     job = catalog.jobs.get(name)
     if job is not None:
         return job
-    renamed = [j for j in catalog.jobs.values() if name in j.spec.previous_names]
+    renamed = [j for j in catalog.jobs.values() if name in j.previous_names]
     if len(renamed) == 1:
         return renamed[0]  # an old name keeps working after a rename
     rejected = catalog.invalid_file_for(name)
@@ -94,33 +94,35 @@ def upcoming(job: LoadedJob, after: datetime, count: int) -> Upcoming:
 
 def job_rows(catalog: Catalog, now: datetime) -> list[dict[str, Any]]:
     """One row per valid job, sorted by name, as ``list --format json`` prints them."""
-    from scheduler.core.describe import describe_schedule
-
     rows = []
     for name in sorted(catalog.jobs):
         job = catalog.jobs[name]
-        spec = job.spec
-        nxt = job.schedule.next_after(now) if spec.enabled else None
-        rows.append(
-            {
-                "name": name,
-                "description": spec.description,
-                "task": spec.task,
-                "queue": spec.queue,
-                "enabled": spec.enabled,
-                "schedule": spec.schedule.model_dump(mode="json", exclude_none=True),
-                "schedule_text": describe_schedule(spec.schedule),
-                "timezone": spec.schedule.timezone,
-                "next_run": None if nxt is None else local_iso(nxt, job.timezone),
-                "next_run_utc": None if nxt is None else nxt.astimezone(UTC).isoformat(),
-                "file": job.file,
-                "line": job.line,
-                "params": spec.params,
-                "canary": spec.canary,
-                "defaults": list(job.defaults_files),
-            }
-        )
+        rows.append(job_row(job, job.schedule.next_after(now) if job.spec.enabled else None))
     return rows
+
+
+def job_row(job: LoadedJob, nxt: datetime | None) -> dict[str, Any]:
+    """The ``list --format json`` row of ``job``, whose next run is ``nxt`` (None: none)."""
+    from scheduler.core.describe import describe_schedule
+
+    spec = job.spec
+    return {
+        "name": job.name,
+        "description": spec.description,
+        "task": spec.task,
+        "queue": spec.queue,
+        "enabled": spec.enabled,
+        "schedule": spec.schedule.model_dump(mode="json", exclude_none=True),
+        "schedule_text": describe_schedule(spec.schedule),
+        "timezone": spec.schedule.timezone,
+        "next_run": None if nxt is None else local_iso(nxt, job.timezone),
+        "next_run_utc": None if nxt is None else nxt.astimezone(UTC).isoformat(),
+        "file": job.file,
+        "line": job.line,
+        "params": spec.params,
+        "canary": spec.canary,
+        "defaults": list(job.defaults_files),
+    }
 
 
 # -- records and the running system --------------------------------------------------
@@ -162,14 +164,14 @@ def status(
         state = states.get(name)
         run = last.get(name)
         nxt = state.next_run if state is not None else None
-        if nxt is None and job.spec.enabled:
+        if nxt is None and job.enabled:
             nxt = job.schedule.next_after(now)
         jobs.append(
             {
                 "name": name,
-                "enabled": job.spec.enabled,
+                "enabled": job.enabled,
                 "next_run": None
-                if nxt is None or not job.spec.enabled
+                if nxt is None or not job.enabled
                 else local_iso(nxt, job.timezone),
                 "last_run": None
                 if run is None
@@ -306,21 +308,26 @@ def in_canary(data_dir: Path, job: LoadedJob) -> bool:
     except StoreMissingError:
         state = None
     if state is None or state.definition_hash != job.definition_hash:
-        return job.spec.canary > 0
+        return job.canary > 0
     return state.canary_left > 0
 
 
-def trigger(conn: Any, job: LoadedJob, now: datetime, *, canary: bool = False) -> dict[str, Any]:
-    """Enqueue one manual run of ``job`` now (with dry_run forced when ``canary``)."""
+def trigger(
+    conn: Any, job: LoadedJob, now: datetime, *, canary: bool = False, by: str | None = None
+) -> dict[str, Any]:
+    """Enqueue one manual run of ``job`` now (with dry_run forced when ``canary``).
+
+    ``by``: who asked (the web's ``web:<login>``), kept in the run's note; None for the CLI.
+    """
     from scheduler.core.runs import RunTrigger
     from scheduler.engine.dispatch import Dispatcher, rq_options
 
     request = job.run_request(now, RunTrigger.manual, canary=canary)
     # A manual run is the job's run: same timeout, TTLs and retries as a scheduled one.
-    dispatcher = Dispatcher(conn, owner="cli", options=lambda _name: rq_options(job.spec))
+    dispatcher = Dispatcher(conn, owner=by or "cli", options=lambda _name: rq_options(job.spec))
     [outcome] = dispatcher.enqueue([request], now)
     if outcome.enqueued:
-        _report_enqueued(conn, request, now)
+        _report_enqueued(conn, request, now, note=None if by is None else f"run now by {by}")
     return {
         "job": job.name,
         "run_id": request.run_id,
@@ -332,7 +339,9 @@ def trigger(conn: Any, job: LoadedJob, now: datetime, *, canary: bool = False) -
     }
 
 
-def _report_enqueued(conn: Any, request: RunRequest, now: datetime) -> None:
+def _report_enqueued(
+    conn: Any, request: RunRequest, now: datetime, *, note: str | None = None
+) -> None:
     """Tell the watcher (the store's only writer) of the run, so history shows it queued.
 
     Best effort: the run is in RQ already, and without this report its row appears when a
@@ -351,6 +360,7 @@ def _report_enqueued(conn: Any, request: RunRequest, now: datetime) -> None:
         trigger=request.trigger,
         at=iso_utc(now),
         canary=request.canary,
+        note=note,
     )
     with contextlib.suppress(redis.RedisError):
         publish(conn, event)

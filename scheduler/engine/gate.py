@@ -172,9 +172,9 @@ class Gate:
     @staticmethod
     def _policy(jobs: Mapping[str, LoadedJob], name: str) -> OverlapPolicy | None:
         job = jobs.get(name)
-        if job is None or job.spec.overlap is OverlapPolicy.allow:
+        if job is None or job.overlap is OverlapPolicy.allow:
             return None
-        return job.spec.overlap
+        return job.overlap
 
     def _confirm(self, names: set[str]) -> None:
         """Drop the active runs of ``names`` that RQ says have ended (results on their way)."""

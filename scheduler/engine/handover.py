@@ -187,7 +187,7 @@ class Handover:
         continued = elector is not None and elector.continued
         with self._store.batch():
             for job in list(self._config.jobs.values()):
-                if not job.spec.enabled:
+                if not job.enabled:
                     continue
                 own = self._progress.last(job.name)
                 points = [p for p in (shared.get(job.name), own) if p]
@@ -213,7 +213,7 @@ class Handover:
         with self._store.batch():
             for job in list(self._config.jobs.values()):
                 point = shared.get(job.name)
-                if job.name in known or not job.spec.enabled or point is None or point >= now:
+                if job.name in known or not job.enabled or point is None or point >= now:
                     continue
                 extra += self._advance(job, point, now)
             self._send(extra)

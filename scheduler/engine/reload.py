@@ -76,7 +76,7 @@ class Reload:
     def _carry_renames(self, jobs: list[LoadedJob]) -> None:
         """A job listing an old name in ``previous_names`` takes over its runs and state."""
         for job in jobs:
-            for old in job.spec.previous_names:
+            for old in job.previous_names:
                 if old in self._config.jobs or old == job.name:
                     continue  # still a live job of its own: nothing to carry over
                 moved = self._store.rename_job(old, job.name)
@@ -133,7 +133,7 @@ class Reload:
         self._log_rejected(change)
         for job in change.added + change.updated:
             # A new definition starts its canary over.
-            self._progress.set_canary(job.name, job.spec.canary)
+            self._progress.set_canary(job.name, job.canary)
             last = self._progress.last(job.name)
             restored = self._progress.restore(job.name) if last is None else None
             start = since if last is None else max(last, since)
@@ -161,7 +161,7 @@ class Reload:
             self._check_queues()
 
     def _check_queues(self) -> None:
-        queues = {j.spec.queue for j in self._config.jobs.values()}
+        queues = {j.queue for j in self._config.jobs.values()}
         if self._queues_changed is not None and not queues <= self._queues:
             self._queues |= queues
             self._queues_changed(sorted(self._queues))

@@ -99,7 +99,7 @@ class Scheduler:
             self._prepared.clear()
         for run in soon:
             job = self._config.jobs.get(run.job)
-            if job is not None and job.spec.enabled:
+            if job is not None and job.enabled:
                 request = self._request(job, run.instant, RunTrigger.schedule)
                 self._prepared[(job.name, run.instant)] = (job, request)
                 requests.append(request)
@@ -114,7 +114,7 @@ class Scheduler:
             if not due:
                 return
             jobs = [(run, self._config.jobs.get(run.job)) for run in due]
-            live = [(run, job) for run, job in jobs if job is not None and job.spec.enabled]
+            live = [(run, job) for run, job in jobs if job is not None and job.enabled]
             # A run put back while Redis was down, and now far behind, is a misfire: the
             # job's misfire rule settles it with the others it missed (in advance).
             late = [late_beyond(job.misfire, run.instant, now, self._grace) for run, job in live]
@@ -143,7 +143,7 @@ class Scheduler:
         """Send the runs queue_one held back whose earlier run has ended."""
         for run in self._gate.releasable():
             job = self._config.jobs.get(run.job)
-            if job is None or not job.spec.enabled:
+            if job is None or not job.enabled:
                 self._gate.drop_waiting(run, Reason.overlap, "its job was removed or disabled", now)
                 continue
             if run.job in self._gate.paused:
@@ -220,14 +220,12 @@ class Scheduler:
         for job in self._config.jobs.values():
             state = states.get(job.name)
             same = state is not None and state.definition_hash == job.definition_hash
-            self._progress.set_canary(
-                job.name, state.canary_left if same and state else job.spec.canary
-            )
+            self._progress.set_canary(job.name, state.canary_left if same and state else job.canary)
             if (
                 state is not None
                 and state.last_scheduled is not None
                 and state.definition_hash == job.definition_hash
-                and job.spec.enabled
+                and job.enabled
             ):
                 # Same definition as before the restart: account for what passed meanwhile.
                 rule = job.misfire
@@ -252,7 +250,7 @@ class Scheduler:
 
     def schedule_from(self, job: LoadedJob, since: datetime) -> None:
         """Schedule ``job`` from ``since``: its instants after that are due (late if past)."""
-        nxt = job.schedule.next_after(since) if job.spec.enabled else None
+        nxt = job.schedule.next_after(since) if job.enabled else None
         self._due.set(job.name, nxt)
         self._save_state(job, nxt, last=since)
 
@@ -309,7 +307,7 @@ class Scheduler:
             next_run=nxt,
             definition_hash=job.definition_hash,
             source_file=job.file,
-            enabled=job.spec.enabled,
+            enabled=job.enabled,
             updated_at=self._clock.now(),
             canary_left=self._progress.canary_left(job.name),
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import os
 import queue
 import socket
@@ -29,6 +30,7 @@ from typing import Any
 import redis
 import structlog
 
+from scheduler.config.jobcache import paused_gc
 from scheduler.config.liveconfig import LiveConfig
 from scheduler.core.catchup import DEFAULT_GRACE
 from scheduler.core.clock import Clock
@@ -91,7 +93,7 @@ class Watcher:
         self.conn = conn
         self.clock = clock
         self.id = options.watcher_id or f"{socket.gethostname()}:{os.getpid()}"
-        self.config = LiveConfig(options.jobs_dir)
+        self.config = LiveConfig(options.jobs_dir, cache_dir=options.data_dir)
         self.due = DueQueue()
         leader = options.leader
         self.dispatcher = Dispatcher(
@@ -208,13 +210,20 @@ class Watcher:
 
     def _startup(self, now: datetime) -> None:
         leading = self.handover.lead_at_start(now)
-        with self.store.batch():  # one transaction for every job's state
+        with paused_gc(), self.store.batch():  # one transaction for every job's state
             self.reload.load_all(now)
             # A standby resumes nothing now: the leader dispatches, and it resumes at takeover.
             self.scheduler.start_jobs(now, standby=not leading)
             self.reload.log_generation()
             if not leading:
                 self.handover.standby_points()
+        # What start-up built lives as long as the watcher: out of the collector's sight, so
+        # its passes (and the idle CPU they cost) scale with what changes, not with the jobs.
+        gc.freeze()
+        snapshot = self.config.cache_snapshot()
+        threading.Thread(
+            target=self.config.save_cache, args=(snapshot,), name="job-cache", daemon=True
+        ).start()
 
     def _shutdown(self) -> None:
         if self.options.leader is not None:

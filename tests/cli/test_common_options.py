@@ -28,6 +28,7 @@ RECORDS_OR_REDIS = {
     "worker",
     "pause",
     "resume",
+    "web",
     "prune",
     "backup",
     "restore",
@@ -51,8 +52,8 @@ PRINT_DATA = {
     "backup",
     "restore",
 }
-# Commands that print logs (run, worker) or what they wrote (init, new).
-PRINT_OTHER = {"run", "worker", "init", "new"}
+# Commands that print logs (run, worker, web) or what they wrote (init, new).
+PRINT_OTHER = {"run", "worker", "init", "new", "web"}
 
 
 def test_every_command_is_classified() -> None:

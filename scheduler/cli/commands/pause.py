@@ -8,10 +8,8 @@ from git. Exit codes: 0 done, 1 unknown or invalid job (or no Redis), 2 usage.
 
 from __future__ import annotations
 
-import getpass
-import socket
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -26,38 +24,15 @@ from scheduler.cli.options import (
 )
 
 
-def _who() -> str:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
-
-
 def parse_until(value: str | None, now: datetime) -> datetime | None:
     """``--until``: a duration from now (``2h``) or an ISO-8601 date-time (naive = UTC)."""
-    if value is None:
-        return None
-    from scheduler.core.durations import DurationSyntaxError, parse_duration
+    from scheduler.engine.actions import ActionInputError
+    from scheduler.engine.actions import parse_until as parse
 
-    text = value.strip()
     try:
-        return now + parse_duration(text)
-    except DurationSyntaxError:
-        pass
-    try:
-        until = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is neither a duration (2h, 1d) nor an ISO-8601 date-time",
-            param_hint="--until",
-        ) from None
-    until = until.replace(tzinfo=UTC) if until.tzinfo is None else until.astimezone(UTC)
-    if until <= now:
-        raise click.BadParameter(f"{value!r} is in the past", param_hint="--until")
-    if until - now > timedelta(days=3650):
-        raise click.BadParameter(f"{value!r} is more than ten years away", param_hint="--until")
-    return until
+        return parse(value, now)
+    except ActionInputError as exc:
+        raise click.BadParameter(exc.message, param_hint="--until") from None
 
 
 @click.command()
@@ -83,17 +58,18 @@ def pause(
     import redis
 
     from scheduler.cli.report import dumps
-    from scheduler.core.pause import Pause
-    from scheduler.engine import pauses
+    from scheduler.engine import actions
 
     now = now_utc()
     end = parse_until(until, now)
     if not reason.strip():
         raise click.BadParameter("give a reason", param_hint="--reason")
-    find_job(load_catalog(jobs_dir), name)
-    record = Pause(job=name, by=by or _who(), at=now, reason=reason.strip(), until=end)
+    job = find_job(load_catalog(jobs_dir), name)
     try:
-        pauses.save(connect_redis(data_dir, redis_url), record)
+        conn = connect_redis(data_dir, redis_url)
+        record = actions.pause(
+            conn, job, now, reason=reason, until=end, by=by or actions.local_user()
+        )
     except redis.RedisError as exc:
         click.echo(f"error: cannot reach Redis: {exc}", err=True)
         sys.exit(EXIT_INVALID)
@@ -115,11 +91,11 @@ def resume(name: str, jobs_dir: Path, data_dir: Path, redis_url: str | None, fmt
     import redis
 
     from scheduler.cli.report import dumps
-    from scheduler.engine import pauses
+    from scheduler.engine import actions
 
-    find_job(load_catalog(jobs_dir), name)
+    job = find_job(load_catalog(jobs_dir), name)
     try:
-        removed = pauses.clear(connect_redis(data_dir, redis_url), name)
+        removed = actions.resume(connect_redis(data_dir, redis_url), job)
     except redis.RedisError as exc:
         click.echo(f"error: cannot reach Redis: {exc}", err=True)
         sys.exit(EXIT_INVALID)

@@ -52,13 +52,12 @@ def trigger(name: str, jobs_dir: Path, data_dir: Path, redis_url: str | None, fm
     import redis
 
     from scheduler.cli.report import dumps
-    from scheduler.engine import api
+    from scheduler.engine import actions
 
     catalog = load_catalog(jobs_dir)
     job = find_job(catalog, name)
     try:
-        canary = api.in_canary(data_dir, job)
-        result = api.trigger(connect_redis(data_dir, redis_url), job, now_utc(), canary=canary)
+        result = actions.trigger(connect_redis(data_dir, redis_url), data_dir, job, now_utc())
     except redis.RedisError as exc:
         click.echo(f"error: cannot reach Redis: {exc}", err=True)
         sys.exit(EXIT_INVALID)

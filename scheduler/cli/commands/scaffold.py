@@ -51,7 +51,7 @@ def _name_taken(jobs_dir: Path, name: str) -> str | None:
         if name in file.declared:
             return f"a job named {name!r} already exists at {file.file}:{file.declared[name]}"
         for job in file.jobs:
-            if name in job.spec.previous_names:
+            if name in job.previous_names:
                 return (
                     f"{name!r} is a previous name of job {job.name!r} "
                     f"({file.file}:{job.name_line or job.line})"

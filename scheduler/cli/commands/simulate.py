@@ -178,7 +178,7 @@ def _as_json(
             {
                 "name": job.name,
                 "timezone": job.spec.schedule.timezone,
-                "enabled": job.spec.enabled,
+                "enabled": job.enabled,
                 "counts": _counts(per_job[job.name]),
             }
             for job in jobs

@@ -1,0 +1,155 @@
+"""The validated jobs of the last run, in the data dir, so a restart re-reads only changes.
+
+One file (``jobs.cache``) maps each job file to the digest of its content (the bytes, its
+defaults and the task rules) and the compact jobs it held (``LoadedJob.compact``: schedule
+compiled, no pydantic object). A restart still reads and hashes every file: a file is
+taken from the cache only when its digest is the same, so an edit that keeps the size and
+the modification time is seen like any other. The whole cache is keyed by the code that
+reads jobs (a digest of ``scheduler/core`` and ``scheduler/config``, and the Python and
+pydantic versions): any change there throws it away.
+
+Never trusted: a cache that cannot be read, is of another code version or holds anything
+but the expected shapes is ignored (and rewritten). It is unpickled with an allow-list of
+classes (the core's values, datetimes, zones), so a tampered file cannot run code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import gc
+import hashlib
+import io
+import os
+import pickle
+import sys
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pydantic
+import structlog
+
+from scheduler.core.job import LoadedJob
+
+log = structlog.get_logger("scheduler.config")
+
+CACHE_FILE = "jobs.cache"
+_FORMAT = 1
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+#: file -> (content digest, its jobs)
+Entries = dict[str, tuple[str, tuple[LoadedJob, ...]]]
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """A digest of the code that turns job files into jobs (and what it runs on)."""
+    h = hashlib.sha256(f"{_FORMAT} {sys.version} {pydantic.VERSION}".encode())
+    for folder in ("core", "config"):
+        for path in sorted((_PACKAGE / folder).rglob("*.py")):
+            h.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0")
+            h.update(path.read_bytes())
+    return h.hexdigest()[:24]
+
+
+def load(data_dir: Path, salt: str = "") -> Entries:
+    """The cached jobs, or nothing if the cache is missing, unreadable or of other code.
+
+    ``salt`` is whatever else decides validity (the task rules): another salt, no cache.
+    """
+    path = data_dir / CACHE_FILE
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return {}
+    try:
+        with paused_gc():  # a collection per few hundred new objects, each over the heap
+            found = _Unpickler(io.BytesIO(raw)).load()
+        if not isinstance(found, tuple) or len(found) != 2 or found[0] != _version(salt):
+            raise ValueError("another code version")
+        entries = found[1]
+        if not _well_formed(entries):
+            raise ValueError("unexpected content")
+    except Exception as exc:  # any damage: ignored, the files are read again
+        log.info("config.cache_ignored", path=str(path), reason=str(exc)[:200])
+        return {}
+    return dict(entries)
+
+
+def save(
+    data_dir: Path, entries: Mapping[str, tuple[str, tuple[LoadedJob, ...]]], salt: str = ""
+) -> None:
+    """Write the cache atomically (a crash leaves the old one or the new one)."""
+    path = data_dir / CACHE_FILE
+    tmp = path.with_name(f".{CACHE_FILE}.tmp")
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with tmp.open("wb") as fh:
+            pickle.dump((_version(salt), dict(entries)), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError as exc:  # a cache is an optimisation: never a reason to stop
+        log.warning("config.cache_not_saved", path=str(path), error=str(exc))
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def _version(salt: str) -> str:
+    return code_version() + ":" + hashlib.sha256(salt.encode()).hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside: building 100,000 jobs' objects would otherwise
+    run the collector over the growing heap hundreds of times (it is what costs most)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _well_formed(entries: object) -> bool:
+    if not isinstance(entries, dict):
+        return False
+    for file, value in entries.items():
+        if not (isinstance(file, str) and isinstance(value, tuple) and len(value) == 2):
+            return False
+        digest, jobs = value
+        if not isinstance(digest, str) or not isinstance(jobs, tuple):
+            return False
+        if not all(isinstance(j, LoadedJob) and j.file == file for j in jobs):
+            return False
+    return True
+
+
+def _safe_getattr(owner: object, name: str) -> Any:
+    # Pickle finds an enum member, and ZoneInfo its constructor, with getattr(owner, name);
+    # only those uses are allowed (getattr in general reaches anything).
+    if isinstance(owner, enum.EnumMeta) and isinstance(name, str):
+        return owner[name]
+    if owner is ZoneInfo and name == "_unpickle":
+        return ZoneInfo._unpickle  # type: ignore[attr-defined]
+    raise pickle.UnpicklingError("getattr is allowed on enums and zones only")
+
+
+_ALLOWED_BUILTINS = {"frozenset", "set", "tuple", "list", "dict", "bytes", "str", "int"}
+_ALLOWED_MODULES = ("scheduler.core.", "datetime", "zoneinfo")
+
+
+class _Unpickler(pickle.Unpickler):
+    """Unpickles only the classes a cache holds."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "builtins":
+            if name == "getattr":
+                return _safe_getattr
+            if name in _ALLOWED_BUILTINS:
+                return super().find_class(module, name)
+        elif module.startswith(_ALLOWED_MODULES) and not name.startswith("_"):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the job cache")
