@@ -65,6 +65,11 @@ bench: $(STAMP)
 bench-dispatch: $(STAMP)
 	$(BIN)/python bench/dispatch.py
 
+# The watcher's start at 100,000 jobs: cold, restarted (the job cache), peak RSS, idle CPU
+# (~5 min). BASELINE=DIR also runs another checkout the same way, side by side.
+bench-startup: $(STAMP)
+	$(BIN)/python bench/startup.py $(if $(BASELINE),--baseline $(BASELINE))
+
 # The extra cost per dispatch of the overlap and pause checks, at 10,000 jobs (under a minute).
 bench-overlap: $(STAMP)
 	$(BIN)/python bench/overlap.py
