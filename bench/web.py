@@ -302,6 +302,7 @@ def page_times(base: str, reps: int) -> dict[str, list[float] | str]:
             times[path] = f"error after {len(took)}: {exc!r}"
             continue
         times[path] = took
+        print(f"pages: {path} median {ms(statistics.median(took))} ms", flush=True)
     return times
 
 

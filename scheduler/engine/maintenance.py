@@ -25,16 +25,12 @@ from scheduler.core.runs import iso_utc
 from scheduler.engine.pruning import PruneReport, prune_now, rules_for
 from scheduler.engine.recordhealth import status_key
 from scheduler.engine.results import results_group
+from scheduler.engine.runhistory import DB_NAME, store_path
 from scheduler.store import Store
 from scheduler.store.backup import CopyFacts, check_copy
 
-DB_NAME = "scheduler.db"
 #: How far before a backup's instant the stream is read again (clocks a little apart).
 REWIND_MARGIN = timedelta(minutes=1)
-
-
-def _db(data_dir: Path) -> Path:
-    return data_dir / DB_NAME
 
 
 def prune(
@@ -42,7 +38,7 @@ def prune(
 ) -> PruneReport:
     """Apply every job's retention rule now (``dry_run``: only count what would go)."""
     rules = rules_for(catalog.jobs, project.retention)
-    path = _db(data_dir)
+    path = store_path(data_dir)
     try:
         store = Store.open_readonly(path) if dry_run else Store(path)
     except StoreMissingError:
@@ -56,7 +52,7 @@ def prune(
 
 def vacuum(data_dir: Path) -> dict[str, int]:
     """Rewrite the file compact, switching it to incremental vacuum (``prune --vacuum``)."""
-    path = _db(data_dir)
+    path = store_path(data_dir)
     if not path.is_file():
         raise StoreMissingError(path)
     before = path.stat().st_size
@@ -77,7 +73,7 @@ def backup(data_dir: Path, dest: Path, now: datetime) -> CopyFacts:
         dest = dest / f"scheduler-{now.strftime('%Y%m%dT%H%M%SZ')}.db"
     elif not dest.parent.is_dir():
         raise StoreError(dest, "its folder does not exist")
-    with Store.open_readonly(_db(data_dir)) as store:
+    with Store.open_readonly(store_path(data_dir)) as store:
         return store.backup(dest, iso_utc(now))
 
 
@@ -108,7 +104,7 @@ def restore(data_dir: Path, src: Path, now: datetime, conn: Any | None) -> dict[
     evidence = watcher_evidence(data_dir, now, conn)
     if evidence is not None:
         raise WatcherRunningError(data_dir, evidence)
-    path = _db(data_dir)
+    path = store_path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     kept = None
     if path.exists():

@@ -10,7 +10,6 @@ missing; schemathesis and promtool skip the same way on their own tools.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,8 +37,6 @@ DOCS = REPO / "docs"
 
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    if importlib.util.find_spec("scheduler.web") is None:
-        pytest.skip("scheduler.web is not there: no `scheduler web` to test")
     root = tmp_path_factory.mktemp("stack")
     server = EmbeddedRedis(root / "redis")
     url = server.start()
