@@ -42,6 +42,7 @@ from scheduler.engine.gate import Gate
 from scheduler.engine.handover import Handover, drop_fenced
 from scheduler.engine.leader import LeaderElector
 from scheduler.engine.ledger import Ledger
+from scheduler.engine.maintenance import apply_rewind
 from scheduler.engine.progress import Progress
 from scheduler.engine.pruning import IdlePruner, rules_for
 from scheduler.engine.recordhealth import RecordHealth
@@ -193,6 +194,7 @@ class Watcher:
         with contextlib.suppress(redis.RedisError):
             self.gate.refresh_pauses(now, force=True)
         self._startup(now)
+        apply_rewind(self.store, self.conn, results_group(self.options.data_dir), now)
         self.results.start()
         log.info(
             "watcher.started",
