@@ -11,7 +11,7 @@ WEB_HOST ?= 127.0.0.1
 WEB_PORT ?= 8080
 WEB      ?= 1
 
-.PHONY: venv run test unit integration cli lint typecheck schema bench bench-dispatch bench-compare bench-overlap bench-failover bench-web faults clean
+.PHONY: venv run test unit integration cli lint typecheck schema bench bench-dispatch bench-compare bench-overlap bench-failover bench-web bench-records bench-prune-burst faults clean
 
 venv: $(STAMP)
 
@@ -65,9 +65,23 @@ bench: $(STAMP)
 bench-dispatch: $(STAMP)
 	$(BIN)/python bench/dispatch.py
 
+# The watcher's start at 100,000 jobs: cold, restarted (the job cache), peak RSS, idle CPU
+# (~5 min). BASELINE=DIR also runs another checkout the same way, side by side.
+bench-startup: $(STAMP)
+	$(BIN)/python bench/startup.py $(if $(BASELINE),--baseline $(BASELINE))
+
 # The extra cost per dispatch of the overlap and pause checks, at 10,000 jobs (under a minute).
 bench-overlap: $(STAMP)
 	$(BIN)/python bench/overlap.py
+
+# 10 million runs across 10,000 jobs: history/status/web query times, bytes per run, a prune
+# of a million runs (generation ~3 min; needs ~5 GB in bench/.records/, REUSE=1 keeps it).
+bench-records: $(STAMP)
+	$(BIN)/python bench/records.py $(if $(REUSE),--reuse)
+
+# The 1,000-run burst's p99 with and without a prune of a million runs under way (~5 min).
+bench-prune-burst: $(STAMP)
+	$(BIN)/python bench/prune_burst.py
 
 # Leader loss (kill -9 and SIGTERM) to the new leader's first dispatch, two watchers (~2 min).
 bench-failover: $(STAMP)

@@ -373,9 +373,12 @@ def _start_before_bursts(
     """Write the burst jobs and start the watcher, early enough before the first burst."""
     lead = args.lead
     for attempt in range(3):
+        data = tmp / f"a-data-{attempt}"
+        seed = getattr(args, "seed_data", None)  # bench/prune_burst.py: records to prune
+        if seed is not None:
+            seed(data)
         instants = burst_instants(time.time() + lead, args.bursts, args.spacing)
         write_burst_jobs(jobs, args.burst, instants)
-        data = tmp / f"a-data-{attempt}"
         conn.flushdb()
         notices = PushNotices(url)
         notices.start()

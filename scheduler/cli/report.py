@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scheduler.core.catalog import Catalog
 from scheduler.core.errors import JobFileProblem
-from scheduler.core.job import local_iso
-from scheduler.engine.api import Upcoming
+
+# Types only: ``history`` and ``health`` print through this module, and must not pay for
+# importing the job model (pydantic) at start-up.
+if TYPE_CHECKING:
+    from scheduler.core.catalog import Catalog
+    from scheduler.engine.api import Upcoming
 
 
 def validation_json(catalog: Catalog) -> dict[str, Any]:
@@ -53,6 +56,7 @@ def validation_github(catalog: Catalog) -> str:
 
 def upcoming_text(up: Upcoming) -> str:
     from scheduler.core.describe import describe_schedule
+    from scheduler.core.job import local_iso
 
     tz = up.job.timezone
     spec = up.job.spec

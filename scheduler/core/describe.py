@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from scheduler.core.cronexpr import parse_cron
 from scheduler.core.models import ScheduleSpec
 
@@ -38,6 +40,9 @@ def describe_schedule(spec: ScheduleSpec) -> str:
     return text
 
 
+# cron-descriptor reloads its locale on every call (about 1 ms); the web page describes
+# thousands of jobs, which share few expressions.
+@lru_cache(maxsize=4096)
 def describe_cron(expression: str) -> str:
     """English for a cron expression, with Vixie's day-of-month/day-of-week rule stated right."""
     expr = parse_cron(expression)

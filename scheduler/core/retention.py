@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from scheduler.core.durations import format_duration, parse_duration
-from scheduler.core.policyspecs import HistorySpec
 from scheduler.core.runs import iso_utc
+
+if TYPE_CHECKING:  # the store reads rules without importing the job model (pydantic)
+    from scheduler.core.policyspecs import HistorySpec
 
 
 @dataclass(frozen=True)

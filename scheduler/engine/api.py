@@ -16,6 +16,9 @@ from scheduler.core.catalog import Catalog
 from scheduler.core.errors import InvalidJobError, UnknownJobError
 from scheduler.core.job import LoadedJob, local_iso
 from scheduler.core.schedule import next_runs
+from scheduler.engine.runhistory import DB_NAME, history, store_path
+
+__all__ = ["DB_NAME", "history", "store_path"]  # what callers import from here
 
 if TYPE_CHECKING:
     from scheduler.core.runs import RunRequest
@@ -124,41 +127,10 @@ def job_row(job: LoadedJob, nxt: datetime | None) -> dict[str, Any]:
 
 # -- records and the running system --------------------------------------------------
 
-DB_NAME = "scheduler.db"
 #: `health` calls a heartbeat older than this stale (the watcher writes one every 2 s).
 HEARTBEAT_MAX_AGE_S = 30.0
 #: What ``status`` and ``health`` read about the watcher ("leadership": see handover.py).
 _WATCHER_META = ("generation", "heartbeat", "last_rejected", "leadership", "paused")
-
-
-def store_path(data_dir: Path) -> Path:
-    return data_dir / DB_NAME
-
-
-def history(
-    data_dir: Path, *, job: str | None, status: str | None, limit: int
-) -> list[dict[str, Any]]:
-    """Recorded runs, newest scheduled first, as ``history --format json`` prints them.
-
-    Before the watcher's first start there are no records, which is an empty history.
-    """
-    from scheduler.core.errors import StoreMissingError
-    from scheduler.core.ledger import LEDGER, Filter, state
-    from scheduler.store import Store
-
-    pick = LEDGER[status] if status else Filter()
-    try:
-        with Store.open_readonly(store_path(data_dir)) as store:
-            rows = store.history(
-                job=job,
-                status=pick.status,
-                reason=None if pick.reason is None else str(pick.reason),
-                trigger=pick.trigger,
-                limit=limit,
-            )
-    except StoreMissingError:
-        return []
-    return [{**row.as_json(), "state": state(row.status, row.reason)} for row in rows]
 
 
 def status(

@@ -4,8 +4,9 @@
 transactions (the watcher's writes wait milliseconds), a backup is one read snapshot (WAL:
 the watcher keeps writing). ``restore`` replaces the file, so it refuses while a watcher
 runs on the data dir, and sets that data dir's place on the results stream back to when
-the backup was taken: the restarted watcher reads again (idempotently) what the backup
-lacks, so no run that finished since is missing from the restored records.
+the backup was taken (asked in the restored file, done by the watcher's next start, so it
+works with the embedded Redis too): the restarted watcher reads again (idempotently) what
+the backup lacks, so no run that finished since is missing from the restored records.
 """
 
 from __future__ import annotations
@@ -25,16 +26,12 @@ from scheduler.core.runs import iso_utc
 from scheduler.engine.pruning import PruneReport, prune_now, rules_for
 from scheduler.engine.recordhealth import status_key
 from scheduler.engine.results import results_group
+from scheduler.engine.runhistory import DB_NAME, store_path
 from scheduler.store import Store
-from scheduler.store.backup import CopyFacts, check_copy
+from scheduler.store.backup import REWIND_META, CopyFacts, check_copy, put_meta
 
-DB_NAME = "scheduler.db"
 #: How far before a backup's instant the stream is read again (clocks a little apart).
 REWIND_MARGIN = timedelta(minutes=1)
-
-
-def _db(data_dir: Path) -> Path:
-    return data_dir / DB_NAME
 
 
 def prune(
@@ -42,7 +39,7 @@ def prune(
 ) -> PruneReport:
     """Apply every job's retention rule now (``dry_run``: only count what would go)."""
     rules = rules_for(catalog.jobs, project.retention)
-    path = _db(data_dir)
+    path = store_path(data_dir)
     try:
         store = Store.open_readonly(path) if dry_run else Store(path)
     except StoreMissingError:
@@ -56,7 +53,7 @@ def prune(
 
 def vacuum(data_dir: Path) -> dict[str, int]:
     """Rewrite the file compact, switching it to incremental vacuum (``prune --vacuum``)."""
-    path = _db(data_dir)
+    path = store_path(data_dir)
     if not path.is_file():
         raise StoreMissingError(path)
     before = path.stat().st_size
@@ -77,7 +74,7 @@ def backup(data_dir: Path, dest: Path, now: datetime) -> CopyFacts:
         dest = dest / f"scheduler-{now.strftime('%Y%m%dT%H%M%SZ')}.db"
     elif not dest.parent.is_dir():
         raise StoreError(dest, "its folder does not exist")
-    with Store.open_readonly(_db(data_dir)) as store:
+    with Store.open_readonly(store_path(data_dir)) as store:
         return store.backup(dest, iso_utc(now))
 
 
@@ -108,7 +105,7 @@ def restore(data_dir: Path, src: Path, now: datetime, conn: Any | None) -> dict[
     evidence = watcher_evidence(data_dir, now, conn)
     if evidence is not None:
         raise WatcherRunningError(data_dir, evidence)
-    path = _db(data_dir)
+    path = store_path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     kept = None
     if path.exists():
@@ -120,6 +117,10 @@ def restore(data_dir: Path, src: Path, now: datetime, conn: Any | None) -> dict[
                 os.replace(side, kept.with_name(kept.name + suffix))
     partial = path.with_name(DB_NAME + ".partial")
     shutil.copyfile(src, partial)
+    rewind = _rewind_point(facts.taken_at)
+    if rewind is not None:  # the watcher's next start reads the stream again from there
+        with contextlib.closing(sqlite3.connect(partial, isolation_level=None)) as copy:
+            put_meta(copy, REWIND_META, rewind, iso_utc(now))
     os.replace(partial, path)
     return {
         "restored": str(path),
@@ -127,23 +128,39 @@ def restore(data_dir: Path, src: Path, now: datetime, conn: Any | None) -> dict[
         "runs": facts.runs,
         "taken_at": facts.taken_at,
         "previous": None if kept is None else str(kept),
-        "stream_rewound_to": _rewind(conn, data_dir, facts.taken_at),
+        "stream_rewind_to": rewind,
     }
 
 
-def _rewind(conn: Any | None, data_dir: Path, taken_at: str | None) -> str | None:
-    """Set the data dir's consumer group back to just before ``taken_at``; the entry id it
-    reads from, or None when there is no Redis, group or instant to go by."""
-    if conn is None or taken_at is None:
+def _rewind_point(taken_at: str | None) -> str | None:
+    """The results stream entry id a minute before ``taken_at`` (None: no instant)."""
+    if taken_at is None:
         return None
+    start = datetime.fromisoformat(taken_at) - REWIND_MARGIN
+    return f"{max(0, int(start.timestamp() * 1000))}-0"
+
+
+def apply_rewind(store: Store, conn: Any, group: str, now: datetime) -> str | None:
+    """At the watcher's start: set its consumer group back to where a restore asked (the
+    restored records lack what happened since the backup; reading it again is idempotent).
+    Returns the entry id, or None when nothing was asked or Redis did not answer (then the
+    next start tries again)."""
     import redis
+    import structlog
 
     from scheduler.worker.events import STREAM
 
-    start = datetime.fromisoformat(taken_at) - REWIND_MARGIN
-    entry = f"{int(start.timestamp() * 1000)}-0"
+    asked = store.get_meta(REWIND_META)
+    if asked is None or not asked[0]:
+        return None
+    entry = asked[0]
     try:
-        conn.xgroup_setid(STREAM, results_group(data_dir), entry)
+        try:
+            conn.xgroup_setid(STREAM, group, entry)
+        except redis.ResponseError:  # no such group yet: make it, reading from there
+            conn.xgroup_create(STREAM, group, id=entry, mkstream=True)
     except redis.RedisError:
         return None
+    store.set_meta(REWIND_META, "", now)
+    structlog.get_logger("scheduler.records").info("records.stream_rewound", to=entry)
     return entry

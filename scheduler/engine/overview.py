@@ -2,9 +2,11 @@
 
 One :class:`Overview` serves the pages, the JSON API and ``/metrics``. It reloads the
 catalog only when a file under the jobs dir changed (checked at most every
-``catalog_check_s``) and rebuilds its snapshot at most every ``snapshot_s``, so 200
-clients polling cost one read of the records, not 200. Redis down or SQLite locked are
-states it reports (``redis_error``, ``records_error``), never exceptions.
+``catalog_check_s``) and rebuilds its snapshot at most every ``snapshot_s``, in the
+background, so 200 clients polling cost one read of the records, not 200, and no page
+waits for a reload. What depends only on a definition (the schedule in words) is built
+once per load. Redis down or SQLite locked are states it reports (``redis_error``,
+``records_error``), never exceptions.
 """
 
 from __future__ import annotations
@@ -12,14 +14,14 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from scheduler.core.catalog import Catalog
 from scheduler.core.clock import Clock
 from scheduler.core.errors import StoreError
-from scheduler.core.job import LoadedJob
+from scheduler.core.job import LoadedJob, local_iso
 from scheduler.core.ledger import state
 from scheduler.engine import api
 from scheduler.engine.runlog import RunLog
@@ -59,8 +61,8 @@ class Overview:
         redis_url: str | None,
         clock: Clock,
         *,
-        snapshot_s: float = 2.0,
-        catalog_check_s: float = 2.0,
+        snapshot_s: float = 5.0,
+        catalog_check_s: float = 5.0,
     ) -> None:
         self.jobs_dir = jobs_dir
         self.data_dir = data_dir
@@ -76,6 +78,10 @@ class Overview:
         self._snapshot: Snapshot | None = None
         self._snapshot_at = 0.0
         self._next_cache: dict[str, datetime | None] = {}
+        #: Each job's row as far as it depends only on its definition (built once per load).
+        self._static: dict[str, dict[str, Any]] = {}
+        self._build_lock = threading.Lock()
+        self._refreshing = False
 
     # -- the catalog ------------------------------------------------------------------
 
@@ -89,26 +95,37 @@ class Overview:
         return tuple(out)
 
     def catalog(self) -> Catalog:
-        """The jobs as the files say now (reloaded after a change to any file)."""
+        """The jobs as the files said at the last check (loaded on first use)."""
         with self._lock:
-            return self._catalog_locked()
+            catalog = self._catalog
+        if catalog is not None:
+            return catalog
+        with self._build_lock:
+            return self._reload_if_changed()
 
-    def _catalog_locked(self) -> Catalog:
-        mono = time.monotonic()
-        if self._catalog is None or mono - self._checked >= self._catalog_check_s:
-            self._checked = mono
-            signature = self._files_signature()
-            if self._catalog is None or signature != self._signature:
-                self._signature = signature
-                self._catalog = (
-                    api.validate([self.jobs_dir], self.clock.now())
-                    if self.jobs_dir.is_dir()
-                    else Catalog()
-                )
-                self._next_cache = {}
-                self._snapshot = None
-        assert self._catalog is not None
-        return self._catalog
+    def _reload_if_changed(self) -> Catalog:
+        """Reload the catalog when a file changed (checked every ``catalog_check_s``).
+
+        Called under ``_build_lock`` (one loader at a time) but not ``_lock``: a reload of
+        many files must not hold up the pages, which go on with the previous catalog.
+        """
+        with self._lock:
+            catalog = self._catalog
+            due = catalog is None or time.monotonic() - self._checked >= self._catalog_check_s
+        if not due:
+            assert catalog is not None
+            return catalog
+        signature = self._files_signature()
+        if catalog is None or signature != self._signature:
+            now = self.clock.now()
+            fresh = api.validate([self.jobs_dir], now) if self.jobs_dir.is_dir() else Catalog()
+            with self._lock:
+                self._catalog, self._signature = fresh, signature
+                self._next_cache, self._static = {}, {}
+            catalog = fresh
+        with self._lock:
+            self._checked = time.monotonic()
+        return catalog
 
     def find_job(self, name: str) -> LoadedJob:
         """The valid job ``name``; UnknownJobError or InvalidJobError otherwise."""
@@ -134,14 +151,37 @@ class Overview:
             self._snapshot = None
 
     def snapshot(self) -> Snapshot:
-        """The current state, at most ``snapshot_s`` old."""
+        """The current state, about ``snapshot_s`` old at most.
+
+        Only the first read (and the one after :meth:`invalidate`) waits for a build; a
+        stale snapshot is served while one thread builds the next, so a page never waits
+        for a reload of many jobs. ``snapshot_s`` 0 builds on every read (tests).
+        """
         with self._lock:
-            catalog = self._catalog_locked()
-            mono = time.monotonic()
-            if self._snapshot is None or mono - self._snapshot_at >= self._snapshot_s:
-                self._snapshot = self._build(catalog, self.clock.now())
-                self._snapshot_at = mono
-            return self._snapshot
+            snap = self._snapshot
+            fresh = snap is not None and time.monotonic() - self._snapshot_at < self._snapshot_s
+            if snap is not None and (fresh or self._refreshing):
+                return snap
+            if snap is not None and self._snapshot_s > 0:
+                self._refreshing = True
+                threading.Thread(target=self._refresh, name="overview", daemon=True).start()
+                return snap
+        return self._refresh()
+
+    def _refresh(self) -> Snapshot:
+        with self._build_lock:
+            try:
+                catalog = self._reload_if_changed()
+                with self._lock:
+                    static = self._static
+                built = self._build(catalog, static, self.clock.now())
+                with self._lock:
+                    self._snapshot = built
+                    self._snapshot_at = time.monotonic()
+            finally:
+                with self._lock:
+                    self._refreshing = False
+            return built
 
     def _next_run(self, job: LoadedJob, now: datetime) -> datetime | None:
         # The schedule's next instant stays right until it passes: computed once per run.
@@ -151,7 +191,9 @@ class Overview:
             self._next_cache[job.name] = nxt
         return nxt
 
-    def _build(self, catalog: Catalog, now: datetime) -> Snapshot:
+    def _build(
+        self, catalog: Catalog, static: dict[str, dict[str, Any]], now: datetime
+    ) -> Snapshot:
         records_error = None
         last: dict[str, Any] = {}
         meta: dict[str, tuple[str, datetime] | None] = {}
@@ -169,9 +211,14 @@ class Overview:
             nxt = self._next_run(job, now)
             run = last.get(name)
             pause = paused.get(name)
+            base = static.get(name)
+            if base is None:
+                base = static[name] = api.job_row(job, None)
             rows.append(
                 {
-                    **api.job_row(job, nxt),
+                    **base,
+                    "next_run": None if nxt is None else local_iso(nxt, job.timezone),
+                    "next_run_utc": None if nxt is None else nxt.astimezone(UTC).isoformat(),
                     "state": _state(spec.enabled, pause, spec.canary),
                     "paused": pause,
                     "mode": mode(job),

@@ -34,8 +34,10 @@ PASS_EVERY = timedelta(minutes=10)
 #: The most one idle moment spends pruning, and the part of the idle time it may take.
 STEP_BUDGET_S = 0.2
 IDLE_SHARE = 0.5
-#: Pruning never runs closer than this to the next due instant.
-IDLE_MARGIN_S = 0.2
+#: Pruning never starts closer than this to the loop's next wake-up (itself half a second
+#: ahead of the next due instant): a batch that meets a WAL checkpoint's fsync may take
+#: far longer than its few milliseconds.
+IDLE_MARGIN_S = 0.5
 
 Rules = Callable[[str], Retention]
 

@@ -32,7 +32,7 @@ from scheduler.engine.dispatch import Dispatched, Dispatcher
 from scheduler.engine.gate import Gate
 from scheduler.engine.ledger import Ledger
 from scheduler.engine.progress import Progress
-from scheduler.store import Store
+from scheduler.store import JobState, Store
 
 log = structlog.get_logger("scheduler.watcher")
 
@@ -221,7 +221,15 @@ class Scheduler:
             state = states.get(job.name)
             same = state is not None and state.definition_hash == job.definition_hash
             self._progress.set_canary(job.name, state.canary_left if same and state else job.canary)
-            if (
+            if same and state is not None and _still_ahead(state, now) and job.enabled:
+                # Nothing fell due while it was down: its saved next instant stands (computed
+                # from the same definition). At 100,000 jobs working it out again is most
+                # of a restart.
+                assert state.next_run is not None
+                assert state.last_scheduled is not None
+                self._due.set(job.name, state.next_run)
+                self._save_state(job, state.next_run, last=state.last_scheduled)
+            elif (
                 state is not None
                 and state.last_scheduled is not None
                 and state.definition_hash == job.definition_hash
@@ -356,3 +364,9 @@ class Scheduler:
             log.info("redis.recovered")
         self._redis_ok = True
         self._backoff = 0.5
+
+
+def _still_ahead(state: JobState, now: datetime) -> bool:
+    """The saved next instant is after ``now`` and after the last one accounted for."""
+    last, nxt = state.last_scheduled, state.next_run
+    return last is not None and nxt is not None and last < nxt and nxt > now

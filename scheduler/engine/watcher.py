@@ -42,6 +42,7 @@ from scheduler.engine.gate import Gate
 from scheduler.engine.handover import Handover, drop_fenced
 from scheduler.engine.leader import LeaderElector
 from scheduler.engine.ledger import Ledger
+from scheduler.engine.maintenance import apply_rewind
 from scheduler.engine.progress import Progress
 from scheduler.engine.pruning import IdlePruner, rules_for
 from scheduler.engine.recordhealth import RecordHealth
@@ -193,6 +194,7 @@ class Watcher:
         with contextlib.suppress(redis.RedisError):
             self.gate.refresh_pauses(now, force=True)
         self._startup(now)
+        apply_rewind(self.store, self.conn, results_group(self.options.data_dir), now)
         self.results.start()
         log.info(
             "watcher.started",
@@ -209,21 +211,31 @@ class Watcher:
             self._shutdown()
 
     def _startup(self, now: datetime) -> None:
-        leading = self.handover.lead_at_start(now)
-        with paused_gc(), self.store.batch():  # one transaction for every job's state
-            self.reload.load_all(now)
-            # A standby resumes nothing now: the leader dispatches, and it resumes at takeover.
-            self.scheduler.start_jobs(now, standby=not leading)
-            self.reload.log_generation()
-            if not leading:
-                self.handover.standby_points()
+        with paused_gc():
+            with self.store.batch():
+                self.reload.load_all(now)
+            # The lease only once the files are read (the long part at scale): taken before,
+            # it could lapse before the first turn renews it, and the start would begin
+            # with a lost lease (and a needless takeover by a standby).
+            leading = self.handover.lead_at_start(now)
+            self._start_jobs(now, leading=leading)
         # What start-up built lives as long as the watcher: out of the collector's sight, so
         # its passes (and the idle CPU they cost) scale with what changes, not with the jobs.
+        # The garbage made meanwhile goes first (frozen, it would never be collected).
+        gc.collect()
         gc.freeze()
         snapshot = self.config.cache_snapshot()
         threading.Thread(
             target=self.config.save_cache, args=(snapshot,), name="job-cache", daemon=True
         ).start()
+
+    def _start_jobs(self, now: datetime, *, leading: bool) -> None:
+        with self.store.batch():  # one transaction for every job's state
+            # A standby resumes nothing now: the leader dispatches, and it resumes at takeover.
+            self.scheduler.start_jobs(now, standby=not leading)
+            self.reload.log_generation()
+            if not leading:
+                self.handover.standby_points()
 
     def _shutdown(self) -> None:
         if self.options.leader is not None:

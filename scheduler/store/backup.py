@@ -20,6 +20,8 @@ from scheduler.store.migrations import SCHEMA_VERSION
 #: Set in every backup: when it was taken (ISO-8601 UTC), so a restore knows from where on
 #: the results stream to read again.
 TAKEN_AT_META = "backup_taken_at"
+#: Set by a restore: the results stream entry the watcher's next start reads again from.
+REWIND_META = "restore_rewind_to"
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,15 @@ class CopyFacts:
     runs: int
     schema_version: int
     taken_at: str | None  # when the backup was taken, when it is one
+
+
+def put_meta(conn: sqlite3.Connection, key: str, value: str, at: str) -> None:
+    """Set a ``meta`` fact in a records file that no Store has open (a copy)."""
+    conn.execute(
+        "INSERT INTO meta (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key)"
+        " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        (key, value, at),
+    )
 
 
 def backup(source: sqlite3.Connection, dest: Path, taken_at: str) -> CopyFacts:
@@ -46,11 +57,7 @@ def backup(source: sqlite3.Connection, dest: Path, taken_at: str) -> CopyFacts:
         try:
             source.backup(target)  # pages=-1: one step, one read snapshot
             target.execute("PRAGMA journal_mode=DELETE")
-            target.execute(
-                "INSERT INTO meta (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key)"
-                " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                (TAKEN_AT_META, taken_at, taken_at),
-            )
+            put_meta(target, TAKEN_AT_META, taken_at, taken_at)
         finally:
             target.close()
         os.replace(partial, dest)

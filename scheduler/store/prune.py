@@ -15,17 +15,13 @@ from dataclasses import dataclass
 from scheduler.core.retention import Cutoffs
 from scheduler.core.runs import RunStatus
 from scheduler.store.connection import Database
+from scheduler.store.runrow import JOB_NAMES
 
 #: Ended otherwise than failed: these go by ``keep``; failed ones by ``keep_failed``.
 _ENDED = tuple(sorted(s.value for s in (RunStatus.succeeded, RunStatus.skipped, RunStatus.missed)))
 _FAILED = RunStatus.failed.value
 
-# Every job with runs, one index seek per job (a skip-scan), not a scan of every row.
-_JOBS = (
-    "WITH RECURSIVE names(job) AS (SELECT MIN(job) FROM runs UNION ALL"
-    " SELECT (SELECT MIN(job) FROM runs WHERE job > names.job) FROM names"
-    " WHERE names.job IS NOT NULL) SELECT job FROM names WHERE job IS NOT NULL"
-)
+_JOBS = f"{JOB_NAMES} SELECT job FROM names WHERE job IS NOT NULL"
 _CANDIDATES = (
     "SELECT id, scheduled_for FROM runs WHERE job = ?1 AND status IN (?2, ?3, ?4)"
     " AND scheduled_for < ?5 UNION ALL SELECT id, scheduled_for FROM runs"

@@ -26,6 +26,15 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else iso_utc(value)
 
 
+#: Every job name with runs, as the CTE ``names(job)``: one index seek per job (a
+#: skip-scan of ``runs_job_time``), not a pass over every row.
+JOB_NAMES = (
+    "WITH RECURSIVE names(job) AS (SELECT MIN(job) FROM runs UNION ALL"
+    " SELECT (SELECT MIN(job) FROM runs WHERE job > names.job) FROM names"
+    " WHERE names.job IS NOT NULL)"
+)
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunRow:
     """One run as recorded. Instants are aware UTC; ``duration_s`` is in seconds."""

@@ -68,7 +68,7 @@ def test_backup_under_load_restores_to_the_same_history(
             tmp_path, "restore", str(tmp_path / "backup.db"), "--redis-url", url, "--format", "json"
         )
         assert restored.returncode == 0, restored.stderr
-        assert json.loads(restored.stdout)["stream_rewound_to"]
+        assert json.loads(restored.stdout)["stream_rewind_to"]
         assert len(history(tmp_path)) == in_backup
         again = group.start("again")
         wait_for(

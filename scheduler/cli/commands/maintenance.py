@@ -123,8 +123,9 @@ def restore(src: Path, data_dir: Path, redis_url: str | None, fmt: str) -> None:
         f"restored {data['runs']} runs from {src} (taken {data['taken_at']})"
         + (f"; the previous file is kept as {data['previous']}" if data["previous"] else "")
         + (
-            f"; the watcher reads the results stream again from {data['stream_rewound_to']}"
-            if data["stream_rewound_to"]
+            f"; the watcher's next start reads the results stream again from"
+            f" {data['stream_rewind_to']}"
+            if data["stream_rewind_to"]
             else ""
         )
     )

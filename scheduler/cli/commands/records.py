@@ -88,10 +88,10 @@ def history(name: str | None, limit: int, status: str | None, data_dir: Path, fm
     """Recorded runs (of job NAME), newest first."""
     from scheduler.cli.report import dumps, history_table
     from scheduler.core.errors import StoreError
-    from scheduler.engine import api
+    from scheduler.engine.runhistory import history as read_history
 
     try:
-        rows = api.history(data_dir, job=name, status=status, limit=limit)
+        rows = read_history(data_dir, job=name, status=status, limit=limit)
     except StoreError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_INVALID)
