@@ -197,9 +197,11 @@ class Overview:
         records_error = None
         last: dict[str, Any] = {}
         meta: dict[str, tuple[str, datetime] | None] = {}
+        canaries: dict[str, tuple[str | None, int]] = {}
         try:
             last = self.runlog.last_runs()
             meta = self.runlog.meta(_META)
+            canaries = self.runlog.canaries_left()
         except StoreError as exc:
             records_error = str(exc)
         watcher = api.watcher_health(meta, now)
@@ -219,7 +221,7 @@ class Overview:
                     **base,
                     "next_run": None if nxt is None else local_iso(nxt, job.timezone),
                     "next_run_utc": None if nxt is None else nxt.astimezone(UTC).isoformat(),
-                    "state": _state(spec.enabled, pause, spec.canary),
+                    "state": _state(spec.enabled, pause, _in_canary(job, canaries.get(name))),
                     "paused": pause,
                     "mode": mode(job),
                     "last_run": None if run is None else _last(run),
@@ -256,7 +258,14 @@ class Overview:
         return live, None
 
 
-def _state(enabled: bool, pause: dict[str, Any] | None, canary: int) -> str:
+def _in_canary(job: LoadedJob, recorded: tuple[str | None, int] | None) -> bool:
+    """Whether the job still has canary runs to go (as ``api.in_canary`` decides it)."""
+    if recorded is None or recorded[0] != job.definition_hash:
+        return job.spec.canary > 0
+    return recorded[1] > 0
+
+
+def _state(enabled: bool, pause: dict[str, Any] | None, canary: bool) -> str:
     if not enabled:
         return "disabled"
     if pause is not None:

@@ -183,13 +183,13 @@ class RunLog:
                 out[row["key"]] = (row["value"], datetime.fromisoformat(row["updated_at"]))
         return out
 
-    def next_runs(self) -> dict[str, datetime]:
-        """The next run the watcher computed per job (its ``job_state``), UTC."""
+    def canaries_left(self) -> dict[str, tuple[str | None, int]]:
+        """Per job, the definition hash the watcher last saw and its canary runs left."""
         if not self.exists:
             return {}
         with self._read() as conn:
-            rows = conn.execute("SELECT job, next_run FROM job_state WHERE next_run IS NOT NULL")
-            return {r["job"]: datetime.fromisoformat(r["next_run"]) for r in rows}
+            rows = conn.execute("SELECT job, definition_hash, canary_left FROM job_state")
+            return {r["job"]: (r["definition_hash"], int(r["canary_left"] or 0)) for r in rows}
 
     def durations(self, job: str, count: int) -> list[RunRow]:
         """The job's last ``count`` runs that have a duration, oldest first (for a plot)."""

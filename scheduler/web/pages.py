@@ -39,8 +39,14 @@ def jobs_page(request: Request) -> HTMLResponse:
     return render(request, "jobs.html", listing=listing, queues=queues, job_states=JOB_STATES)
 
 
-def job_page(request: Request) -> HTMLResponse:
+def job_page(request: Request) -> Response:
     name = request.path_params["name"]
+    try:
+        job = web(request).overview.find_job(name)
+    except SchedulerError as exc:
+        return not_found(request, str(exc))
+    if job.name != name:  # an old name (previous_names): the page lives at the new one
+        return RedirectResponse(f"{root(request)}/jobs/{job.name}", status_code=308)
     try:
         data = jobview.job_detail(web(request).overview, name, dict(request.query_params))
     except SchedulerError as exc:
