@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +42,23 @@ class Snapshot:
     records_error: str | None = None
     redis_error: str | None = None
     by_name: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: What front ends rendered from this snapshot (a page, a JSON body), by their key:
+    #: 200 clients asking for the same thing cost one rendering per snapshot.
+    rendered: dict[Any, bytes] = field(default_factory=dict, compare=False, repr=False)
+    _render_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    def render_once(self, key: Any, make: Callable[[], bytes]) -> bytes:
+        """``make()``'s bytes for ``key``, made once per snapshot (at most 256 kept)."""
+        found = self.rendered.get(key)
+        if found is not None:
+            return found
+        with self._render_lock:
+            found = self.rendered.get(key)
+            if found is None:
+                found = make()
+                if len(self.rendered) < 256:
+                    self.rendered[key] = found
+            return found
 
 
 def mode(job: LoadedJob) -> str | None:
@@ -197,9 +215,11 @@ class Overview:
         records_error = None
         last: dict[str, Any] = {}
         meta: dict[str, tuple[str, datetime] | None] = {}
+        canaries: dict[str, tuple[str | None, int]] = {}
         try:
             last = self.runlog.last_runs()
             meta = self.runlog.meta(_META)
+            canaries = self.runlog.canaries_left()
         except StoreError as exc:
             records_error = str(exc)
         watcher = api.watcher_health(meta, now)
@@ -219,7 +239,7 @@ class Overview:
                     **base,
                     "next_run": None if nxt is None else local_iso(nxt, job.timezone),
                     "next_run_utc": None if nxt is None else nxt.astimezone(UTC).isoformat(),
-                    "state": _state(spec.enabled, pause, spec.canary),
+                    "state": _state(spec.enabled, pause, _in_canary(job, canaries.get(name))),
                     "paused": pause,
                     "mode": mode(job),
                     "last_run": None if run is None else _last(run),
@@ -256,7 +276,14 @@ class Overview:
         return live, None
 
 
-def _state(enabled: bool, pause: dict[str, Any] | None, canary: int) -> str:
+def _in_canary(job: LoadedJob, recorded: tuple[str | None, int] | None) -> bool:
+    """Whether the job still has canary runs to go (as ``api.in_canary`` decides it)."""
+    if recorded is None or recorded[0] != job.definition_hash:
+        return job.spec.canary > 0
+    return recorded[1] > 0
+
+
+def _state(enabled: bool, pause: dict[str, Any] | None, canary: bool) -> str:
     if not enabled:
         return "disabled"
     if pause is not None:

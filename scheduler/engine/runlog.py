@@ -183,13 +183,13 @@ class RunLog:
                 out[row["key"]] = (row["value"], datetime.fromisoformat(row["updated_at"]))
         return out
 
-    def next_runs(self) -> dict[str, datetime]:
-        """The next run the watcher computed per job (its ``job_state``), UTC."""
+    def canaries_left(self) -> dict[str, tuple[str | None, int]]:
+        """Per job, the definition hash the watcher last saw and its canary runs left."""
         if not self.exists:
             return {}
         with self._read() as conn:
-            rows = conn.execute("SELECT job, next_run FROM job_state WHERE next_run IS NOT NULL")
-            return {r["job"]: datetime.fromisoformat(r["next_run"]) for r in rows}
+            rows = conn.execute("SELECT job, definition_hash, canary_left FROM job_state")
+            return {r["job"]: (r["definition_hash"], int(r["canary_left"] or 0)) for r in rows}
 
     def durations(self, job: str, count: int) -> list[RunRow]:
         """The job's last ``count`` runs that have a duration, oldest first (for a plot)."""
@@ -217,16 +217,19 @@ class RunLog:
                 out.setdefault(row["day"], {})[row["status"]] = int(row["n"])
         return out
 
-    def window(self, start: datetime, end: datetime, limit: int = 20_000) -> list[RunRow]:
-        """Every run scheduled in [start, end), oldest first (the timeline's past half)."""
-        if not self.exists:
+    def window(
+        self, start: datetime, end: datetime, jobs: list[str], limit: int = 20_000
+    ) -> list[RunRow]:
+        """The runs of ``jobs`` scheduled in [start, end), oldest first (the timeline)."""
+        if not self.exists or not jobs:
             return []
+        marks = ",".join("?" * len(jobs))
         sql = (
-            "SELECT * FROM runs WHERE scheduled_for >= ? AND scheduled_for < ?"
-            " ORDER BY scheduled_for LIMIT ?"
+            f"SELECT * FROM runs WHERE job IN ({marks}) AND scheduled_for >= ?"
+            " AND scheduled_for < ? ORDER BY scheduled_for LIMIT ?"
         )
         with self._read() as conn:
-            params = (iso_utc(start), iso_utc(end), limit)
+            params = (*jobs, iso_utc(start), iso_utc(end), limit)
             return [RunRow.from_row(r) for r in conn.execute(sql, params)]
 
     def totals(self) -> dict[tuple[str, str], int]:

@@ -30,7 +30,7 @@ from typing import Any
 import redis
 import structlog
 
-from scheduler.config.jobcache import paused_gc
+from scheduler.config.jobcache import Entries, paused_gc
 from scheduler.config.liveconfig import LiveConfig
 from scheduler.core.catchup import DEFAULT_GRACE
 from scheduler.core.clock import Clock
@@ -64,6 +64,9 @@ HEARTBEAT_TTL = 30
 #: they must be, so that a result still on its way is not overtaken.
 RECONCILE_EVERY = 5.0
 RECONCILE_MIN_AGE = timedelta(seconds=10)
+#: How long a stop waits for the job cache still being written after start-up (about 2 s
+#: of CPU at 100,000 jobs); a cache not written only makes the next start slower.
+CACHE_SAVE_WAIT = 5.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,6 +173,7 @@ class Watcher:
             else None
         )
         self._observer: Any = None
+        self._cache_saver: threading.Thread | None = None
         self._last_beat = 0.0
         # The first pass waits for the reader to apply the stream's backlog.
         self._next_reconcile = time.monotonic() + 5.0
@@ -225,9 +229,15 @@ class Watcher:
         gc.collect()
         gc.freeze()
         snapshot = self.config.cache_snapshot()
-        threading.Thread(
-            target=self.config.save_cache, args=(snapshot,), name="job-cache", daemon=True
-        ).start()
+        self._cache_saver = threading.Thread(
+            target=self._save_cache, args=(snapshot,), name="job-cache", daemon=True
+        )
+        self._cache_saver.start()
+
+    def _save_cache(self, snapshot: Entries) -> None:
+        started = time.monotonic()
+        self.config.save_cache(snapshot)
+        log.info("config.cache_saved", files=len(snapshot), s=round(time.monotonic() - started, 2))
 
     def _start_jobs(self, now: datetime, *, leading: bool) -> None:
         with self.store.batch():  # one transaction for every job's state
@@ -238,6 +248,8 @@ class Watcher:
                 self.handover.standby_points()
 
     def _shutdown(self) -> None:
+        if self._cache_saver is not None:  # stopped right after start: let the cache be
+            self._cache_saver.join(timeout=CACHE_SAVE_WAIT)
         if self.options.leader is not None:
             self.options.leader.release()  # a standby takes over now, not in a lease's time
         if self._observer is not None:

@@ -131,3 +131,13 @@ def test_locked_records_are_said_and_the_server_keeps_serving(dirs: tuple[Path, 
     finally:
         holder.close()
     assert "Records unreadable" not in web.get("/").text
+
+
+def test_an_old_name_redirects_to_the_job_page(tmp_path: Path) -> None:
+    jobs, data = tmp_path / "jobs.d", tmp_path / "data"
+    write_job(jobs, "alpha")
+    path = jobs / "alpha.yaml"
+    path.write_text(path.read_text() + "previous_names: [old-alpha]\n")
+    response = client(jobs, data).get("/jobs/old-alpha", follow_redirects=False)
+    assert response.status_code == 308
+    assert response.headers["location"] == "/jobs/alpha"
