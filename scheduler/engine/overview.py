@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +42,23 @@ class Snapshot:
     records_error: str | None = None
     redis_error: str | None = None
     by_name: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: What front ends rendered from this snapshot (a page, a JSON body), by their key:
+    #: 200 clients asking for the same thing cost one rendering per snapshot.
+    rendered: dict[Any, bytes] = field(default_factory=dict, compare=False, repr=False)
+    _render_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    def render_once(self, key: Any, make: Callable[[], bytes]) -> bytes:
+        """``make()``'s bytes for ``key``, made once per snapshot (at most 256 kept)."""
+        found = self.rendered.get(key)
+        if found is not None:
+            return found
+        with self._render_lock:
+            found = self.rendered.get(key)
+            if found is None:
+                found = make()
+                if len(self.rendered) < 256:
+                    self.rendered[key] = found
+            return found
 
 
 def mode(job: LoadedJob) -> str | None:

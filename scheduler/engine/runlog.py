@@ -217,16 +217,19 @@ class RunLog:
                 out.setdefault(row["day"], {})[row["status"]] = int(row["n"])
         return out
 
-    def window(self, start: datetime, end: datetime, limit: int = 20_000) -> list[RunRow]:
-        """Every run scheduled in [start, end), oldest first (the timeline's past half)."""
-        if not self.exists:
+    def window(
+        self, start: datetime, end: datetime, jobs: list[str], limit: int = 20_000
+    ) -> list[RunRow]:
+        """The runs of ``jobs`` scheduled in [start, end), oldest first (the timeline)."""
+        if not self.exists or not jobs:
             return []
+        marks = ",".join("?" * len(jobs))
         sql = (
-            "SELECT * FROM runs WHERE scheduled_for >= ? AND scheduled_for < ?"
-            " ORDER BY scheduled_for LIMIT ?"
+            f"SELECT * FROM runs WHERE job IN ({marks}) AND scheduled_for >= ?"
+            " AND scheduled_for < ? ORDER BY scheduled_for LIMIT ?"
         )
         with self._read() as conn:
-            params = (iso_utc(start), iso_utc(end), limit)
+            params = (*jobs, iso_utc(start), iso_utc(end), limit)
             return [RunRow.from_row(r) for r in conn.execute(sql, params)]
 
     def totals(self) -> dict[tuple[str, str], int]:

@@ -110,7 +110,8 @@ class Prune:
     def vacuum(self, pages: int) -> int:
         """Give up to ``pages`` free pages back to the file system (incremental vacuum);
         returns how many free pages remain. Does nothing unless auto_vacuum is INCREMENTAL."""
-        self._conn.execute(f"PRAGMA incremental_vacuum({int(pages):d})").fetchall()
+        # executescript runs the pragma to its end; execute() steps it once: one page.
+        self._conn.executescript(f"PRAGMA incremental_vacuum({int(pages):d});")
         return int(self._conn.execute("PRAGMA freelist_count").fetchone()[0])
 
     @property

@@ -112,10 +112,19 @@ class Runs:
 
     def active_runs(self) -> list[RunRow]:
         """Every run still enqueued or started (waiting ones included), oldest first."""
-        return list(reversed(self._runs(" WHERE status IN (?, ?)", [s.value for s in ACTIVE])))
+        where = " WHERE status IN (?, ?)"
+        return list(reversed(self._runs(where, [s.value for s in ACTIVE], by_status=True)))
 
-    def _runs(self, where: str, params: Sequence[object], tail: str = "") -> list[RunRow]:
-        sql = f"SELECT {_RUN_COLUMNS} FROM runs{where} ORDER BY scheduled_for DESC, id DESC{tail}"
+    def _runs(
+        self, where: str, params: Sequence[object], tail: str = "", *, by_status: bool = False
+    ) -> list[RunRow]:
+        # Active runs across all jobs: through the status index, then sorted. Left to itself,
+        # SQLite walks runs_scheduled (already in order) and filters every row: at a million
+        # runs the watcher's reconcile (the few runs still started) stalled the loop.
+        source = "runs INDEXED BY runs_status" if by_status else "runs"
+        sql = (
+            f"SELECT {_RUN_COLUMNS} FROM {source}{where} ORDER BY scheduled_for DESC, id DESC{tail}"
+        )
         return [RunRow.from_row(row) for row in self._conn.execute(sql, params)]
 
     @staticmethod
@@ -151,7 +160,10 @@ class Runs:
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
         where, params = self._filters(job, status, reason, trigger)
-        return self._runs(where, [*params, limit], " LIMIT ?")
+        # Runs still active are few: found by status. Ended ones are many: walking by time
+        # finds ``limit`` of them soonest.
+        by_status = job is None and status in ACTIVE
+        return self._runs(where, [*params, limit], " LIMIT ?", by_status=by_status)
 
     def last_run(self, job: str) -> RunRow | None:
         """The job's run with the latest scheduled instant, or None if it never had one."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from scheduler.core.errors import SchedulerError
 from scheduler.core.job import LoadedJob
@@ -24,9 +24,15 @@ def error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
-def jobs(request: Request) -> JSONResponse:
+def _dumps(data: Any) -> bytes:
+    # As JSONResponse renders, so a cached body is byte for byte what it would send.
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+def jobs(request: Request) -> Response:
     snap = web(request).overview.snapshot()
-    return JSONResponse({"jobs": snap.jobs})
+    body = snap.render_once("api:jobs", lambda: _dumps({"jobs": snap.jobs}))
+    return Response(body, media_type="application/json")
 
 
 def _find(request: Request) -> LoadedJob | JSONResponse:

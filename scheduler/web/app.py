@@ -44,7 +44,10 @@ class ForwardedPrefix:
 
 
 def _metrics(request: Request) -> Response:
-    return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
+    # One exposition per snapshot, however many scrapers (and 10,000 jobs' series) ask.
+    snap = web(request).overview.snapshot()
+    body = snap.render_once("metrics", lambda: generate_latest(request.app.state.registry))
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 def _healthz(request: Request) -> JSONResponse:

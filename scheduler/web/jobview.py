@@ -128,13 +128,6 @@ def timeline(overview: Overview, params: Mapping[str, str]) -> dict[str, Any]:
     snap = overview.snapshot()
     now = snap.taken
     start, end = now - timedelta(hours=24), now + timedelta(hours=24)
-    past: dict[str, list[Any]] = {}
-    if not snap.records_error:
-        try:
-            for run in overview.runlog.window(start, now):
-                past.setdefault(run.job, []).append(run)
-        except SchedulerError:
-            pass
     catalog = overview.catalog()
     try:
         page = max(1, int(params.get("page", "1")))
@@ -144,12 +137,18 @@ def timeline(overview: Overview, params: Mapping[str, str]) -> dict[str, Any]:
     per = 50
     pages = max(1, -(-len(names) // per))
     page = min(page, pages)
+    shown = names[(page - 1) * per : page * per]
+    past: dict[str, list[Any]] = {}
+    if not snap.records_error:
+        try:
+            for run in overview.runlog.window(start, now, shown):
+                past.setdefault(run.job, []).append(run)
+        except SchedulerError:
+            pass
     rows = []
-    for name in names[(page - 1) * per : page * per]:
+    for name in shown:
         job = catalog.jobs[name]
-        future = []
-        if job.spec.enabled:
-            future = [t for t in next_runs(job.schedule, now, 300) if t < end]
+        future = _until(job, now, end) if job.spec.enabled else []
         rows.append(plots.timeline_row(job, past.get(name, []), future, start, end))
     return {
         "rows": rows,
@@ -157,6 +156,16 @@ def timeline(overview: Overview, params: Mapping[str, str]) -> dict[str, Any]:
         "page": page,
         "pages": pages,
     }
+
+
+def _until(job: LoadedJob, now: datetime, end: datetime, most: int = 300) -> list[datetime]:
+    """The job's runs after ``now`` and before ``end`` (at most ``most``)."""
+    out: list[datetime] = []
+    t: datetime | None = job.schedule.next_after(now)
+    while t is not None and t < end and len(out) < most:
+        out.append(t)
+        t = job.schedule.next_after(t)
+    return out
 
 
 @dataclass(frozen=True)

@@ -24,19 +24,32 @@ ACTIONS = ("trigger", "pause", "resume")
 
 def render(request: Request, template: str, status: int = 200, **extra: Any) -> HTMLResponse:
     html = web(request).env.get_template(template).render(page_context(request, **extra))
-    headers = {"Cache-Control": "no-store", "X-Frame-Options": "DENY"}
-    return HTMLResponse(html, status_code=status, headers=headers)
+    return _html(html.encode(), status)
 
 
 def not_found(request: Request, message: str) -> HTMLResponse:
     return render(request, "error.html", 404, title="Not found", message=message)
 
 
+def _html(body: bytes, status: int = 200) -> HTMLResponse:
+    headers = {"Cache-Control": "no-store", "X-Frame-Options": "DENY"}
+    return HTMLResponse(body, status_code=status, headers=headers)
+
+
 def jobs_page(request: Request) -> HTMLResponse:
+    """The jobs page; the same query renders once per snapshot unless logged in (a
+    logged-in page carries its own CSRF token and login)."""
     snap = web(request).overview.snapshot()
-    listing = page_of(snap.jobs, dict(request.query_params))
-    queues = sorted({r["queue"] for r in snap.jobs})
-    return render(request, "jobs.html", listing=listing, queues=queues, job_states=JOB_STATES)
+
+    def make() -> bytes:
+        listing = page_of(snap.jobs, dict(request.query_params))
+        queues = sorted({r["queue"] for r in snap.jobs})
+        page = render(request, "jobs.html", listing=listing, queues=queues, job_states=JOB_STATES)
+        return bytes(page.body)
+
+    if login(request) is not None:
+        return _html(make())
+    return _html(snap.render_once(("page:/", root(request), str(request.url.query)), make))
 
 
 def job_page(request: Request) -> Response:
