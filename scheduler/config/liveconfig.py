@@ -62,6 +62,7 @@ class LiveConfig:
         # parsed again. Each entry serves once, at the first read of its file.
         self._cache_dir = cache_dir
         self._cached = {} if cache_dir is None else jobcache.load(cache_dir, self._salt)
+        self._cache_fresh = bool(self._cached)  # until a file is parsed: nothing to write
         self.defaults = DefaultsTree()
         self._defaults_rejected: dict[str, list[JobFileError]] = {}
         self._files: dict[str, _FileState] = {}
@@ -122,6 +123,7 @@ class LiveConfig:
         if cached is not None and cached[0] == digest:
             result = FileResult(source, jobs=list(cached[1]))
         else:
+            self._cache_fresh = False
             # No `now`: the date-dependent warnings are for `validate`; the watcher needs none.
             result = parse_job_bytes(raw, source, positions=False, context=context)
         self._reject_duplicates(result)
@@ -139,6 +141,11 @@ class LiveConfig:
     def cache_snapshot(self) -> jobcache.Entries:
         """What ``save_cache`` writes: each accepted file's digest and jobs (a copy)."""
         return {f: (state.digest, tuple(state.jobs.values())) for f, state in self._files.items()}
+
+    @property
+    def cache_fresh(self) -> bool:
+        """Every file was served from the cache, and it held no other: it needs no rewrite."""
+        return self._cache_fresh and not self._cached
 
     def save_cache(self, snapshot: jobcache.Entries | None = None) -> None:
         """Write the cache for the next start (nothing without a cache dir)."""

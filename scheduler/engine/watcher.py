@@ -228,6 +228,8 @@ class Watcher:
         # The garbage made meanwhile goes first (frozen, it would never be collected).
         gc.collect()
         gc.freeze()
+        if self.config.cache_fresh:
+            return
         snapshot = self.config.cache_snapshot()
         self._cache_saver = threading.Thread(
             target=self._save_cache, args=(snapshot,), name="job-cache", daemon=True

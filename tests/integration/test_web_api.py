@@ -174,3 +174,23 @@ def test_openapi_document_names_every_route(dirs: tuple[Path, Path]) -> None:
         "/jobs/{name}/pause",
         "/jobs/{name}/resume",
     }
+
+
+def test_run_counters_do_not_go_down_when_runs_are_pruned(dirs: tuple[Path, Path]) -> None:
+    """A prune deletes rows; scheduler_runs_total keeps what it counted before."""
+    import sqlite3
+
+    jobs, data = dirs
+    record_runs(data, "alpha", 3)
+    web = client(jobs, data)
+
+    def succeeded() -> float:
+        for line in web.get("/metrics").text.splitlines():
+            if line.startswith('scheduler_runs_total{job_name="alpha",status="succeeded"}'):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    assert succeeded() == 3.0
+    with sqlite3.connect(data / "scheduler.db") as conn:  # what a retention prune does
+        conn.execute("DELETE FROM runs WHERE id IN (SELECT MIN(id) FROM runs)")
+    assert succeeded() == 3.0

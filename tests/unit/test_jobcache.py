@@ -40,8 +40,10 @@ def test_an_unchanged_file_is_served_from_the_cache(tmp_path: Path) -> None:
     root, data, _ = _setup(tmp_path)
     config = LiveConfig(root, cache_dir=data)
     assert set(config._cached) == {str(root / "a.yaml")}
+    assert not config.cache_fresh
     config.rescan(NOW)
     assert config._cached == {}  # taken, not parsed again
+    assert config.cache_fresh  # nothing to write back
     assert config.jobs["a"].spec.schedule.cron == "1 * * * *"
     assert config.jobs["a"].schedule.next_after(NOW) == datetime(2026, 6, 1, 12, 1, tzinfo=UTC)
 
@@ -55,6 +57,7 @@ def test_same_size_and_mtime_other_content_is_read_anew(tmp_path: Path) -> None:
     assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
     config = _loaded(root, data)
     assert config.jobs["a"].spec.schedule.cron == "2 * * * *"
+    assert not config.cache_fresh
     assert validate([root], NOW).jobs["a"].spec.schedule.cron == "2 * * * *"
 
 
