@@ -18,6 +18,9 @@ from tests.unit.test_ledger_rules import HISTORIES, Entry
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 E = EventKind
+#: Each run id's own minute after T0. Not hash(rid): string hashes change per process, and two
+#: ids on one minute are one (job, instant) row, which made the test fail now and then.
+_MINUTES: dict[str, int] = {}
 
 
 @pytest.fixture
@@ -43,7 +46,7 @@ def entry(kind: EventKind, rid: str, step: int, attempt: int | None = None) -> R
         kind=kind,
         run_id=rid,
         job="tick",
-        scheduled_for=iso_utc(T0 + timedelta(minutes=hash(rid) % 100_000)),
+        scheduled_for=iso_utc(T0 + timedelta(minutes=_MINUTES.setdefault(rid, len(_MINUTES)))),
         trigger=RunTrigger.schedule,
         at=iso_utc(T0 + timedelta(seconds=step)),
         attempt=attempt,
