@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from scheduler.core.policies import Reason
 from scheduler.core.runs import RunStatus, RunTrigger
 from scheduler.store import RunRow
 from tests.faults import fault_tasks
@@ -192,6 +193,14 @@ class Verdict:
     skipped: int
     failed: int
     instants: int
+
+
+def ran_or_overlap_skipped(r: RunRow) -> bool:
+    """A row a records fault must not explain away: not failed, and skipped only by the
+    overlap rule (a 1 s job whose run outlasts its second)."""
+    return r.status is not RunStatus.failed and (
+        r.status is not RunStatus.skipped or r.reason == Reason.overlap
+    )
 
 
 def assert_each_instant_once(

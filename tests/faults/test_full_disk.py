@@ -20,13 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.core.policies import Reason
-from scheduler.core.runs import RunStatus
 from scheduler.engine.embedded import EmbeddedRedis
 from tests.faults.harness import (
     assert_each_instant_once,
     fleet,
     job_file,
+    ran_or_overlap_skipped,
     stop_job,
     wait_more_done,
 )
@@ -131,10 +130,7 @@ def test_full_disk_then_room_again(
         out,
         every=SECOND,
         through=through,
-        allow=lambda r: (
-            r.status is not RunStatus.failed
-            and (r.status is not RunStatus.skipped or r.reason == Reason.overlap)
-        ),
+        allow=ran_or_overlap_skipped,
     )
     assert verdict.missed == 0, verdict
     assert verdict.executed >= 7, verdict

@@ -17,13 +17,12 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from scheduler.core.policies import Reason
-from scheduler.core.runs import RunStatus
 from scheduler.engine.embedded import EmbeddedRedis
 from tests.faults.harness import (
     assert_each_instant_once,
     fleet,
     job_file,
+    ran_or_overlap_skipped,
     stop_job,
     wait_done,
     wait_more_done,
@@ -75,10 +74,7 @@ def test_sqlite_locked_by_another_process(tmp_path: Path, redis_server: Embedded
         out,
         every=SECOND,
         through=through,
-        allow=lambda r: (
-            r.status is not RunStatus.failed
-            and (r.status is not RunStatus.skipped or r.reason == Reason.overlap)
-        ),
+        allow=ran_or_overlap_skipped,
     )
     during = [r for r in rows.values() if locked_at < r.scheduled_for <= locked_at + 6 * SECOND]
     assert len(during) >= 6
