@@ -25,6 +25,7 @@ from scheduler.core.ledger import LEDGER, Filter, state
 from scheduler.core.runs import iso_utc
 from scheduler.store.migrations import SCHEMA_VERSION
 from scheduler.store.runrow import RunRow
+from scheduler.store.runs import LAST_RUNS_SQL
 
 #: The most rows one history read returns, whatever the caller asks.
 MAX_LIMIT = 500
@@ -154,21 +155,11 @@ class RunLog:
     # -- what the pages and metrics summarise -----------------------------------------
 
     def last_runs(self) -> dict[str, RunRow]:
-        """Each job's run with the latest scheduled instant (one index walk per job)."""
+        """Each job's run with the latest scheduled instant (the store's query: one seek a job)."""
         if not self.exists:
             return {}
-        sql = (
-            "SELECT r.* FROM runs r JOIN (SELECT job, MAX(scheduled_for) AS at FROM runs"
-            " GROUP BY job) x ON r.job = x.job AND r.scheduled_for = x.at"
-        )
-        out: dict[str, RunRow] = {}
         with self._read() as conn:
-            for row in conn.execute(sql):
-                run = RunRow.from_row(row)
-                seen = out.get(run.job)
-                if seen is None or run.id > seen.id:
-                    out[run.job] = run
-        return out
+            return {row["job"]: RunRow.from_row(row) for row in conn.execute(LAST_RUNS_SQL)}
 
     def meta(self, keys: tuple[str, ...]) -> dict[str, tuple[str, datetime] | None]:
         """The watcher's facts (heartbeat, generation, ...) by key, with when each was set."""
