@@ -12,7 +12,6 @@ published in one round trip, for the other watchers' records.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -28,6 +27,7 @@ from scheduler.core.duequeue import DueQueue
 from scheduler.core.job import LoadedJob
 from scheduler.core.policies import Reason
 from scheduler.core.runs import EventKind, RunEvent, RunRequest, RunTrigger, iso_utc, run_id
+from scheduler.engine.bursts import Bursts
 from scheduler.engine.dispatch import Dispatched, Dispatcher
 from scheduler.engine.gate import Gate
 from scheduler.engine.ledger import Ledger
@@ -38,8 +38,6 @@ log = structlog.get_logger("scheduler.watcher")
 
 #: Runs dispatched per Redis pipeline.
 BATCH = 2000
-#: Runs due this soon are serialised before their instant (see Dispatcher.prepare).
-PREPARE_AHEAD = timedelta(milliseconds=500)
 _TINY = timedelta(microseconds=1)
 _DEDUPLICATED = str(Reason.deduplicated)
 
@@ -76,7 +74,15 @@ class Scheduler:
         self._dispatcher = dispatcher
         self._grace = grace
         self._fenced = fenced
-        self._prepared: dict[tuple[str, datetime], tuple[LoadedJob, RunRequest]] = {}
+        self._bursts = Bursts(
+            config=config,
+            due=due,
+            clock=clock,
+            progress=progress,
+            gate=gate,
+            dispatcher=dispatcher,
+            grace=grace,
+        )
         self._redis_ok = True
         self._retry_at = 0.0
         self._backoff = 0.5
@@ -88,31 +94,20 @@ class Scheduler:
 
     # -- the loop's steps ------------------------------------------------------------
 
-    def prepare_soon(self, now: datetime) -> None:
-        """Build and stage in Redis the runs due within ``PREPARE_AHEAD`` of ``now``."""
-        nxt = self._due.peek()
-        if nxt is None or nxt.instant - now > PREPARE_AHEAD:
-            return
-        soon = self._due.upcoming(now + PREPARE_AHEAD, limit=BATCH)
-        requests = []
-        if len(self._prepared) > 2 * BATCH:  # left by runs that never fell due (edits)
-            self._prepared.clear()
-        for run in soon:
-            job = self._config.jobs.get(run.job)
-            if job is not None and job.enabled:
-                request = self._request(job, run.instant, RunTrigger.schedule)
-                self._prepared[(job.name, run.instant)] = (job, request)
-                requests.append(request)
-        # Preparing asks Redis its version once; if Redis is down, dispatch reports it.
-        with contextlib.suppress(redis.RedisError):
-            self._dispatcher.prepare(requests)
+    def prepare_soon(self, now: datetime) -> bool:
+        """Stage the runs due soon (``Bursts.prepare``); True when some are left to stage."""
+        return self._bursts.prepare(now)
 
     def dispatch_due(self, now: datetime) -> None:
-        """Send every run due at ``now`` (in batches), then set each job's next instant."""
+        """Send every run due at ``now`` (in batches), then set each job's next instant.
+
+        The bursts staged for the instants reached go out first (``Bursts.fire``); the
+        runs withdrawn from them and any not staged then go the ordinary way."""
+        fired = self._fire_bursts(now)
         while True:
             due = self._due.pop_due(now, limit=BATCH)
             if not due:
-                return
+                break
             jobs = [(run, self._config.jobs.get(run.job)) for run in due]
             live = [(run, job) for run, job in jobs if job is not None and job.enabled]
             # A run put back while Redis was down, and now far behind, is a misfire: the
@@ -120,24 +115,52 @@ class Scheduler:
             late = [late_beyond(job.misfire, run.instant, now, self._grace) for run, job in live]
             sent = [pair for pair, far in zip(live, late, strict=True) if not far]
             stale = [pair for pair, far in zip(live, late, strict=True) if far]
+            early = [fired.pop((job.name, run.instant), None) for run, job in sent]
             # Send first (payloads were prepared ahead), then work out what comes next:
             # the runs' visibility in the queue waits for nothing else.
-            requests = [self._request(job, run.instant, RunTrigger.schedule) for run, job in sent]
+            requests = [
+                self._request(job, run.instant, RunTrigger.schedule)
+                for (run, job), done in zip(sent, early, strict=True)
+                if done is None
+            ]
             with self._store.batch():
-                if not self.send(requests):
-                    for run in due:  # put them back: they go out late, once Redis answers
-                        self._due.set(run.job, run.instant)
-                    return
+                self._record([done for done in early if done is not None])
+                ok = self.send(requests)
                 follow_up: list[RunRequest] = []
-                for run, job in sent:
-                    follow_up += self.advance(job, run.instant, now)
-                for run, job in stale:
-                    follow_up += self.advance(job, run.instant - _TINY, now)
-                if follow_up and not self.send(follow_up):
+                for (run, job), done in zip(sent, early, strict=True):
+                    if ok or done is not None:
+                        self._bursts.forget(job.name, run.instant)
+                        follow_up += self.advance(job, run.instant, now)
+                    else:  # put back: it goes out late, once Redis answers
+                        self._due.set(job.name, run.instant)
+                if not ok:
+                    dead = [run for run, job in jobs if job is None or not job.enabled]
+                    for run in [*(run for run, _ in stale), *dead]:
+                        self._due.set(run.job, run.instant)
+                else:
+                    for run, job in stale:
+                        follow_up += self.advance(job, run.instant - _TINY, now)
+                if follow_up and not (ok and self.send(follow_up)):
                     self._put_back(follow_up)
                 # Published before the rows commit: a watcher killed in between finds its
                 # entries on the stream when it comes back.
                 self._ledger.flush()
+            if not ok:
+                break
+        if fired:  # visible in Redis, so recorded, though their jobs moved meanwhile
+            with self._store.batch():
+                self._record(list(fired.values()))
+                self._ledger.flush()
+
+    def _fire_bursts(self, now: datetime) -> dict[tuple[str, datetime], Dispatched]:
+        try:
+            fired = self._bursts.fire(now)
+        except redis.RedisError as exc:
+            self._redis_failed(exc)
+            return {}
+        if fired:
+            self._redis_recovered()
+        return fired
 
     def release_waiting(self, now: datetime) -> None:
         """Send the runs queue_one held back whose earlier run has ended."""
@@ -173,6 +196,11 @@ class Scheduler:
             self._redis_failed(exc)
             return False
         self._redis_recovered()
+        self._record(outcomes)
+        return True
+
+    def _record(self, outcomes: list[Dispatched]) -> None:
+        """Record and log what became of runs sent (those refused by the fence dropped)."""
         if any(o.fenced for o in outcomes):
             outcomes = self._fenced(outcomes)
         sent_at = iso_utc(self._clock.now())  # when the runs became visible in their queues
@@ -202,7 +230,6 @@ class Scheduler:
                 bound.info("run.enqueued", trigger=str(req.trigger), queue=req.queue)
             else:
                 bound.info("run.deduplicated", trigger=str(req.trigger))
-        return True
 
     # -- each job's next instant -----------------------------------------------------
 
@@ -302,9 +329,9 @@ class Scheduler:
         """
         canary = self._progress.canary_left(job.name) > 0
         if trigger is RunTrigger.schedule:
-            built = self._prepared.pop((job.name, instant), None)
-            if built is not None and built[0] is job and built[1].canary == canary:
-                return built[1]
+            built = self._bursts.take(job, instant, canary)
+            if built is not None:
+                return built
         return job.run_request(instant, trigger, canary=canary)
 
     def _save_state(self, job: LoadedJob, nxt: datetime | None, *, last: datetime) -> None:
