@@ -83,14 +83,16 @@ for i = first, #runs, 4 do
     local result = 1
     if withdrawn[id] then
         result = -3
-    elseif redis.call('EXISTS', staged) == 0 then
-        result = -1
     elseif not redis.call('SET', ARGV[5] .. id, ARGV[2], 'NX', 'EX', ARGV[3]) then
         result = 0
     elseif redis.call('EXISTS', jobkey) == 1 then
         result = 0
+    elseif redis.pcall('RENAME', staged, jobkey).err then
+        -- Not staged (it expired, or was never staged here): its claim is undone, and
+        -- the caller sends it the long way. Cheaper than an EXISTS per run in a burst.
+        redis.call('DEL', ARGV[5] .. id)
+        result = -1
     else
-        redis.call('RENAME', staged, jobkey)
         redis.call('PERSIST', jobkey)
         local ids = pushed[queue]
         if not ids then

@@ -1,13 +1,13 @@
 """The watcher's dispatch half: from a job's next instant to its run recorded as enqueued.
 
-The loop hands the scheduler the current time; it pops the runs due, builds their
-requests (prepared ahead where it could), lets the gate admit them (pauses, overlap),
-enqueues them through the dispatcher, records each in SQLite and logs it, and then sets
-each job's next instant. A job that fell far behind is settled by its misfire rule
-(``core.catchup``: catch-ups to send, the rest recorded missed). While Redis is down the
-runs go back on the due queue and out once it answers. What it records is a ledger entry
-(``engine.ledger``): once the runs are visible in their queues, the step's entries are
-published in one round trip, for the other watchers' records.
+The loop hands the scheduler the current time; the bursts staged ahead (``engine.bursts``)
+go out first, then it pops the runs due, lets the gate admit the others (pauses, overlap),
+enqueues them, records each in SQLite and logs it, and sets each job's next instant. A
+job far behind is settled by its misfire rule (``core.catchup``: catch-ups to send, the
+rest recorded missed). While Redis is down the
+runs go back on the due queue and out once it answers. Its records are ledger entries
+(``engine.ledger``), published in one round trip once the runs are visible, for the other
+watchers' records.
 """
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ class Scheduler:
             dispatcher=dispatcher,
             grace=grace,
         )
+        self._fired: dict[tuple[str, datetime], Dispatched] = {}
         self._redis_ok = True
         self._retry_at = 0.0
         self._backoff = 0.5
@@ -93,7 +94,6 @@ class Scheduler:
         return None if self._redis_ok else self._retry_at
 
     # -- the loop's steps ------------------------------------------------------------
-
     def prepare_soon(self, now: datetime) -> bool:
         """Stage the runs due soon (``Bursts.prepare``); True when some are left to stage."""
         return self._bursts.prepare(now)
@@ -103,7 +103,8 @@ class Scheduler:
 
         The bursts staged for the instants reached go out first (``Bursts.fire``); the
         runs withdrawn from them and any not staged then go the ordinary way."""
-        fired = self._fire_bursts(now)
+        self.fire_bursts(now)
+        fired, self._fired = self._fired, {}
         while True:
             due = self._due.pop_due(now, limit=BATCH)
             if not due:
@@ -152,15 +153,16 @@ class Scheduler:
                 self._record(list(fired.values()))
                 self._ledger.flush()
 
-    def _fire_bursts(self, now: datetime) -> dict[tuple[str, datetime], Dispatched]:
+    def fire_bursts(self, now: datetime) -> None:
+        """Claim the bursts staged for instants up to ``now``; ``dispatch_due`` records them."""
         try:
             fired = self._bursts.fire(now)
         except redis.RedisError as exc:
             self._redis_failed(exc)
-            return {}
+            return
         if fired:
             self._redis_recovered()
-        return fired
+            self._fired.update(fired)
 
     def release_waiting(self, now: datetime) -> None:
         """Send the runs queue_one held back whose earlier run has ended."""
@@ -328,11 +330,8 @@ class Scheduler:
         state are unchanged: at a burst's instant every microsecond per run counts.
         """
         canary = self._progress.canary_left(job.name) > 0
-        if trigger is RunTrigger.schedule:
-            built = self._bursts.take(job, instant, canary)
-            if built is not None:
-                return built
-        return job.run_request(instant, trigger, canary=canary)
+        built = self._bursts.take(job, instant, canary) if trigger is RunTrigger.schedule else None
+        return built or job.run_request(instant, trigger, canary=canary)
 
     def _save_state(self, job: LoadedJob, nxt: datetime | None, *, last: datetime) -> None:
         self._progress.set_last(job.name, last)

@@ -271,6 +271,9 @@ class Watcher:
     # -- the loop --------------------------------------------------------------------
 
     def _turn(self) -> None:
+        leader = self.options.leader
+        if leader is None or leader.is_leader:  # the runs staged for now first, then the rest
+            self.scheduler.fire_bursts(self.clock.now())
         self.reload.apply_pending()
         self.results.drain()
         now = self.clock.now()
