@@ -129,7 +129,7 @@ def test_runs_withdrawn_after_staging_are_never_enqueued(
     assert not never & enqueued_rows(root / "data")
     for name in ("removed", "disabled", "paused", "forbid"):
         assert not redis_conn.exists(Job.key_for(run_id(name, T)))
-        assert 0 < redis_conn.ttl(staged[name])  # invisible to workers, and it expires
+        assert redis_conn.ttl(staged[name]) > 0  # invisible to workers, and it expires
     assert {r.run_id: r.reason for r in runs(root / "data", "paused")} == {
         run_id("paused", T): "paused"
     }

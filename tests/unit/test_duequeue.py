@@ -350,8 +350,6 @@ def test_compaction_keeps_every_live_instant():
 
 def test_version_grows_with_every_change_and_not_with_pops() -> None:
     """Setting or removing an instant changes the version; popping what is due does not."""
-    from datetime import UTC, datetime, timedelta
-
     t = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
     queue = DueQueue()
     v0 = queue.version
