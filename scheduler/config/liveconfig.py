@@ -8,6 +8,7 @@ watcher (and its startup) apply every change through here.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -15,11 +16,11 @@ from pathlib import Path
 from scheduler.config import jobcache
 from scheduler.config.catalog import (
     defaults_for,
-    discover,
     display_path,
     parse_job_bytes,
     read_defaults,
     read_job_bytes,
+    scan,
 )
 from scheduler.config.defaults import DefaultsTree
 from scheduler.config.loader import FileContext
@@ -81,8 +82,9 @@ class LiveConfig:
     def rescan(self, now: datetime) -> list[Change]:
         """Re-read every job file whose content (or defaults) changed, and forget deleted ones."""
         before = dict(self._defaults_rejected)
-        self.reload_defaults()
-        present = {display_path(p): p for p in discover(self.root)} if self.root.is_dir() else {}
+        job_files, defaults_files = scan(self.root) if self.root.is_dir() else ([], [])
+        self.reload_defaults(defaults_files)
+        present = {display_path(p): p for p in job_files}
         gone = (set(self._files) | set(self.rejected)) - set(present) - set(self._defaults_rejected)
         # A broken defaults file is reported once, when it breaks (or breaks differently).
         changes = [
@@ -95,19 +97,20 @@ class LiveConfig:
         changes += [self.apply(path, now) for path in present.values()]
         return [c for c in changes if not c.empty]
 
-    def reload_defaults(self) -> list[JobFileError]:
-        """Re-read the defaults files; a job file whose defaults changed re-parses when applied."""
-        self.defaults, broken = read_defaults(self.root)
+    def reload_defaults(self, files: list[str] | None = None) -> list[JobFileError]:
+        """Re-read the defaults files (``files``: those a scan just found; else they are
+        looked for); a job file whose defaults changed re-parses when applied."""
+        self.defaults, broken = read_defaults(self.root, files)
         for source in self._defaults_rejected:
             self.rejected.pop(source, None)
         self._defaults_rejected = {b.file: b.errors for b in broken}
         self.rejected.update(self._defaults_rejected)
         return [e for b in broken for e in b.errors]
 
-    def apply(self, path: Path, now: datetime) -> Change:
+    def apply(self, path: Path | str, now: datetime) -> Change:
         """Reload one file (or its deletion)."""
         source = display_path(path)
-        if not path.exists():
+        if not os.path.exists(path):
             self.rejected.pop(source, None)
             return self._replace(source, None, {})
         raw = read_job_bytes(path, source)
