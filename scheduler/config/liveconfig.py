@@ -8,6 +8,7 @@ watcher (and its startup) apply every change through here.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,11 +17,11 @@ from pathlib import Path
 from scheduler.config import jobcache
 from scheduler.config.catalog import (
     defaults_for,
-    discover,
     display_path,
     parse_job_bytes,
     read_defaults,
     read_job_bytes,
+    scan,
 )
 from scheduler.config.defaults import DefaultsTree
 from scheduler.config.loader import FileContext
@@ -35,7 +36,7 @@ from scheduler.core.job import LoadedJob
 _Parsed = tuple[str, str | None, tuple[LoadedJob, ...]]
 
 
-def _parse_for_cache(task: tuple[Path, str, FileContext]) -> _Parsed:
+def _parse_for_cache(task: tuple[Path | str, str, FileContext]) -> _Parsed:
     """One file read by a worker process, as the job cache holds it (if it is valid)."""
     path, source, context = task
     raw = read_job_bytes(path, source)
@@ -102,8 +103,9 @@ class LiveConfig:
     def rescan(self, now: datetime) -> list[Change]:
         """Re-read every job file whose content (or defaults) changed, and forget deleted ones."""
         before = dict(self._defaults_rejected)
-        self.reload_defaults()
-        present = {display_path(p): p for p in discover(self.root)} if self.root.is_dir() else {}
+        job_files, defaults_files = scan(self.root) if self.root.is_dir() else ([], [])
+        self.reload_defaults(defaults_files)
+        present = {display_path(p): p for p in job_files}
         gone = (set(self._files) | set(self.rejected)) - set(present) - set(self._defaults_rejected)
         # A broken defaults file is reported once, when it breaks (or breaks differently).
         changes = [
@@ -120,22 +122,23 @@ class LiveConfig:
             self._stop_ahead()
         return [c for c in changes if not c.empty]
 
-    def reload_defaults(self) -> list[JobFileError]:
-        """Re-read the defaults files; a job file whose defaults changed re-parses when applied."""
-        self.defaults, broken = read_defaults(self.root)
+    def reload_defaults(self, files: list[str] | None = None) -> list[JobFileError]:
+        """Re-read the defaults files (``files``: those a scan just found; else they are
+        looked for); a job file whose defaults changed re-parses when applied."""
+        self.defaults, broken = read_defaults(self.root, files)
         for source in self._defaults_rejected:
             self.rejected.pop(source, None)
         self._defaults_rejected = {b.file: b.errors for b in broken}
         self.rejected.update(self._defaults_rejected)
         return [e for b in broken for e in b.errors]
 
-    def apply(self, path: Path, now: datetime) -> Change:
+    def apply(self, path: Path | str, now: datetime) -> Change:
         """Reload one file (or its deletion)."""
         source = display_path(path)
         parsed = self._take_parsed(source)
         if parsed is not None:  # read and parsed by a worker just now (see _parse_ahead)
             return self._accept(source, parsed[0], FileResult(source, jobs=list(parsed[1])))
-        if not path.exists():
+        if not os.path.exists(path):
             self.rejected.pop(source, None)
             return self._replace(source, None, {})
         raw = read_job_bytes(path, source)
@@ -165,7 +168,7 @@ class LiveConfig:
         # Held for good: without their pydantic specs (LoadedJob.compact).
         return self._replace(source, digest, {j.name: j.compact() for j in result.jobs})
 
-    def _parse_ahead(self, present: dict[str, Path]) -> None:
+    def _parse_ahead(self, present: dict[str, str]) -> None:
         """Parse the files no cache holds in worker processes, when there are many (the
         cold start): ``apply`` takes each one's jobs as they arrive, in ``present``'s order."""
         todo = [s for s in present if s not in self._files and s not in self._cached]
