@@ -8,6 +8,8 @@ watcher (and its startup) apply every change through here.
 from __future__ import annotations
 
 import hashlib
+import os
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -15,14 +17,15 @@ from pathlib import Path
 from scheduler.config import jobcache
 from scheduler.config.catalog import (
     defaults_for,
-    discover,
     display_path,
     parse_job_bytes,
     read_defaults,
     read_job_bytes,
+    scan,
 )
 from scheduler.config.defaults import DefaultsTree
 from scheduler.config.loader import FileContext
+from scheduler.config.parsepool import Parsed, content_digest, parse_all, pool_size
 from scheduler.config.project import Project, load_project
 from scheduler.core.catalog import FileResult, duplicate_name_error
 from scheduler.core.errors import JobFileError
@@ -63,6 +66,9 @@ class LiveConfig:
         self._cache_dir = cache_dir
         self._cached = {} if cache_dir is None else jobcache.load(cache_dir, self._salt)
         self._cache_fresh = bool(self._cached)  # until a file is parsed: nothing to write
+        #: The files being parsed by worker processes, and their results as they come.
+        self._ahead: Generator[Parsed, None, None] | None = None
+        self._ahead_files: set[str] = set()
         self.defaults = DefaultsTree()
         self._defaults_rejected: dict[str, list[JobFileError]] = {}
         self._files: dict[str, _FileState] = {}
@@ -81,8 +87,9 @@ class LiveConfig:
     def rescan(self, now: datetime) -> list[Change]:
         """Re-read every job file whose content (or defaults) changed, and forget deleted ones."""
         before = dict(self._defaults_rejected)
-        self.reload_defaults()
-        present = {display_path(p): p for p in discover(self.root)} if self.root.is_dir() else {}
+        job_files, defaults_files = scan(self.root) if self.root.is_dir() else ([], [])
+        self.reload_defaults(defaults_files)
+        present = {display_path(p): p for p in job_files}
         gone = (set(self._files) | set(self.rejected)) - set(present) - set(self._defaults_rejected)
         # A broken defaults file is reported once, when it breaks (or breaks differently).
         changes = [
@@ -92,22 +99,27 @@ class LiveConfig:
         ]
         # Deletions first, so a job moved from one file to another is not a duplicate.
         changes += [self.apply(Path(name), now) for name in sorted(gone)]
-        changes += [self.apply(path, now) for path in present.values()]
+        self._parse_ahead(present)
+        try:
+            changes += [self.apply(path, now) for path in present.values()]
+        finally:
+            self._stop_ahead()
         return [c for c in changes if not c.empty]
 
-    def reload_defaults(self) -> list[JobFileError]:
-        """Re-read the defaults files; a job file whose defaults changed re-parses when applied."""
-        self.defaults, broken = read_defaults(self.root)
+    def reload_defaults(self, files: list[str] | None = None) -> list[JobFileError]:
+        """Re-read the defaults files (``files``: those a scan just found; else they are
+        looked for); a job file whose defaults changed re-parses when applied."""
+        self.defaults, broken = read_defaults(self.root, files)
         for source in self._defaults_rejected:
             self.rejected.pop(source, None)
         self._defaults_rejected = {b.file: b.errors for b in broken}
         self.rejected.update(self._defaults_rejected)
         return [e for b in broken for e in b.errors]
 
-    def apply(self, path: Path, now: datetime) -> Change:
+    def apply(self, path: Path | str, now: datetime) -> Change:
         """Reload one file (or its deletion)."""
         source = display_path(path)
-        if not path.exists():
+        if not os.path.exists(path):
             self.rejected.pop(source, None)
             return self._replace(source, None, {})
         raw = read_job_bytes(path, source)
@@ -115,11 +127,11 @@ class LiveConfig:
             self.rejected[source] = raw.errors
             return Change(source, rejected=raw.errors)
         context = FileContext(defaults_for(self.defaults, self.root, path), self.project.rules)
-        digest = hashlib.sha256(raw + context.defaults.digest.encode()).hexdigest()
+        digest = content_digest(raw, context)
         known = self._files.get(source)
         if known is not None and known.digest == digest and source not in self.rejected:
             return Change(source)
-        cached = self._cached.pop(source, None) if self._cached else None
+        cached = self._take_cached(source)
         if cached is not None and cached[0] == digest:
             result = FileResult(source, jobs=list(cached[1]))
         else:
@@ -133,6 +145,42 @@ class LiveConfig:
         self.rejected.pop(source, None)
         # Held for good: without their pydantic specs (LoadedJob.compact).
         return self._replace(source, digest, {j.name: j.compact() for j in result.jobs})
+
+    def _parse_ahead(self, present: dict[str, str]) -> None:
+        """Parse the files no cache holds in worker processes, when there are many (the
+        cold start): ``apply`` then takes their jobs as it takes the job cache's, by digest."""
+        todo = [s for s in present if s not in self._files and s not in self._cached]
+        workers = pool_size(len(todo))
+        if not workers:
+            return
+        contexts: dict[int, FileContext] = {}  # one per defaults (one per folder)
+        tasks = []
+        for source in todo:
+            path = present[source]
+            defaults = defaults_for(self.defaults, self.root, path)
+            context = contexts.setdefault(id(defaults), FileContext(defaults, self.project.rules))
+            tasks.append((path, source, context))
+        self._ahead = parse_all(tasks, workers)
+        self._ahead_files = set(todo)
+        self._cache_fresh = False
+
+    def _take_cached(self, source: str) -> tuple[str, tuple[LoadedJob, ...]] | None:
+        """The job cache's entry for ``source``, or the pool's (waiting for it if due)."""
+        found = self._cached.pop(source, None) if self._cached else None
+        if found is not None or source not in self._ahead_files or self._ahead is None:
+            return found
+        for parsed, digest, jobs in self._ahead:
+            self._ahead_files.discard(parsed)
+            if digest is not None:
+                self._cached[parsed] = (digest, jobs)
+            if parsed == source:
+                return self._cached.pop(source, None)
+        return None
+
+    def _stop_ahead(self) -> None:
+        if self._ahead is not None:
+            self._ahead.close()  # shuts the pool down, even when a reload failed half-way
+        self._ahead, self._ahead_files = None, set()
 
     @property
     def _salt(self) -> str:

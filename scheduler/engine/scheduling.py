@@ -231,7 +231,11 @@ class Scheduler:
                 assert state.next_run is not None
                 assert state.last_scheduled is not None
                 self._due.set(job.name, state.next_run)
-                self._save_state(job, state.next_run, last=state.last_scheduled)
+                # Its row is not rewritten as it is: 100,000 writes were a third of a restart.
+                if _row_stands(state, job):
+                    self._progress.set_last(job.name, state.last_scheduled)
+                else:
+                    self._save_state(job, state.next_run, last=state.last_scheduled)
             elif (
                 state is not None
                 and state.last_scheduled is not None
@@ -373,3 +377,9 @@ def _still_ahead(state: JobState, now: datetime) -> bool:
     """The saved next instant is after ``now`` and after the last one accounted for."""
     last, nxt = state.last_scheduled, state.next_run
     return last is not None and nxt is not None and last < nxt and nxt > now
+
+
+def _row_stands(state: JobState, job: LoadedJob) -> bool:
+    """The saved row already holds what ``_save_state`` would write for ``job`` resuming
+    at its saved instants (the canary left is the row's own; ``updated_at`` aside)."""
+    return state.source_file == job.file and state.enabled == job.enabled

@@ -70,22 +70,24 @@ class JobStates:
 
     def job_states(self) -> dict[str, JobState]:
         """Every saved job state, by job name."""
-        rows = self._conn.execute(
+        cursor = self._conn.cursor()
+        cursor.row_factory = None  # plain tuples: a Row per job, read by name, costs more
+        rows = cursor.execute(
             "SELECT job, last_scheduled, next_run, definition_hash, source_file, enabled,"
             " updated_at, canary_left FROM job_state ORDER BY job"
         )
         return {
-            row["job"]: JobState(
-                job=row["job"],
-                last_scheduled=instant(row["last_scheduled"]),
-                next_run=instant(row["next_run"]),
-                definition_hash=row["definition_hash"],
-                source_file=row["source_file"],
-                enabled=bool(row["enabled"]),
-                updated_at=instant(row["updated_at"]),
-                canary_left=row["canary_left"],
+            job: JobState(
+                job=job,
+                last_scheduled=instant(last),
+                next_run=instant(nxt),
+                definition_hash=digest,
+                source_file=source,
+                enabled=bool(enabled),
+                updated_at=instant(updated),
+                canary_left=canary,
             )
-            for row in rows
+            for job, last, nxt, digest, source, enabled, updated, canary in rows
         }
 
     def forget_job(self, job: str) -> bool:
