@@ -45,14 +45,14 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def pool_of(monkeypatch: pytest.MonkeyPatch, workers: int) -> list[str]:
     """Use ``workers`` processes whatever the count; returns the files sent to them."""
     sent: list[str] = []
-    real = parsepool.parse_all
+    real = parsepool.in_workers
 
-    def spy(tasks: list[parsepool.Task], count: int):  # type: ignore[no-untyped-def]
+    def spy(work, tasks, count):  # type: ignore[no-untyped-def]
         sent.extend(source for _, source, _ in tasks)
-        return real(tasks, count)
+        return real(work, tasks, count)
 
     monkeypatch.setattr(liveconfig, "pool_size", lambda files: workers)
-    monkeypatch.setattr(liveconfig, "parse_all", spy)
+    monkeypatch.setattr(liveconfig, "in_workers", spy)
     return sent
 
 

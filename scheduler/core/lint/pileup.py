@@ -1,11 +1,14 @@
 """The pile-up rule: more enabled jobs due in one minute of the next 24 hours than a
-threshold, one warning per job involved, at its most crowded minute."""
+threshold, one warning per job involved, at its most crowded minute.
+
+Two steps, so the costly one can run where each job is parsed (a worker process):
+``run_minutes`` per job, then ``pile_ups`` over every job's minutes."""
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from scheduler.core.errors import JobFileWarning
@@ -17,30 +20,39 @@ PILE_UP_WINDOW = timedelta(hours=24)
 PILE_UP_MAX_RUNS = 200
 
 
-def pile_ups(jobs: Sequence[LoadedJob], now: datetime, threshold: int) -> list[JobFileWarning]:
-    """The pile-up warnings of the enabled ``jobs`` over (now, now + PILE_UP_WINDOW]."""
-    stop = now + PILE_UP_WINDOW
-    runs_of: dict[str, list[int]] = {}  # schedule without jitter -> POSIX seconds of its runs
+def run_minutes(job: LoadedJob, now: datetime, runs_of: dict[str, list[int]]) -> frozenset[int]:
+    """The minutes (POSIX seconds // 60) an enabled ``job`` runs in over (now, now +
+    PILE_UP_WINDOW], its jitter included; none for a disabled job. ``runs_of`` caches the
+    runs of each schedule (without its jitter) across calls with the same ``now``."""
+    if not job.spec.enabled:
+        return frozenset()
+    schedule, delay = job.schedule, 0
+    if isinstance(schedule, Jitter):
+        delay = int(schedule.delay.total_seconds())
+        schedule = schedule.inner
+    key = job.spec.schedule.model_dump_json(exclude={"jitter"})
+    seconds = runs_of.get(key)
+    if seconds is None:
+        stop = now + PILE_UP_WINDOW
+        seconds = []
+        t = now
+        while len(seconds) < PILE_UP_MAX_RUNS:
+            nxt = schedule.next_after(t)
+            if nxt is None or nxt > stop:
+                break
+            seconds.append(math.floor(nxt.timestamp()))
+            t = nxt
+        runs_of[key] = seconds
+    return frozenset((s + delay) // 60 for s in seconds)
+
+
+def pile_ups(
+    jobs: Sequence[LoadedJob], minutes: Mapping[str, frozenset[int]], threshold: int
+) -> list[JobFileWarning]:
+    """The pile-up warnings of ``jobs``, given each one's ``run_minutes`` by name."""
     by_minute: dict[int, list[str]] = defaultdict(list)  # minute -> names of jobs due in it
     for job in jobs:
-        if not job.spec.enabled:
-            continue
-        schedule, delay = job.schedule, 0
-        if isinstance(schedule, Jitter):
-            delay = int(schedule.delay.total_seconds())
-            schedule = schedule.inner
-        key = job.spec.schedule.model_dump_json(exclude={"jitter"})
-        if key not in runs_of:
-            seconds: list[int] = []
-            t = now
-            while len(seconds) < PILE_UP_MAX_RUNS:
-                nxt = schedule.next_after(t)
-                if nxt is None or nxt > stop:
-                    break
-                seconds.append(math.floor(nxt.timestamp()))
-                t = nxt
-            runs_of[key] = seconds
-        for minute in {(s + delay) // 60 for s in runs_of[key]}:
+        for minute in minutes[job.name]:
             by_minute[minute].append(job.name)
     worst: dict[str, tuple[int, int]] = {}  # job name -> (-crowd, minute): its worst minute
     for minute, names in by_minute.items():
