@@ -26,7 +26,6 @@ from scheduler.config.project import Project, TaskRules
 from scheduler.config.yamlsource import MAX_CHARS
 from scheduler.core.catalog import Catalog, FileResult, build_catalog
 from scheduler.core.errors import JobFileError
-from scheduler.core.lint import job_findings
 
 JOB_SUFFIXES = (".yaml", ".yml")
 # 1 MB per file, in bytes as `ls -l` counts them (the README's limit). UTF-8 takes at least a
@@ -274,6 +273,8 @@ def load_paths(
 def _read_and_lint(task: tuple[Path, datetime | None, FileContext]) -> FileResult:
     """One file read by a worker process, with its jobs' lint (the costly part of checking
     a job after parsing it) done there too, and its jobs compact (they pickle small)."""
+    from scheduler.core.lint import job_findings  # only validate lints: not at import
+
     path, now, context = task
     result = read_job_file(path, now, context)
     if now is not None:
