@@ -16,6 +16,7 @@ from pathlib import Path
 
 from scheduler.config import jobcache
 from scheduler.config.catalog import (
+    FileContexts,
     defaults_for,
     display_path,
     parse_job_bytes,
@@ -175,13 +176,8 @@ class LiveConfig:
         workers = pool_size(len(todo))
         if not workers:
             return
-        contexts: dict[int, FileContext] = {}  # one per defaults (one per folder)
-        tasks = []
-        for source in todo:
-            path = present[source]
-            defaults = defaults_for(self.defaults, self.root, path)
-            context = contexts.setdefault(id(defaults), FileContext(defaults, self.project.rules))
-            tasks.append((path, source, context))
+        context_of = FileContexts(self.defaults, self.root, self.project.rules)
+        tasks = [(present[source], source, context_of(present[source])) for source in todo]
         self._ahead = in_workers(_parse_for_cache, tasks, workers)
         self._ahead_files = set(todo)
         self._cache_fresh = False

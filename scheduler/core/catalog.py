@@ -23,6 +23,10 @@ class JobFindings:
     warnings: tuple[JobFileWarning, ...]
     #: The minutes (POSIX seconds // 60) it runs in over the pile-up window from ``now``.
     run_minutes: frozenset[int]
+    #: What a pile-up warning about it names: its zone, its jitter as written, its kind.
+    timezone: str
+    jitter: str | None
+    kind: str
 
 
 @dataclass

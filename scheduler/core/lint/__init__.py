@@ -52,6 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from scheduler.core.catalog import Catalog, JobFindings
 from scheduler.core.cronexpr import parse_cron
@@ -91,21 +92,29 @@ def lint_catalog(
     jobs = list(catalog.jobs.values())
     by_file = {f.file: f for f in catalog.files}
     found: list[JobFileWarning] = []
-    minutes: dict[str, frozenset[int]] = {}
+    findings: dict[str, JobFindings] = {}
     for job in jobs:
         ahead = by_file[job.file].findings.get(job.name) if job.file in by_file else None
         if ahead is None or ahead.now != linter.now:
             ahead = linter.findings(job)
         found += ahead.warnings
-        minutes[job.name] = ahead.run_minutes
-    found += pile_ups(jobs, minutes, pile_up_threshold)
+        findings[job.name] = ahead
+    found += pile_ups(jobs, findings, pile_up_threshold)
     return sorted(found, key=lambda w: (w.file, w.line, w.column))
 
 
 def job_findings(jobs: Iterable[LoadedJob], now: datetime) -> dict[str, JobFindings]:
-    """What linting each of ``jobs`` alone finds (by name), for ``lint_catalog`` to take."""
-    linter = _Linter(now)
+    """What linting each of ``jobs`` alone finds (by name), for ``lint_catalog`` to take.
+
+    Called once per file: the linter of the last ``now`` is kept (its zone transitions and
+    the runs of the schedules seen so far are worth keeping across files)."""
+    linter = _linter_at(now)
     return {job.name: linter.findings(job) for job in jobs}
+
+
+@lru_cache(maxsize=1)
+def _linter_at(now: datetime) -> _Linter:
+    return _Linter(now)
 
 
 def lint_job(job: LoadedJob, now: datetime) -> list[JobFileWarning]:
@@ -125,8 +134,10 @@ class _Linter:
         self._runs_of: dict[str, list[int]] = {}  # pile-up runs by schedule (run_minutes)
 
     def findings(self, job: LoadedJob) -> JobFindings:
+        sched = job.spec.schedule
         minutes = run_minutes(job, self.now, self._runs_of)
-        return JobFindings(self.now, tuple(self.job(job)), minutes)
+        warnings = tuple(self.job(job))
+        return JobFindings(self.now, warnings, minutes, sched.timezone, sched.jitter, sched.kind)
 
     def job(self, job: LoadedJob) -> list[JobFileWarning]:
         out: list[JobFileWarning] = []

@@ -10,7 +10,9 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from scheduler.core.catalog import JobFindings
 from scheduler.core.errors import JobFileWarning
 from scheduler.core.job import LoadedJob
 from scheduler.core.lint.common import LintCode, listing, utc_offset, warning
@@ -47,12 +49,12 @@ def run_minutes(job: LoadedJob, now: datetime, runs_of: dict[str, list[int]]) ->
 
 
 def pile_ups(
-    jobs: Sequence[LoadedJob], minutes: Mapping[str, frozenset[int]], threshold: int
+    jobs: Sequence[LoadedJob], findings: Mapping[str, JobFindings], threshold: int
 ) -> list[JobFileWarning]:
-    """The pile-up warnings of ``jobs``, given each one's ``run_minutes`` by name."""
+    """The pile-up warnings of ``jobs``, given each one's findings (``run_minutes``) by name."""
     by_minute: dict[int, list[str]] = defaultdict(list)  # minute -> names of jobs due in it
     for job in jobs:
-        for minute in minutes[job.name]:
+        for minute in findings[job.name].run_minutes:
             by_minute[minute].append(job.name)
     worst: dict[str, tuple[int, int]] = {}  # job name -> (-crowd, minute): its worst minute
     for minute, names in by_minute.items():
@@ -61,21 +63,23 @@ def pile_ups(
             for name in names:
                 worst[name] = min(worst.get(name, (0, 0)), (-len(names), minute))
     return [
-        _pile_up_warning(job, by_minute[worst[job.name][1]], worst[job.name][1], threshold)
+        _pile_up_warning(
+            job, findings[job.name], by_minute[worst[job.name][1]], worst[job.name][1], threshold
+        )
         for job in jobs
         if job.name in worst
     ]
 
 
 def _pile_up_warning(
-    job: LoadedJob, crowd: list[str], minute: int, threshold: int
+    job: LoadedJob, facts: JobFindings, crowd: list[str], minute: int, threshold: int
 ) -> JobFileWarning:
     """The warning for ``job``, one of the (sorted) names in ``crowd``, due in ``minute``."""
     others = [name for name in crowd[:5] if name != job.name][:4]
     shown = [*others[:3], f"{len(crowd) - 4} more"] if len(crowd) > 5 else others
-    at = datetime.fromtimestamp(minute * 60, UTC).astimezone(job.timezone)
+    at = datetime.fromtimestamp(minute * 60, UTC).astimezone(ZoneInfo(facts.timezone))
     spread = max(2, math.ceil(len(crowd) / threshold))
-    jitter = job.spec.schedule.jitter
+    jitter = facts.jitter
     hint = (
         f"add `jitter: {spread}m` under schedule, a stable per-job delay, to spread them"
         if jitter is None
@@ -87,4 +91,4 @@ def _pile_up_warning(
         f"More than {threshold} jobs starting at once queue up behind each other on the "
         f"workers and Redis; {hint} over {spread} minutes."
     )
-    return warning(job, f"schedule.{job.spec.schedule.kind}", LintCode.pile_up, message)
+    return warning(job, f"schedule.{facts.kind}", LintCode.pile_up, message)
