@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -26,7 +27,7 @@ from scheduler.config.liveconfig import LiveConfig
 from scheduler.core.clock import Clock
 from scheduler.core.duequeue import DueQueue
 from scheduler.core.job import LoadedJob
-from scheduler.core.runs import RunRequest
+from scheduler.core.runs import EventKind, RunEvent, RunRequest, RunTrigger
 from scheduler.engine.dispatch import Dispatched
 from scheduler.engine.leader import (
     LAST_DISPATCHED_KEY,
@@ -38,6 +39,9 @@ from scheduler.engine.progress import Progress
 from scheduler.store import Store
 
 log = structlog.get_logger("scheduler.handover")
+
+#: The ledger entries that settle a scheduled instant (see ``Handover.mirror``).
+_ACCOUNTED = frozenset({EventKind.enqueued, EventKind.waiting, EventKind.skipped, EventKind.missed})
 
 #: The SQLite meta key where the watcher records its role and the leader it sees.
 ROLE_META = "leadership"
@@ -186,6 +190,7 @@ class Handover:
         instant are worked out again (with their records): at 100,000 jobs redoing them all
         took about 6 s, close to the lease, with nothing dispatched meanwhile.
         """
+        started, cpu = time.perf_counter(), time.process_time()
         shared = self._shared()
         extra: list[RunRequest] = []
         resumed = kept = 0
@@ -213,8 +218,42 @@ class Handover:
             self._send(extra)
             self._flush()
         log.info(
-            "leader.resumed", watcher=self._watcher, jobs=resumed, kept=kept, sent_now=len(extra)
+            "leader.resumed",
+            watcher=self._watcher,
+            jobs=resumed,
+            kept=kept,
+            sent_now=len(extra),
+            s=round(time.perf_counter() - started, 3),
+            cpu_s=round(time.process_time() - cpu, 3),
         )
+
+    def mirror(self, entry: RunEvent) -> None:
+        """Another watcher's ledger entry: while standing by, follow the instant it settled.
+
+        The entry says the leader accounted for that instant (sent, held, skipped, missed),
+        as the shared point will. Moving this watcher's point and queued instant past it now
+        keeps the due queue what a takeover would compute, so a takeover has almost nothing
+        to work out, whatever the jobs' frequency.
+        """
+        elector = self._leader
+        if (
+            elector is None
+            or elector.is_leader
+            or entry.kind not in _ACCOUNTED
+            or entry.trigger is RunTrigger.manual
+        ):
+            return
+        job = self._config.jobs.get(entry.job)
+        if job is None or not job.enabled:
+            return
+        instant = datetime.fromisoformat(entry.scheduled_for)
+        own = self._progress.last(job.name)
+        if own is not None and instant <= own:
+            return
+        self._progress.set_known(job.name, instant)
+        queued = self._due.get(job.name)
+        if queued is not None and queued <= instant:
+            self._due.set(job.name, job.schedule.next_after(instant))
 
     def _resume_unrecorded(self, known: set[str], now: datetime) -> None:
         """Jobs this watcher's records never held (a new data dir) but another leader ran:

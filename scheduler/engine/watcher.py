@@ -148,6 +148,7 @@ class Watcher:
             wake=self._wake,
             ledger=self.ledger,
             leading=lambda: leader is None or leader.is_leader,
+            mirror=lambda entry: self.handover.mirror(entry),  # noqa: PLW0108 - built below
         )
         self.handover = Handover(
             leader=leader,
