@@ -21,6 +21,7 @@ from scheduler.config.defaults import (
     parse_defaults,
 )
 from scheduler.config.loader import FileContext, parse_job_documents
+from scheduler.config.parsepool import in_workers, pool_size
 from scheduler.config.project import Project, TaskRules
 from scheduler.config.yamlsource import MAX_CHARS
 from scheduler.core.catalog import Catalog, FileResult, build_catalog
@@ -149,6 +150,22 @@ def defaults_for(tree: DefaultsTree, root: Path, path: Path | str) -> Defaults:
 _NO_DEFAULTS = Defaults()
 
 
+class FileContexts:
+    """The context of each job file under ``root``: one object per distinct defaults (in
+    practice per folder), so a chunk of files sent to a worker process carries it once."""
+
+    def __init__(self, tree: DefaultsTree, root: Path | str, rules: TaskRules) -> None:
+        self.tree, self.root, self.rules = tree, Path(root), rules
+        self._made: dict[int, FileContext] = {}
+
+    def __call__(self, path: Path | str) -> FileContext:
+        defaults = defaults_for(self.tree, self.root, path)
+        found = self._made.get(id(defaults))
+        if found is None or found.defaults is not defaults:
+            found = self._made[id(defaults)] = FileContext(defaults, self.rules)
+        return found
+
+
 def read_job_file(
     path: Path, now: datetime | None = None, context: FileContext | None = None
 ) -> FileResult:
@@ -265,11 +282,29 @@ def load_paths(
         root = path if path.is_dir() else path.parent
         tree, broken = read_defaults(root)
         problems.extend(b for b in broken if path.is_dir())
+        context_of = FileContexts(tree, root, rules)
         for found in discover(path) if path.is_dir() else [path]:
-            context = FileContext(defaults_for(tree, root, found), rules)
-            files.setdefault(found.resolve(), (found, context))
-    results = [read_job_file(f, now, context) for f, context in files.values()]
+            files.setdefault(found.resolve(), (found, context_of(found)))
+    tasks = [(found, now, context) for found, context in files.values()]
+    workers = pool_size(len(tasks))
+    if workers:
+        results = list(in_workers(_read_and_lint, tasks, workers))
+    else:
+        results = [read_job_file(found, now, context) for found, now, context in tasks]
     return build_catalog([*problems, *results])
+
+
+def _read_and_lint(task: tuple[Path, datetime | None, FileContext]) -> FileResult:
+    """One file read by a worker process, with its jobs' lint (the costly part of checking
+    a job after parsing it) done there too, and its jobs compact (they pickle small)."""
+    from scheduler.core.lint import job_findings  # only validate lints: not at import
+
+    path, now, context = task
+    result = read_job_file(path, now, context)
+    if now is not None:
+        result.findings = job_findings(result.jobs, now)
+    result.jobs = [job.compact() for job in result.jobs]
+    return result
 
 
 def _rules_for(paths: Sequence[Path]) -> TaskRules:

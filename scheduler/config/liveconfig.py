@@ -16,6 +16,7 @@ from pathlib import Path
 
 from scheduler.config import jobcache
 from scheduler.config.catalog import (
+    FileContexts,
     defaults_for,
     display_path,
     parse_job_bytes,
@@ -25,11 +26,28 @@ from scheduler.config.catalog import (
 )
 from scheduler.config.defaults import DefaultsTree
 from scheduler.config.loader import FileContext
-from scheduler.config.parsepool import Parsed, content_digest, parse_all, pool_size
+from scheduler.config.parsepool import content_digest, in_workers, pool_size
 from scheduler.config.project import Project, load_project
 from scheduler.core.catalog import FileResult, duplicate_name_error
 from scheduler.core.errors import JobFileError
 from scheduler.core.job import LoadedJob
+
+#: (display path, content digest, its compact jobs) for a valid file; (display path, None,
+#: ()) for one the caller must read itself, which locates its problems.
+_Parsed = tuple[str, str | None, tuple[LoadedJob, ...]]
+
+
+def _parse_for_cache(task: tuple[Path | str, str, FileContext]) -> _Parsed:
+    """One file read by a worker process, as the job cache holds it (if it is valid)."""
+    path, source, context = task
+    raw = read_job_bytes(path, source)
+    if isinstance(raw, FileResult):
+        return source, None, ()
+    result = parse_job_bytes(raw, source, positions=False, context=context)
+    if not result.ok:
+        return source, None, ()
+    return source, content_digest(raw, context), tuple(job.compact() for job in result.jobs)
+
 
 #: An accepted file: its content digest and its jobs (the job cache's entry, when it served
 #: the file: held as it came, not copied).
@@ -65,7 +83,7 @@ class LiveConfig:
         self._cached = {} if cache_dir is None else jobcache.load(cache_dir, self._salt)
         self._cache_fresh = bool(self._cached)  # until a file is parsed: nothing to write
         #: The files being parsed by worker processes, and their results as they come.
-        self._ahead: Generator[Parsed, None, None] | None = None
+        self._ahead: Generator[_Parsed, None, None] | None = None
         self._ahead_files: set[str] = set()
         self.defaults = DefaultsTree()
         self._defaults_rejected: dict[str, list[JobFileError]] = {}
@@ -120,6 +138,9 @@ class LiveConfig:
         return self._apply(path, display_path(path), now)
 
     def _apply(self, path: Path | str, source: str, now: datetime) -> Change:
+        parsed = self._take_parsed(source)
+        if parsed is not None:  # read and parsed by a worker just now (see _parse_ahead)
+            return self._accept(source, parsed[0], FileResult(source, jobs=list(parsed[1])))
         raw = read_job_bytes(path, source)
         if isinstance(raw, FileResult):
             if not os.path.exists(path):  # gone (or a dangling link): its jobs go too
@@ -132,14 +153,19 @@ class LiveConfig:
         known = self._files.get(source)
         if known is not None and known[0] == digest and source not in self.rejected:
             return Change(source)
-        cached = self._take_cached(source)
+        cached = self._cached.pop(source, None) if self._cached else None
         if cached is not None and cached[0] == digest:
-            result = FileResult(source, jobs=list(cached[1]))
-        else:
-            cached = None
-            self._cache_fresh = False
-            # No `now`: the date-dependent warnings are for `validate`; the watcher needs none.
-            result = parse_job_bytes(raw, source, positions=False, context=context)
+            return self._accept(source, digest, FileResult(source, jobs=list(cached[1])), cached)
+        self._cache_fresh = False
+        # No `now`: the date-dependent warnings are for `validate`; the watcher needs none.
+        result = parse_job_bytes(raw, source, positions=False, context=context)
+        return self._accept(source, digest, result)
+
+    def _accept(
+        self, source: str, digest: str, result: FileResult, entry: _FileState | None = None
+    ) -> Change:
+        """``result`` becomes the file's jobs if valid (``entry``: the same, as the job cache
+        held them)."""
         self._reject_duplicates(result)
         if not result.ok:
             self.rejected[source] = result.errors
@@ -147,37 +173,30 @@ class LiveConfig:
         self.rejected.pop(source, None)
         # Held for good: without their pydantic specs (LoadedJob.compact).
         jobs = {j.name: j.compact() for j in result.jobs}
-        return self._replace(source, digest, jobs, cached)
+        return self._replace(source, digest, jobs, entry)
 
     def _parse_ahead(self, present: dict[str, str]) -> None:
         """Parse the files no cache holds in worker processes, when there are many (the
-        cold start): ``apply`` then takes their jobs as it takes the job cache's, by digest."""
+        cold start): ``apply`` takes each one's jobs as they arrive, in ``present``'s order."""
         todo = [s for s in present if s not in self._files and s not in self._cached]
         workers = pool_size(len(todo))
         if not workers:
             return
-        contexts: dict[int, FileContext] = {}  # one per defaults (one per folder)
-        tasks = []
-        for source in todo:
-            path = present[source]
-            defaults = defaults_for(self.defaults, self.root, path)
-            context = contexts.setdefault(id(defaults), FileContext(defaults, self.project.rules))
-            tasks.append((path, source, context))
-        self._ahead = parse_all(tasks, workers)
+        context_of = FileContexts(self.defaults, self.root, self.project.rules)
+        tasks = [(present[source], source, context_of(present[source])) for source in todo]
+        self._ahead = in_workers(_parse_for_cache, tasks, workers)
         self._ahead_files = set(todo)
         self._cache_fresh = False
 
-    def _take_cached(self, source: str) -> tuple[str, tuple[LoadedJob, ...]] | None:
-        """The job cache's entry for ``source``, or the pool's (waiting for it if due)."""
-        found = self._cached.pop(source, None) if self._cached else None
-        if found is not None or source not in self._ahead_files or self._ahead is None:
-            return found
+    def _take_parsed(self, source: str) -> tuple[str, tuple[LoadedJob, ...]] | None:
+        """What a worker made of the valid file ``source`` (waiting for it if due), or None
+        (not sent to the workers, or not valid: ``apply`` reads it and says why)."""
+        if source not in self._ahead_files or self._ahead is None:
+            return None
+        self._ahead_files.discard(source)
         for parsed, digest, jobs in self._ahead:
-            self._ahead_files.discard(parsed)
-            if digest is not None:
-                self._cached[parsed] = (digest, jobs)
             if parsed == source:
-                return self._cached.pop(source, None)
+                return None if digest is None else (digest, jobs)
         return None
 
     def _stop_ahead(self) -> None:
@@ -228,7 +247,6 @@ class LiveConfig:
         jobs: dict[str, LoadedJob],
         entry: _FileState | None = None,
     ) -> Change:
-        """``source`` now holds ``jobs`` (``entry``: the same, as the job cache held them)."""
         change = Change(source)
         old = self._files.pop(source, None)
         old_jobs = {j.name: j for j in old[1]} if old else {}

@@ -172,6 +172,11 @@ class LoadedJob:
             return _spec_from_json(self._spec_json, self._params)
         return spec
 
+    @property
+    def params(self) -> dict[str, Any]:
+        """The task's keyword arguments (``spec.params``, without rebuilding a compact spec)."""
+        return self._params.value if self._params is not None else self.spec.params
+
     def position(self, path: str) -> tuple[int, int]:
         """Line and column of the field at ``path``, or of its nearest written parent."""
         while path:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import redis
@@ -206,14 +206,17 @@ class Scheduler:
 
     # -- each job's next instant -----------------------------------------------------
 
-    def start_jobs(self, now: datetime, *, standby: bool = False) -> None:
+    def start_jobs(
+        self, now: datetime, *, standby: bool = False, since: Mapping[str, datetime] | None = None
+    ) -> None:
         """Put every loaded job on schedule at start-up, from its stored state if any.
 
         A job whose definition is unchanged since the watcher stopped accounts for what
         passed meanwhile (its misfire rule: catch-ups sent now, the rest recorded missed);
-        any other is scheduled from ``now``. A standby resumes nothing: the leader
-        dispatches, and it resumes at takeover.
+        any other is scheduled from ``since[job]`` where given, else from ``now``. A standby
+        resumes nothing: the leader dispatches, and it resumes at takeover.
         """
+        since = since or {}
         states = {} if standby else self._store.job_states()
         # (job, the instant to send now, its trigger, the job's next instant)
         resumed: list[tuple[LoadedJob, datetime, RunTrigger, datetime | None]] = []
@@ -251,7 +254,7 @@ class Scheduler:
                 self._due.set(job.name, plan.next_run)
                 self._save_state(job, plan.next_run, last=state.last_scheduled)
             else:
-                self.schedule_from(job, now)
+                self.schedule_from(job, since.get(job.name, now))
         requests = [self._request(job, t, trigger) for job, t, trigger, _ in resumed]
         if self.send(requests):
             for job, instant, _, nxt in resumed:

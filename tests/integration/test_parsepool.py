@@ -45,14 +45,14 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def pool_of(monkeypatch: pytest.MonkeyPatch, workers: int) -> list[str]:
     """Use ``workers`` processes whatever the count; returns the files sent to them."""
     sent: list[str] = []
-    real = parsepool.parse_all
+    real = parsepool.in_workers
 
-    def spy(tasks: list[parsepool.Task], count: int):  # type: ignore[no-untyped-def]
+    def spy(work, tasks, count):  # type: ignore[no-untyped-def]
         sent.extend(source for _, source, _ in tasks)
-        return real(tasks, count)
+        return real(work, tasks, count)
 
     monkeypatch.setattr(liveconfig, "pool_size", lambda files: workers)
-    monkeypatch.setattr(liveconfig, "parse_all", spy)
+    monkeypatch.setattr(liveconfig, "in_workers", spy)
     return sent
 
 
@@ -115,3 +115,28 @@ def test_pooled_start_writes_the_cache(
     assert sorted(sent) == sorted(config.rejected)
     assert again.generation == config.generation
     assert located(again) == located(config)
+
+
+def test_validate_in_workers_reports_the_same(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """validate's pooled load (lint done in the workers) gives the same report, in order."""
+    from scheduler.config import catalog as catalog_module
+    from scheduler.engine import api
+
+    for i in range(25):  # a pile-up: 25 jobs due in the same minute
+        (root / f"crowd-{i:02d}.yaml").write_text(job_text(f"crowd-{i:02d}", "cron: '0 3 * * *'"))
+    (root / "dst.yaml").write_text(
+        job_text("dst", "cron: '30 2 * * *'\n  timezone: Europe/Paris")
+        + "params:\n  dry_run: false\n"
+    )
+
+    def report(workers: int) -> list[dict[str, str | int]]:
+        monkeypatch.setattr(catalog_module, "pool_size", lambda files: workers)
+        catalog = api.validate([root], NOW)
+        api.check_tasks(catalog, liveconfig.load_project(root), import_tasks=False)
+        api.lint(catalog, NOW)
+        assert len(catalog.jobs) == 68
+        return [p.as_dict() for p in [*catalog.errors, *catalog.warnings]]
+
+    alone = report(0)
+    assert {p.get("code") for p in alone} >= {"pile-up", "dst-skipped", "production-mode"}
+    assert report(2) == alone

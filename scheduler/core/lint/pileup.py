@@ -1,13 +1,18 @@
 """The pile-up rule: more enabled jobs due in one minute of the next 24 hours than a
-threshold, one warning per job involved, at its most crowded minute."""
+threshold, one warning per job involved, at its most crowded minute.
+
+Two steps, so the costly one can run where each job is parsed (a worker process):
+``run_minutes`` per job, then ``pile_ups`` over every job's minutes."""
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from scheduler.core.catalog import JobFindings
 from scheduler.core.errors import JobFileWarning
 from scheduler.core.job import LoadedJob
 from scheduler.core.lint.common import LintCode, listing, utc_offset, warning
@@ -17,30 +22,39 @@ PILE_UP_WINDOW = timedelta(hours=24)
 PILE_UP_MAX_RUNS = 200
 
 
-def pile_ups(jobs: Sequence[LoadedJob], now: datetime, threshold: int) -> list[JobFileWarning]:
-    """The pile-up warnings of the enabled ``jobs`` over (now, now + PILE_UP_WINDOW]."""
-    stop = now + PILE_UP_WINDOW
-    runs_of: dict[str, list[int]] = {}  # schedule without jitter -> POSIX seconds of its runs
+def run_minutes(job: LoadedJob, now: datetime, runs_of: dict[str, list[int]]) -> frozenset[int]:
+    """The minutes (POSIX seconds // 60) an enabled ``job`` runs in over (now, now +
+    PILE_UP_WINDOW], its jitter included; none for a disabled job. ``runs_of`` caches the
+    runs of each schedule (without its jitter) across calls with the same ``now``."""
+    if not job.spec.enabled:
+        return frozenset()
+    schedule, delay = job.schedule, 0
+    if isinstance(schedule, Jitter):
+        delay = int(schedule.delay.total_seconds())
+        schedule = schedule.inner
+    key = job.spec.schedule.model_dump_json(exclude={"jitter"})
+    seconds = runs_of.get(key)
+    if seconds is None:
+        stop = now + PILE_UP_WINDOW
+        seconds = []
+        t = now
+        while len(seconds) < PILE_UP_MAX_RUNS:
+            nxt = schedule.next_after(t)
+            if nxt is None or nxt > stop:
+                break
+            seconds.append(math.floor(nxt.timestamp()))
+            t = nxt
+        runs_of[key] = seconds
+    return frozenset((s + delay) // 60 for s in seconds)
+
+
+def pile_ups(
+    jobs: Sequence[LoadedJob], findings: Mapping[str, JobFindings], threshold: int
+) -> list[JobFileWarning]:
+    """The pile-up warnings of ``jobs``, given each one's findings (``run_minutes``) by name."""
     by_minute: dict[int, list[str]] = defaultdict(list)  # minute -> names of jobs due in it
     for job in jobs:
-        if not job.spec.enabled:
-            continue
-        schedule, delay = job.schedule, 0
-        if isinstance(schedule, Jitter):
-            delay = int(schedule.delay.total_seconds())
-            schedule = schedule.inner
-        key = job.spec.schedule.model_dump_json(exclude={"jitter"})
-        if key not in runs_of:
-            seconds: list[int] = []
-            t = now
-            while len(seconds) < PILE_UP_MAX_RUNS:
-                nxt = schedule.next_after(t)
-                if nxt is None or nxt > stop:
-                    break
-                seconds.append(math.floor(nxt.timestamp()))
-                t = nxt
-            runs_of[key] = seconds
-        for minute in {(s + delay) // 60 for s in runs_of[key]}:
+        for minute in findings[job.name].run_minutes:
             by_minute[minute].append(job.name)
     worst: dict[str, tuple[int, int]] = {}  # job name -> (-crowd, minute): its worst minute
     for minute, names in by_minute.items():
@@ -49,21 +63,23 @@ def pile_ups(jobs: Sequence[LoadedJob], now: datetime, threshold: int) -> list[J
             for name in names:
                 worst[name] = min(worst.get(name, (0, 0)), (-len(names), minute))
     return [
-        _pile_up_warning(job, by_minute[worst[job.name][1]], worst[job.name][1], threshold)
+        _pile_up_warning(
+            job, findings[job.name], by_minute[worst[job.name][1]], worst[job.name][1], threshold
+        )
         for job in jobs
         if job.name in worst
     ]
 
 
 def _pile_up_warning(
-    job: LoadedJob, crowd: list[str], minute: int, threshold: int
+    job: LoadedJob, facts: JobFindings, crowd: list[str], minute: int, threshold: int
 ) -> JobFileWarning:
     """The warning for ``job``, one of the (sorted) names in ``crowd``, due in ``minute``."""
     others = [name for name in crowd[:5] if name != job.name][:4]
     shown = [*others[:3], f"{len(crowd) - 4} more"] if len(crowd) > 5 else others
-    at = datetime.fromtimestamp(minute * 60, UTC).astimezone(job.timezone)
+    at = datetime.fromtimestamp(minute * 60, UTC).astimezone(ZoneInfo(facts.timezone))
     spread = max(2, math.ceil(len(crowd) / threshold))
-    jitter = job.spec.schedule.jitter
+    jitter = facts.jitter
     hint = (
         f"add `jitter: {spread}m` under schedule, a stable per-job delay, to spread them"
         if jitter is None
@@ -75,4 +91,4 @@ def _pile_up_warning(
         f"More than {threshold} jobs starting at once queue up behind each other on the "
         f"workers and Redis; {hint} over {spread} minutes."
     )
-    return warning(job, f"schedule.{job.spec.schedule.kind}", LintCode.pile_up, message)
+    return warning(job, f"schedule.{facts.kind}", LintCode.pile_up, message)
