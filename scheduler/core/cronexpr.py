@@ -39,7 +39,7 @@ class CronSyntaxError(ValueError):
     """A cron expression that cannot be used, with the reason in words."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CronExpr:
     """A validated cron expression; ``fields`` has macros expanded (5 or 6 fields)."""
 
@@ -73,11 +73,37 @@ class CronExpr:
         """Vixie cron: day-of-month OR day-of-week only when neither begins with ``*``."""
         return not self.fields[2].startswith("*") and not self.fields[4].startswith("*")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (restore_cron, (self.text, self.fields, self.engine_fields, self.daily))
+
     def next_local(self, after: datetime) -> datetime | None:
         """The first matching wall-clock time strictly after ``after`` (both naive)."""
         if self.daily is not None:
             return _next_daily(self.daily, self.weekdays, after)
         return _next_match(self.engine_fields, self.day_or, after)
+
+
+_RESTORED: dict[str, CronExpr] = {}
+
+
+def restore_cron(
+    text: str,
+    fields: tuple[str, ...],
+    engine_fields: tuple[str, ...],
+    daily: tuple[int, ...] | None,
+) -> CronExpr:
+    """An expression unpickled (the job cache, which pickles in chunks, each with its own
+    copies): the jobs sharing it share one object again. Not validated again: it was
+    when parsed, by the same code (the cache is keyed by it)."""
+    found = _RESTORED.get(text)
+    if found is None:
+        found = CronExpr(text=text, fields=fields, engine_fields=engine_fields, daily=daily)
+        if len(_RESTORED) < _MAX_RESTORED:
+            _RESTORED[text] = found
+    return found
+
+
+_MAX_RESTORED = 1 << 17
 
 
 def parse_cron(text: str) -> CronExpr:
