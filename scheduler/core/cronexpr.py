@@ -203,7 +203,9 @@ def _daily_times(fields: tuple[str, ...]) -> tuple[int, ...] | None:
     return tuple(sorted(h * 3600 + m * 60 + s for h in hours for m in minutes for s in seconds))
 
 
-_DAY_NAMES = {name: str(i) for i, name in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])}
+_DAY_NAMES = {
+    name: str(i) for i, name in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])
+}
 _DAY_NAME = re.compile(r"[A-Za-z]{3}")
 
 
