@@ -207,17 +207,26 @@ class Scheduler:
     # -- each job's next instant -----------------------------------------------------
 
     def start_jobs(
-        self, now: datetime, *, standby: bool = False, since: Mapping[str, datetime] | None = None
+        self,
+        now: datetime,
+        *,
+        standby: bool = False,
+        since: Mapping[str, datetime] | None = None,
+        states: Mapping[str, JobState] | None = None,
     ) -> None:
         """Put every loaded job on schedule at start-up, from its stored state if any.
 
         A job whose definition is unchanged since the watcher stopped accounts for what
         passed meanwhile (its misfire rule: catch-ups sent now, the rest recorded missed);
         any other is scheduled from ``since[job]`` where given, else from ``now``. A standby
-        resumes nothing: the leader dispatches, and it resumes at takeover.
+        resumes nothing: the leader dispatches, and it resumes at takeover. ``states``: the
+        stored states as just read (else they are read here).
         """
         since = since or {}
-        states = {} if standby else self._store.job_states()
+        if standby:
+            states = {}
+        elif states is None:
+            states = self._store.job_states()
         # (job, the instant to send now, its trigger, the job's next instant)
         resumed: list[tuple[LoadedJob, datetime, RunTrigger, datetime | None]] = []
         for job in self._config.jobs.values():
