@@ -203,12 +203,20 @@ def _daily_times(fields: tuple[str, ...]) -> tuple[int, ...] | None:
     return tuple(sorted(h * 3600 + m * 60 + s for h in hours for m in minutes for s in seconds))
 
 
+_DAY_NAMES = {
+    name: str(i) for i, name in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])
+}
+_DAY_NAME = re.compile(r"[A-Za-z]{3}")
+
+
 def _weekdays(fields: tuple[str, ...]) -> frozenset[int] | None:
-    """The Python weekdays a day-of-week of plain numbers and ranges names (cron's 0 and 7
+    """The Python weekdays a day-of-week of numbers, names and ranges names (cron's 0 and 7
     are Sunday), when day-of-month and month are ``*``; None for every day or otherwise."""
     if fields[4] == "*" or fields[2:4] != ("*", "*"):
         return None
-    days = _simple_values(fields[4], 0, 8, steps=False)
+    # An unknown name stays letters, which _simple_values refuses: croniter then says why.
+    numbered = _DAY_NAME.sub(lambda m: _DAY_NAMES.get(m[0].lower(), m[0]), fields[4])
+    days = _simple_values(numbered, 0, 8, steps=False)
     return None if days is None else frozenset((d - 1) % 7 for d in days)
 
 
