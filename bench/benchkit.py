@@ -117,9 +117,10 @@ class PushNotices:
 
 
 def proc_cpu(pid: int) -> float:
-    """utime + stime of a process (all its threads), in seconds."""
+    """utime + stime of a process (all its threads) and of its children it has waited for
+    (a pool's workers, once they exit), in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    return sum(int(f) for f in fields[11:15]) / TICK
 
 
 def proc_status(pid: int) -> dict[str, int]:

@@ -16,8 +16,15 @@ starts a fresh standby in place of the stopped one. Two modes:
   and lease + the standby's poll (0.25 s), plus up to one second for the next instant;
 - ``SIGTERM``: the leader releases the lease; expected within the poll and the next instant.
 
+With ``--jobs N`` the jobs dir also holds N jobs due hours away (``bench/dispatch.py``'s
+scenario B), so each trial also measures the takeover itself: from the loss to the new
+leader's ``leader.resumed`` (every job back on schedule), and the CPU (user+system, all
+threads) the new leader spent from the loss to then. ``--checkout DIR`` runs another
+checkout's watchers (with its ``.venv`` when it has one), for a before/after.
+
 The report (p50 / max per mode, each trial's figure) is printed and written to
-``bench/results/failover.md``. A benchmark, not a test: it always exits 0.
+``bench/results/failover.md`` (``failover-<N>.md`` with ``--jobs``). A benchmark, not a
+test: it always exits 0.
 """
 
 from __future__ import annotations
@@ -32,12 +39,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+sys.path.insert(0, str(REPO / "bench"))
+
+from benchkit import proc_cpu  # noqa: E402
+from dispatch import write_far_jobs  # noqa: E402
 
 from scheduler.core.durations import parse_duration  # noqa: E402
 from scheduler.engine.embedded import EmbeddedRedis  # noqa: E402
@@ -50,14 +63,36 @@ JOB = (
 RESULTS = REPO / "bench" / "results" / "failover.md"
 
 
+@dataclass(frozen=True)
+class Setup:
+    root: Path
+    url: str
+    lease: str
+    checkout: Path
+    #: The far jobs beside the one due every second (0: none, no takeover figures).
+    jobs: int
+
+
+@dataclass(frozen=True)
+class Figures:
+    leads: float  # seconds from the loss to the new leader's lease
+    dispatches: float  # ... to its first dispatch
+    resumed: float | None  # ... to its ``leader.resumed`` (with --jobs)
+    takeover: float | None  # from its lease to its ``leader.resumed``
+    cpu: float | None  # CPU seconds of the takeover (the event's, else from the loss)
+
+
 class Watcher:
-    def __init__(self, root: Path, url: str, name: str, lease: str) -> None:
+    def __init__(self, setup: Setup, name: str) -> None:
         self.name = name
-        self.out = root / f"{name}.out"
-        argv = [sys.executable, "-m", "scheduler", "run", "--jobs-dir", "jobs"]
-        argv += ["--data-dir", f"data-{name}", "--redis-url", url, "--workers", "0"]
-        argv += ["--lease", lease, "--watcher-id", name]
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        self.out = setup.root / f"{name}.out"
+        venv = setup.checkout / ".venv" / "bin" / "python"
+        python = str(venv) if setup.checkout != REPO and venv.exists() else sys.executable
+        argv = [python, "-m", "scheduler", "run", "--jobs-dir", "jobs"]
+        argv += ["--data-dir", f"data-{name}", "--redis-url", setup.url, "--workers", "0"]
+        argv += ["--lease", setup.lease, "--watcher-id", name]
+        env = {**os.environ, "PYTHONPATH": str(setup.checkout)}
+        root = setup.root
         with self.out.open("ab") as out:
             self.proc = subprocess.Popen(
                 argv, cwd=root, env=env, stdout=out, stderr=subprocess.DEVNULL
@@ -99,52 +134,85 @@ def wait(predicate: Any, timeout: float, what: str) -> Any:
     raise SystemExit(f"bench: timed out waiting for {what}")
 
 
-def trial(
-    root: Path, url: str, pair: list[Watcher], mode: str, lease: str, n: int
-) -> tuple[float, float]:
-    """(seconds to the new leader's lease, seconds to its first dispatch)."""
-    leader = wait(lambda: next((w for w in pair if w.leads()), None), 30, "a leader")
+def trial(setup: Setup, pair: list[Watcher], mode: str, n: int) -> Figures:
+    """One loss of the leader and its figures; a fresh standby replaces it afterwards."""
+    leader = wait(lambda: next((w for w in pair if w.leads()), None), 900, "a leader")
     other = next(w for w in pair if w is not leader)
     # Let the leader dispatch for a moment, and the standby settle into polling.
     wait(lambda: leader.first_after("run.enqueued", time.time() - 1.5), 10, "leader dispatching")
+    wait(lambda: other.first_after("watcher.started", 0), 900, "the standby started")
+    settle(other)
+    cpu_before = proc_cpu(other.proc.pid)
     lost = time.time()
     leader.proc.send_signal(signal.SIGKILL if mode == "kill -9" else signal.SIGTERM)
     first = wait(lambda: other.first_after("run.enqueued", lost), 60, "the new leader's dispatch")
     acquired = other.first_after("leader.acquired", lost)
     assert acquired is not None
+    resumed = cpu = None
+    if setup.jobs:
+        resumed = wait(lambda: other.first_after("leader.resumed", lost), 60, "its takeover")
+        cpu = proc_cpu(other.proc.pid) - cpu_before
+        event = next(r for r in reversed(other.records()) if r.get("event") == "leader.resumed")
+        cpu = event.get("cpu_s", cpu)  # older checkouts do not log it
     leader.proc.wait(30)
     pair.remove(leader)
-    fresh = Watcher(root, url, f"w{n}", lease)
+    fresh = Watcher(setup, f"w{n}")
     pair.append(fresh)
-    # The next trial starts once the new standby polls the lease, as a standby in service.
-    wait(lambda: any(r.get("event") == "leader.standby" for r in fresh.records()), 30, "standby")
-    return acquired - lost, first - lost
+    return Figures(
+        leads=acquired - lost,
+        dispatches=first - lost,
+        resumed=None if resumed is None else resumed - lost,
+        takeover=None if resumed is None else resumed - acquired,
+        cpu=cpu,
+    )
+
+
+def settle(standby: Watcher, timeout: float = 120) -> None:
+    """Wait until the standby idles (under 5 % of a core over a second), as one in service
+    does: right after its start it still writes its job cache and collects garbage."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = proc_cpu(standby.proc.pid)
+        time.sleep(1.0)
+        if proc_cpu(standby.proc.pid) - before < 0.05:
+            return
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=5, help="trials per mode [5]")
     parser.add_argument("--lease", default="10s", help="the watchers' --lease [10s]")
+    parser.add_argument("--jobs", type=int, default=0, help="far jobs besides the tick [0]")
+    parser.add_argument("--checkout", type=Path, default=REPO, help="whose watchers [this]")
     args = parser.parse_args()
     lease_s = parse_duration(args.lease).total_seconds()
-    results: dict[str, list[tuple[float, float]]] = {"kill -9": [], "SIGTERM": []}
+    results: dict[str, list[Figures]] = {"kill -9": [], "SIGTERM": []}
     with tempfile.TemporaryDirectory(prefix="bench-failover-") as tmp:
         root = Path(tmp)
         (root / "jobs").mkdir()
         (root / "jobs" / "tick.yaml").write_text(JOB)
+        if args.jobs:
+            write_far_jobs(root / "jobs" / "far", args.jobs, datetime.now(UTC), seed=1)
         server = EmbeddedRedis(root / "redis")
         url = server.start()
-        pair = [Watcher(root, url, "w0", args.lease), Watcher(root, url, "w1", args.lease)]
+        setup = Setup(root, url, args.lease, args.checkout.resolve(), args.jobs)
+        pair = [Watcher(setup, "w0"), Watcher(setup, "w1")]
         n = 2
         try:
             for mode, figures in results.items():
                 for _ in range(args.trials):
-                    took = trial(root, url, pair, mode, args.lease, n)
+                    took = trial(setup, pair, mode, n)
                     n += 1
                     figures.append(took)
+                    extra = ""
+                    if took.resumed is not None and took.takeover is not None:
+                        extra = (
+                            f", resumed after {took.resumed:.3f} s (takeover {took.takeover:.3f}"
+                            f" s, {took.cpu or 0:.2f} s CPU)"
+                        )
                     print(
-                        f"{mode:8} lease {args.lease}: leads after {took[0]:.3f} s, "
-                        f"first dispatch after {took[1]:.3f} s"
+                        f"{mode:8} lease {args.lease}: leads after {took.leads:.3f} s, "
+                        f"first dispatch after {took.dispatches:.3f} s{extra}"
                     )
         finally:
             for w in pair:
@@ -152,32 +220,45 @@ def main() -> None:
             for w in pair:
                 w.proc.wait(30)
             server.stop()
-    report = render(results, args.lease, lease_s)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(report)
+    report = render(results, args, lease_s)
+    path = RESULTS.with_name(f"failover-{args.jobs}.md") if args.jobs else RESULTS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(report)
     print(report)
 
 
-def render(results: dict[str, list[tuple[float, float]]], lease: str, lease_s: float) -> str:
+def render(results: dict[str, list[Figures]], args: argparse.Namespace, lease_s: float) -> str:
+    jobs = f"{args.jobs:,} jobs due hours away and " if args.jobs else ""
+    who = "" if args.checkout.resolve() == REPO else f", watchers of `{args.checkout}`"
+    header = ["leader lost by", "trials", "new leader: p50", "max", "first dispatch: p50", "max"]
+    if args.jobs:
+        header += ["resumed: p50", "takeover: p50", "max", "its CPU: p50"]
+    header.append("each trial: leads / dispatches (s)")
     lines = [
         "# Failover: leader loss to the new leader's first dispatch",
         "",
         f"`make bench-failover` ({datetime.now().astimezone():%Y-%m-%d %H:%M %Z}), "
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"two watchers on one Redis, `--lease {lease}`, a job due every second.",
+        f"two watchers on one Redis, `--lease {args.lease}`, {jobs}a job due every second"
+        f"{who}.",
         "",
-        "| leader lost by | trials | new leader: p50 | max | first dispatch: p50 | max "
-        "| each trial: leads / dispatches (s) |",
-        "|---|---|---|---|---|---|---|",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
     ]
     for mode, figures in results.items():
-        leads = [f[0] for f in figures]
-        sends = [f[1] for f in figures]
-        each = ", ".join(f"{a:.2f} / {b:.2f}" for a, b in figures)
-        lines.append(
-            f"| {mode} | {len(figures)} | {statistics.median(leads):.2f} s | {max(leads):.2f} s "
-            f"| {statistics.median(sends):.2f} s | {max(sends):.2f} s | {each} |"
-        )
+        leads = [f.leads for f in figures]
+        sends = [f.dispatches for f in figures]
+        row = [mode, str(len(figures)), f"{statistics.median(leads):.2f} s", f"{max(leads):.2f} s"]
+        row += [f"{statistics.median(sends):.2f} s", f"{max(sends):.2f} s"]
+        if args.jobs:
+            done = [f.resumed or 0.0 for f in figures]
+            took = [f.takeover or 0.0 for f in figures]
+            cpu = [f.cpu or 0.0 for f in figures]
+            row.append(f"{statistics.median(done):.2f} s")
+            row += [f"{statistics.median(took):.2f} s", f"{max(took):.2f} s"]
+            row.append(f"{statistics.median(cpu):.2f} s")
+        row.append(", ".join(f"{f.leads:.2f} / {f.dispatches:.2f}" for f in figures))
+        lines.append("| " + " | ".join(row) + " |")
     lines += [
         "",
         f"kill -9: the lease ({lease_s:g} s) must run out; it was last renewed up to a third "
@@ -188,6 +269,14 @@ def render(results: dict[str, list[tuple[float, float]]], lease: str, lease_s: f
         "(up to 1 s here), which is why the two columns differ.",
         "",
     ]
+    if args.jobs:
+        lines[-1:-1] = [
+            "",
+            "Resumed: from the loss to the new leader's `leader.resumed` (every job back on "
+            "schedule from the shared resume points); takeover: from its `leader.acquired` to "
+            "then; its CPU: the event's `cpu_s` (the process's CPU during the takeover), or, "
+            "for a checkout that does not log it, the process's CPU from the loss to then.",
+        ]
     return "\n".join(lines)
 
 

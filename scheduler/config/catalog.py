@@ -8,9 +8,9 @@ places, and the file holding it is rejected as a whole (as the watcher would).
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 
 from scheduler.config.defaults import (
@@ -21,6 +21,7 @@ from scheduler.config.defaults import (
     parse_defaults,
 )
 from scheduler.config.loader import FileContext, parse_job_documents
+from scheduler.config.parsepool import in_workers, pool_size
 from scheduler.config.project import Project, TaskRules
 from scheduler.config.yamlsource import MAX_CHARS
 from scheduler.core.catalog import Catalog, FileResult, build_catalog
@@ -35,7 +36,10 @@ TOO_LARGE = f"file is larger than {MAX_FILE_BYTES / 1_000_000:g} MB ({MAX_FILE_B
 
 def is_job_file(path: Path) -> bool:
     """``*.yaml`` / ``*.yml``, not hidden, not an editor temporary (``.#x``, ``x~``, ``.x.swp``)."""
-    name = path.name
+    return _is_job_name(path.name)
+
+
+def _is_job_name(name: str) -> bool:
     if name.startswith((".", "#")) or name.endswith("~") or is_defaults_file(name):
         return False
     return name.endswith(JOB_SUFFIXES)
@@ -46,24 +50,66 @@ def discover(root: Path, *, defaults: bool = False) -> list[Path]:
 
     With ``defaults``, the defaults files (``_defaults.yaml``) instead.
     """
-    wanted = is_defaults_file if defaults else (lambda name: is_job_file(Path(name)))
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in filenames:
-            path = Path(dirpath) / name
+    return [Path(p) for p in scan(root)[1 if defaults else 0]]
+
+
+def scan(root: Path) -> tuple[list[str], list[str]]:
+    """The job files and the defaults files under ``root``, as paths in text, each sorted
+    as ``discover`` sorts its paths (folder by folder).
+
+    One walk with ``os.scandir`` for both, and no ``Path`` per file: the directory entry
+    already tells a file from a folder, so at 100,000 files no file is stat'ed here.
+    """
+    jobs: list[str] = []
+    defaults: list[str] = []
+    top = str(root)
+    folders = [top]
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as found:
+                entries = list(found)
+        except OSError:  # as os.walk: a folder that cannot be listed is skipped
+            continue
+        for entry in entries:
+            name = entry.name
+            path = name if folder == "." else f"{folder}{os.sep}{name}"
+            if _is_dir(entry):
+                # Hidden folders skipped; a symlinked folder is not followed (os.walk's rule).
+                if not name.startswith(".") and not entry.is_symlink():
+                    folders.append(path)
             # A dangling symlink is kept (it becomes a "cannot read" error); a FIFO is not.
-            if wanted(name) and (path.is_file() or path.is_symlink()):
-                found.append(path)
-    return sorted(found)
+            elif entry.is_file() or entry.is_symlink():
+                if is_defaults_file(name):
+                    defaults.append(path)
+                elif _is_job_name(name):
+                    jobs.append(path)
+    return sorted(jobs, key=_path_key), sorted(defaults, key=_path_key)
 
 
-def read_defaults(root: Path) -> tuple[DefaultsTree, list[FileResult]]:
-    """The defaults files under ``root``, and a result per file that has errors."""
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _path_key(path: str) -> list[str]:
+    # Component by component, as Path objects compare ("a/b" before "a-b/c").
+    return path.split(os.sep)
+
+
+def read_defaults(
+    root: Path, files: Sequence[str] | None = None
+) -> tuple[DefaultsTree, list[FileResult]]:
+    """The defaults files under ``root`` (``files``: those ``scan`` found there), and a
+    result per file that has errors."""
     tree = DefaultsTree()
     seen: dict[str, str] = {}
     problems: list[FileResult] = []
-    for path in discover(root, defaults=True) if root.is_dir() else []:
+    if files is None:
+        files = scan(root)[1] if root.is_dir() else []
+    for path in map(Path, files):
         source = display_path(path)
         folder = path.parent.relative_to(root).as_posix()
         raw = read_job_bytes(path, source)
@@ -90,7 +136,7 @@ def parse_defaults_bytes(raw: bytes, source: str) -> DefaultsFile:
         return DefaultsFile(source, errors=[JobFileError(source, 1, 1, "", message)])
 
 
-def defaults_for(tree: DefaultsTree, root: Path, path: Path) -> Defaults:
+def defaults_for(tree: DefaultsTree, root: Path, path: Path | str) -> Defaults:
     """The defaults that apply to the job file ``path`` (none when it is outside ``root``)."""
     if tree.empty:
         return _NO_DEFAULTS
@@ -104,6 +150,22 @@ def defaults_for(tree: DefaultsTree, root: Path, path: Path) -> Defaults:
 _NO_DEFAULTS = Defaults()
 
 
+class FileContexts:
+    """The context of each job file under ``root``: one object per distinct defaults (in
+    practice per folder), so a chunk of files sent to a worker process carries it once."""
+
+    def __init__(self, tree: DefaultsTree, root: Path | str, rules: TaskRules) -> None:
+        self.tree, self.root, self.rules = tree, Path(root), rules
+        self._made: dict[int, FileContext] = {}
+
+    def __call__(self, path: Path | str) -> FileContext:
+        defaults = defaults_for(self.tree, self.root, path)
+        found = self._made.get(id(defaults))
+        if found is None or found.defaults is not defaults:
+            found = self._made[id(defaults)] = FileContext(defaults, self.rules)
+        return found
+
+
 def read_job_file(
     path: Path, now: datetime | None = None, context: FileContext | None = None
 ) -> FileResult:
@@ -115,21 +177,47 @@ def read_job_file(
     return parse_job_bytes(raw, source, now, context=context)
 
 
-def read_job_bytes(path: Path, source: str) -> bytes | FileResult:
+def read_job_bytes(path: Path | str, source: str) -> bytes | FileResult:
     """The file's bytes, or a FileResult holding why they cannot be had."""
-    if path.exists() and not path.is_file():
-        # A FIFO or device would block open() or read forever.
-        return FileResult(source, errors=[JobFileError(source, 1, 1, "", "not a regular file")])
     try:
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
+        # Not blocking: a FIFO would block open() (and a read) forever; fstat then says what
+        # it is. A file descriptor, not a file object: this runs for every file of a tree.
+        fd = os.open(path, _READ_FLAGS)
     except OSError as exc:
         return FileResult(
             source, errors=[JobFileError(source, 1, 1, "", f"cannot read: {exc.strerror}")]
         )
+    try:
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode):
+            return FileResult(source, errors=[JobFileError(source, 1, 1, "", "not a regular file")])
+        # The size it has, not the limit: read(limit) allocates the limit (1 MB) for every
+        # file. A byte more shows a file that grew since; then the rest is read.
+        size = min(found.st_size, MAX_FILE_BYTES)
+        raw = os.read(fd, size + 1)
+        while size < len(raw) <= MAX_FILE_BYTES:
+            more = os.read(fd, MAX_FILE_BYTES + 1 - len(raw))
+            if not more:
+                break
+            raw += more
+    except OSError as exc:
+        return FileResult(
+            source, errors=[JobFileError(source, 1, 1, "", f"cannot read: {exc.strerror}")]
+        )
+    finally:
+        os.close(fd)
     if len(raw) > MAX_FILE_BYTES:
         return FileResult(source, errors=[JobFileError(source, 1, 1, "", TOO_LARGE)])
     return raw
+
+
+_READ_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
 
 
 def parse_job_bytes(
@@ -160,18 +248,22 @@ def decode(raw: bytes) -> str:
     return raw.decode("utf-8-sig")
 
 
-def display_path(path: Path) -> str:
-    """The path as the user would type it: relative to the working directory when inside it."""
-    if not path.is_absolute():
-        return str(path)
-    cwd = _cwd_path(os.getcwd())
-    return str(path.relative_to(cwd)) if path.is_relative_to(cwd) else str(path)
+def display_path(path: Path | str, *, cwd: str | None = None) -> str:
+    """The path as the user would type it: relative to the working directory when inside it.
 
-
-@lru_cache(maxsize=4)
-def _cwd_path(here: str) -> Path:
-    # Built once per working directory: display_path runs for every file of a big tree.
-    return Path(here)
+    A ``str`` must be normalised as ``str(Path(...))`` is (``scan``'s paths are). String
+    arithmetic, not ``Path.relative_to``: this runs for every file of a big tree (whose
+    caller passes ``cwd``, ``os.getcwd()`` read once).
+    """
+    text = os.fspath(path)
+    if not text.startswith(os.sep):
+        return text
+    if cwd is None:
+        cwd = os.getcwd()
+    if text == cwd:
+        return "."
+    inside = cwd if cwd.endswith(os.sep) else cwd + os.sep
+    return text[len(inside) :] if text.startswith(inside) else text
 
 
 def load_paths(
@@ -190,11 +282,29 @@ def load_paths(
         root = path if path.is_dir() else path.parent
         tree, broken = read_defaults(root)
         problems.extend(b for b in broken if path.is_dir())
+        context_of = FileContexts(tree, root, rules)
         for found in discover(path) if path.is_dir() else [path]:
-            context = FileContext(defaults_for(tree, root, found), rules)
-            files.setdefault(found.resolve(), (found, context))
-    results = [read_job_file(f, now, context) for f, context in files.values()]
+            files.setdefault(found.resolve(), (found, context_of(found)))
+    tasks = [(found, now, context) for found, context in files.values()]
+    workers = pool_size(len(tasks))
+    if workers:
+        results = list(in_workers(_read_and_lint, tasks, workers))
+    else:
+        results = [read_job_file(found, now, context) for found, now, context in tasks]
     return build_catalog([*problems, *results])
+
+
+def _read_and_lint(task: tuple[Path, datetime | None, FileContext]) -> FileResult:
+    """One file read by a worker process, with its jobs' lint (the costly part of checking
+    a job after parsing it) done there too, and its jobs compact (they pickle small)."""
+    from scheduler.core.lint import job_findings  # only validate lints: not at import
+
+    path, now, context = task
+    result = read_job_file(path, now, context)
+    if now is not None:
+        result.findings = job_findings(result.jobs, now)
+    result.jobs = [job.compact() for job in result.jobs]
+    return result
 
 
 def _rules_for(paths: Sequence[Path]) -> TaskRules:

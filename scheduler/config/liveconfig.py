@@ -8,34 +8,53 @@ watcher (and its startup) apply every change through here.
 from __future__ import annotations
 
 import hashlib
+import os
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from scheduler.config import jobcache
 from scheduler.config.catalog import (
+    FileContexts,
     defaults_for,
-    discover,
     display_path,
     parse_job_bytes,
     read_defaults,
     read_job_bytes,
+    scan,
 )
 from scheduler.config.defaults import DefaultsTree
 from scheduler.config.loader import FileContext
+from scheduler.config.parsepool import content_digest, in_workers, pool_size
 from scheduler.config.project import Project, load_project
 from scheduler.core.catalog import FileResult, duplicate_name_error
 from scheduler.core.errors import JobFileError
 from scheduler.core.job import LoadedJob
 
-
-@dataclass
-class _FileState:
-    digest: str
-    jobs: dict[str, LoadedJob]
+#: (display path, content digest, its compact jobs) for a valid file; (display path, None,
+#: ()) for one the caller must read itself, which locates its problems.
+_Parsed = tuple[str, str | None, tuple[LoadedJob, ...]]
 
 
-@dataclass
+def _parse_for_cache(task: tuple[Path | str, str, FileContext]) -> _Parsed:
+    """One file read by a worker process, as the job cache holds it (if it is valid)."""
+    path, source, context = task
+    raw = read_job_bytes(path, source)
+    if isinstance(raw, FileResult):
+        return source, None, ()
+    result = parse_job_bytes(raw, source, positions=False, context=context)
+    if not result.ok:
+        return source, None, ()
+    return source, content_digest(raw, context), tuple(job.compact() for job in result.jobs)
+
+
+#: An accepted file: its content digest and its jobs (the job cache's entry, when it served
+#: the file: held as it came, not copied).
+_FileState = tuple[str, tuple[LoadedJob, ...]]
+
+
+@dataclass(slots=True)
 class Change:
     """The effect of reloading one file."""
 
@@ -63,6 +82,9 @@ class LiveConfig:
         self._cache_dir = cache_dir
         self._cached = {} if cache_dir is None else jobcache.load(cache_dir, self._salt)
         self._cache_fresh = bool(self._cached)  # until a file is parsed: nothing to write
+        #: The files being parsed by worker processes, and their results as they come.
+        self._ahead: Generator[_Parsed, None, None] | None = None
+        self._ahead_files: set[str] = set()
         self.defaults = DefaultsTree()
         self._defaults_rejected: dict[str, list[JobFileError]] = {}
         self._files: dict[str, _FileState] = {}
@@ -75,14 +97,16 @@ class LiveConfig:
         """A digest of the accepted content of every job file (changes when any does)."""
         h = hashlib.sha256()
         for name in sorted(self._files):
-            h.update(f"{name}\0{self._files[name].digest}\n".encode())
+            h.update(f"{name}\0{self._files[name][0]}\n".encode())
         return h.hexdigest()[:16]
 
     def rescan(self, now: datetime) -> list[Change]:
         """Re-read every job file whose content (or defaults) changed, and forget deleted ones."""
         before = dict(self._defaults_rejected)
-        self.reload_defaults()
-        present = {display_path(p): p for p in discover(self.root)} if self.root.is_dir() else {}
+        job_files, defaults_files = scan(self.root) if self.root.is_dir() else ([], [])
+        self.reload_defaults(defaults_files)
+        cwd = os.getcwd()  # once: a call per file of a big tree costs
+        present = {display_path(p, cwd=cwd): p for p in job_files}
         gone = (set(self._files) | set(self.rejected)) - set(present) - set(self._defaults_rejected)
         # A broken defaults file is reported once, when it breaks (or breaks differently).
         changes = [
@@ -92,47 +116,93 @@ class LiveConfig:
         ]
         # Deletions first, so a job moved from one file to another is not a duplicate.
         changes += [self.apply(Path(name), now) for name in sorted(gone)]
-        changes += [self.apply(path, now) for path in present.values()]
+        self._parse_ahead(present)
+        try:
+            changes += [self._apply(path, source, now) for source, path in present.items()]
+        finally:
+            self._stop_ahead()
         return [c for c in changes if not c.empty]
 
-    def reload_defaults(self) -> list[JobFileError]:
-        """Re-read the defaults files; a job file whose defaults changed re-parses when applied."""
-        self.defaults, broken = read_defaults(self.root)
+    def reload_defaults(self, files: list[str] | None = None) -> list[JobFileError]:
+        """Re-read the defaults files (``files``: those a scan just found; else they are
+        looked for); a job file whose defaults changed re-parses when applied."""
+        self.defaults, broken = read_defaults(self.root, files)
         for source in self._defaults_rejected:
             self.rejected.pop(source, None)
         self._defaults_rejected = {b.file: b.errors for b in broken}
         self.rejected.update(self._defaults_rejected)
         return [e for b in broken for e in b.errors]
 
-    def apply(self, path: Path, now: datetime) -> Change:
+    def apply(self, path: Path | str, now: datetime) -> Change:
         """Reload one file (or its deletion)."""
-        source = display_path(path)
-        if not path.exists():
-            self.rejected.pop(source, None)
-            return self._replace(source, None, {})
+        return self._apply(path, display_path(path), now)
+
+    def _apply(self, path: Path | str, source: str, now: datetime) -> Change:
+        parsed = self._take_parsed(source)
+        if parsed is not None:  # read and parsed by a worker just now (see _parse_ahead)
+            return self._accept(source, parsed[0], FileResult(source, jobs=list(parsed[1])))
         raw = read_job_bytes(path, source)
         if isinstance(raw, FileResult):
+            if not os.path.exists(path):  # gone (or a dangling link): its jobs go too
+                self.rejected.pop(source, None)
+                return self._replace(source, None, {})
             self.rejected[source] = raw.errors
             return Change(source, rejected=raw.errors)
         context = FileContext(defaults_for(self.defaults, self.root, path), self.project.rules)
-        digest = hashlib.sha256(raw + context.defaults.digest.encode()).hexdigest()
+        digest = content_digest(raw, context)
         known = self._files.get(source)
-        if known is not None and known.digest == digest and source not in self.rejected:
+        if known is not None and known[0] == digest and source not in self.rejected:
             return Change(source)
         cached = self._cached.pop(source, None) if self._cached else None
         if cached is not None and cached[0] == digest:
-            result = FileResult(source, jobs=list(cached[1]))
-        else:
-            self._cache_fresh = False
-            # No `now`: the date-dependent warnings are for `validate`; the watcher needs none.
-            result = parse_job_bytes(raw, source, positions=False, context=context)
+            return self._accept(source, digest, FileResult(source, jobs=list(cached[1])), cached)
+        self._cache_fresh = False
+        # No `now`: the date-dependent warnings are for `validate`; the watcher needs none.
+        result = parse_job_bytes(raw, source, positions=False, context=context)
+        return self._accept(source, digest, result)
+
+    def _accept(
+        self, source: str, digest: str, result: FileResult, entry: _FileState | None = None
+    ) -> Change:
+        """``result`` becomes the file's jobs if valid (``entry``: the same, as the job cache
+        held them)."""
         self._reject_duplicates(result)
         if not result.ok:
             self.rejected[source] = result.errors
             return Change(source, rejected=result.errors)
         self.rejected.pop(source, None)
         # Held for good: without their pydantic specs (LoadedJob.compact).
-        return self._replace(source, digest, {j.name: j.compact() for j in result.jobs})
+        jobs = {j.name: j.compact() for j in result.jobs}
+        return self._replace(source, digest, jobs, entry)
+
+    def _parse_ahead(self, present: dict[str, str]) -> None:
+        """Parse the files no cache holds in worker processes, when there are many (the
+        cold start): ``apply`` takes each one's jobs as they arrive, in ``present``'s order."""
+        todo = [s for s in present if s not in self._files and s not in self._cached]
+        workers = pool_size(len(todo))
+        if not workers:
+            return
+        context_of = FileContexts(self.defaults, self.root, self.project.rules)
+        tasks = [(present[source], source, context_of(present[source])) for source in todo]
+        self._ahead = in_workers(_parse_for_cache, tasks, workers)
+        self._ahead_files = set(todo)
+        self._cache_fresh = False
+
+    def _take_parsed(self, source: str) -> tuple[str, tuple[LoadedJob, ...]] | None:
+        """What a worker made of the valid file ``source`` (waiting for it if due), or None
+        (not sent to the workers, or not valid: ``apply`` reads it and says why)."""
+        if source not in self._ahead_files or self._ahead is None:
+            return None
+        self._ahead_files.discard(source)
+        for parsed, digest, jobs in self._ahead:
+            if parsed == source:
+                return None if digest is None else (digest, jobs)
+        return None
+
+    def _stop_ahead(self) -> None:
+        if self._ahead is not None:
+            self._ahead.close()  # shuts the pool down, even when a reload failed half-way
+        self._ahead, self._ahead_files = None, set()
 
     @property
     def _salt(self) -> str:
@@ -140,7 +210,7 @@ class LiveConfig:
 
     def cache_snapshot(self) -> jobcache.Entries:
         """What ``save_cache`` writes: each accepted file's digest and jobs (a copy)."""
-        return {f: (state.digest, tuple(state.jobs.values())) for f, state in self._files.items()}
+        return dict(self._files)
 
     @property
     def cache_fresh(self) -> bool:
@@ -170,10 +240,16 @@ class LiveConfig:
             else:
                 result.errors.append(duplicate_name_error(result.file, job, earlier))
 
-    def _replace(self, source: str, digest: str | None, jobs: dict[str, LoadedJob]) -> Change:
+    def _replace(
+        self,
+        source: str,
+        digest: str | None,
+        jobs: dict[str, LoadedJob],
+        entry: _FileState | None = None,
+    ) -> Change:
         change = Change(source)
         old = self._files.pop(source, None)
-        old_jobs = old.jobs if old else {}
+        old_jobs = {j.name: j for j in old[1]} if old else {}
         for name in old_jobs.keys() - jobs.keys():
             change.removed.append(name)
             self.jobs.pop(name, None)
@@ -187,5 +263,5 @@ class LiveConfig:
             self.jobs[name] = job
             self._owner[name] = source
         if digest is not None:
-            self._files[source] = _FileState(digest, jobs)
+            self._files[source] = entry if entry is not None else (digest, tuple(jobs.values()))
         return change

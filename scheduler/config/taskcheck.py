@@ -68,7 +68,7 @@ def _check_job(job: LoadedJob) -> tuple[list[JobFileError], list[JobFileWarning]
 
 
 def _explicit_production(job: LoadedJob) -> list[JobFileWarning]:
-    return [_production(job, explicit=True)] if job.spec.params.get("dry_run") is False else []
+    return [_production(job, explicit=True)] if job.params.get("dry_run") is False else []
 
 
 def _production(job: LoadedJob, *, explicit: bool) -> JobFileWarning:

@@ -9,9 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from scheduler.core.errors import JobFileError, JobFileWarning
 from scheduler.core.job import LoadedJob
+
+
+@dataclass(frozen=True)
+class JobFindings:
+    """What linting one job alone found (``core.lint.job_findings``), where it was parsed."""
+
+    now: datetime
+    warnings: tuple[JobFileWarning, ...]
+    #: The minutes (POSIX seconds // 60) it runs in over the pile-up window from ``now``.
+    run_minutes: frozenset[int]
+    #: What a pile-up warning about it names: its zone, its jitter as written, its kind.
+    timezone: str
+    jitter: str | None
+    kind: str
 
 
 @dataclass
@@ -24,6 +39,8 @@ class FileResult:
     warnings: list[JobFileWarning] = field(default_factory=list)
     declared: dict[str, int] = field(default_factory=dict)
     """Every job name a document in the file gives (valid or not), with its line."""
+    findings: dict[str, JobFindings] = field(default_factory=dict)
+    """Lint findings by job name, when they were computed with the jobs (a worker's)."""
 
     @property
     def ok(self) -> bool:

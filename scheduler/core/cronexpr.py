@@ -39,15 +39,17 @@ class CronSyntaxError(ValueError):
     """A cron expression that cannot be used, with the reason in words."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CronExpr:
     """A validated cron expression; ``fields`` has macros expanded (5 or 6 fields)."""
 
     text: str
     fields: tuple[str, ...]
     engine_fields: tuple[str, ...] = ()
-    # Seconds since midnight of every match, for the expressions _daily_times reads.
+    # Seconds since midnight of every match, for the expressions _daily_times reads, and
+    # the days they run on (Python weekdays; None: every day).
     daily: tuple[int, ...] | None = None
+    weekdays: frozenset[int] | None = None
 
     def __post_init__(self) -> None:
         if not self.engine_fields:
@@ -55,6 +57,7 @@ class CronExpr:
             object.__setattr__(self, "engine_fields", normalized)
         if self.daily is None:
             object.__setattr__(self, "daily", _daily_times(self.fields))
+            object.__setattr__(self, "weekdays", _weekdays(self.fields))
 
     @property
     def has_seconds(self) -> bool:
@@ -70,11 +73,37 @@ class CronExpr:
         """Vixie cron: day-of-month OR day-of-week only when neither begins with ``*``."""
         return not self.fields[2].startswith("*") and not self.fields[4].startswith("*")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (restore_cron, (self.text, self.fields, self.engine_fields, self.daily))
+
     def next_local(self, after: datetime) -> datetime | None:
         """The first matching wall-clock time strictly after ``after`` (both naive)."""
         if self.daily is not None:
-            return _next_daily(self.daily, after)
+            return _next_daily(self.daily, self.weekdays, after)
         return _next_match(self.engine_fields, self.day_or, after)
+
+
+_RESTORED: dict[str, CronExpr] = {}
+
+
+def restore_cron(
+    text: str,
+    fields: tuple[str, ...],
+    engine_fields: tuple[str, ...],
+    daily: tuple[int, ...] | None,
+) -> CronExpr:
+    """An expression unpickled (the job cache, which pickles in chunks, each with its own
+    copies): the jobs sharing it share one object again. Not validated again: it was
+    when parsed, by the same code (the cache is keyed by it)."""
+    found = _RESTORED.get(text)
+    if found is None:
+        found = CronExpr(text=text, fields=fields, engine_fields=engine_fields, daily=daily)
+        if len(_RESTORED) < _MAX_RESTORED:
+            _RESTORED[text] = found
+    return found
+
+
+_MAX_RESTORED = 1 << 17
 
 
 def parse_cron(text: str) -> CronExpr:
@@ -110,7 +139,7 @@ def _parse_cached(text: str) -> CronExpr:
         _reject_extensions(index, field)
     expr = CronExpr(text=text, fields=fields)
     if expr.daily is not None:
-        return expr  # plain in-range numbers: nothing croniter could reject, a run every day
+        return expr  # in-range numbers and steps: nothing croniter could reject, a run a week
     try:
         # Builds (and keeps, for next_local) a croniter of this expression: its parse
         # is the syntax check, so no second croniter is built just to validate.
@@ -126,50 +155,89 @@ def _parse_cached(text: str) -> CronExpr:
     return expr
 
 
-_PLAIN_LIST = re.compile(r"^\d{1,2}(,\d{1,2})*$")
-_DAILY_LIMIT = 64  # matches per day above which croniter's stepping is cheaper to keep
+# A list of in-range numbers, ranges and steps (``5``, ``1-5``, ``*/15``, ``0-30/10``).
+_SIMPLE_ITEM = re.compile(r"^(?:(\*)|(\d{1,2})(?:-(\d{1,2}))?)(?:/(\d{1,2}))?$")
+_DAILY_LIMIT = 1440  # matches per day above which the day's table is not worth holding
+
+
+def _simple_values(field: str, low: int, size: int, *, steps: bool = True) -> set[int] | None:
+    """The values a field of plain numbers, ranges and steps names (as croniter reads them),
+    or None for anything else or anything croniter could reject (it then decides)."""
+    values: set[int] = set()
+    for item in field.split(","):
+        m = _SIMPLE_ITEM.match(item)
+        if m is None:
+            return None
+        star, first, last, step = m.groups()
+        if step is not None and (not steps or not 0 < int(step) < size or (first and not last)):
+            return None  # "a/n", a zero or oversized step: croniter's reading, its errors
+        start, stop = (low, low + size - 1) if star else (int(first), int(last or first))
+        if not low <= start <= stop < low + size:
+            return None
+        values.update(range(start, stop + 1, int(step or 1)))
+    return values
 
 
 def _daily_times(fields: tuple[str, ...]) -> tuple[int, ...] | None:
-    """Every day's matches, in seconds since midnight, when only the time fields are
-    restricted and written as plain numbers (``30 2 * * *``, ``0 9,18 * * * 30``).
+    """Every matching day's matches, in seconds since midnight, when the day fields are
+    ``*`` but day-of-week may be restricted (``_weekdays``) and the time fields are plain
+    numbers, ranges and steps (``30 2 * * *``, ``*/15 9-17 * * 1-5``, ``0 9,18 * * * 30``).
 
     Those are most of the distinct expressions of a large jobs.d, and croniter costs about
     as much to build and to step once (per distinct expression) as the rest of loading a
-    job; their next match is a lookup in the day's few times instead. Anything else, or
-    more than ``_DAILY_LIMIT`` matches a day, returns None: croniter handles it.
+    job; their next match is a lookup in the day's times instead. Anything else, or more
+    than ``_DAILY_LIMIT`` matches a day, returns None: croniter handles it.
     """
-    if fields[2:5] != ("*", "*", "*"):
+    if fields[2:4] != ("*", "*") or (fields[4] != "*" and _weekdays(fields) is None):
         return None
     spans = ((fields[0], 60), (fields[1], 24), (fields[5] if len(fields) == 6 else "0", 60))
-    sets: list[range | set[int]] = []
+    sets: list[set[int]] = []
     for field, size in spans:
-        if field == "*":
-            sets.append(range(size))
-        elif _PLAIN_LIST.match(field):
-            values = {int(v) for v in field.split(",")}
-            if max(values) >= size:
-                return None  # out of range: croniter gives the error
-            sets.append(values)
-        else:
+        values = _simple_values(field, 0, size)
+        if values is None:
             return None
+        sets.append(values)
     minutes, hours, seconds = sets
     if len(minutes) * len(hours) * len(seconds) > _DAILY_LIMIT:
         return None
     return tuple(sorted(h * 3600 + m * 60 + s for h in hours for m in minutes for s in seconds))
 
 
-def _next_daily(times: tuple[int, ...], after: datetime) -> datetime | None:
-    """The first of the day's ``times`` strictly after ``after`` (naive), else tomorrow's
-    first; None past the last representable day, as croniter's overflow gives."""
+_DAY_NAMES = {
+    name: str(i) for i, name in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])
+}
+_DAY_NAME = re.compile(r"[A-Za-z]{3}")
+
+
+def _weekdays(fields: tuple[str, ...]) -> frozenset[int] | None:
+    """The Python weekdays a day-of-week of numbers, names and ranges names (cron's 0 and 7
+    are Sunday), when day-of-month and month are ``*``; None for every day or otherwise."""
+    if fields[4] == "*" or fields[2:4] != ("*", "*"):
+        return None
+    # An unknown name stays letters, which _simple_values refuses: croniter then says why.
+    numbered = _DAY_NAME.sub(lambda m: _DAY_NAMES.get(m[0].lower(), m[0]), fields[4])
+    days = _simple_values(numbered, 0, 8, steps=False)
+    return None if days is None else frozenset((d - 1) % 7 for d in days)
+
+
+def _next_daily(
+    times: tuple[int, ...], weekdays: frozenset[int] | None, after: datetime
+) -> datetime | None:
+    """The first of the day's ``times`` strictly after ``after`` (naive) on one of the
+    ``weekdays`` (None: any), else the first of the next such day; None past the last
+    representable day, as croniter's overflow gives."""
     midnight = after.replace(hour=0, minute=0, second=0, microsecond=0)
     index = bisect_right(times, after.hour * 3600 + after.minute * 60 + after.second)
     try:
-        if index < len(times):
+        if index < len(times) and (weekdays is None or midnight.weekday() in weekdays):
             return midnight + timedelta(seconds=times[index])
-        return midnight + timedelta(days=1, seconds=times[0])
+        for ahead in range(1, 8):
+            day = midnight + timedelta(days=ahead)
+            if weekdays is None or day.weekday() in weekdays:
+                return day + timedelta(seconds=times[0])
     except OverflowError:
         return None
+    return None  # no weekday at all: _weekdays never gives an empty set
 
 
 _EQUAL_RANGE = re.compile(r"^(\w+)-(\w+)(/\d+)?$")

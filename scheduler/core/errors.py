@@ -30,6 +30,10 @@ class JobFileProblem:
         self.message = message
         self.code = code
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled from a worker process (parsepool) with its fields, not the message alone.
+        return (type(self), (self.file, self.line, self.column, self.path, self.message, self.code))
+
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
         return f"{self.file}:{self.line}:{self.column}: {where}{self.message}"

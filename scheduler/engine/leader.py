@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -214,6 +215,8 @@ class LeaderElector:
         self._epoch: int | None = None  # of this watcher's latest leadership
         self._valid_until = 0.0
         self._next_call = 0.0
+        # ``renew_due`` runs on the renewal thread (``engine.renewal``) while the loop ticks.
+        self._lock = threading.Lock()
 
     @property
     def ttl_s(self) -> float:
@@ -236,10 +239,25 @@ class LeaderElector:
 
     def tick(self) -> bool:
         """Acquire, renew or step down as due; True when this watcher just became leader."""
+        with self._lock:
+            return self._tick(acquire=True)
+
+    def renew_due(self) -> None:
+        """Renew the lease if this watcher leads and a renewal is due; never acquire it.
+
+        Safe from another thread: the renewal thread calls it while the loop is busy in a
+        long step. It renews only the token this watcher still holds (the script compares
+        it), and steps down as ``tick`` would when the lease has run out or was taken.
+        """
+        with self._lock:
+            if self.role is Role.leader:
+                self._tick(acquire=False)
+
+    def _tick(self, *, acquire: bool) -> bool:
         now_m = self._monotonic()
         if self.role is Role.leader and now_m >= self._valid_until:
             self._step_down("lease_expired")
-        if now_m < self._next_call:
+        if now_m < self._next_call or (not acquire and self.role is not Role.leader):
             return False
         try:
             return self._renew(now_m) if self.role is Role.leader else self._try_acquire(now_m)
@@ -256,14 +274,16 @@ class LeaderElector:
 
     def lost(self, why: str) -> None:
         """Step down at once (a dispatch was refused: another watcher holds the lease)."""
-        if self.role is Role.leader:
-            self._step_down(why)
-            self._next_call = 0.0
+        with self._lock:
+            if self.role is Role.leader:
+                self._step_down(why)
+                self._next_call = 0.0
 
     def release(self) -> None:
         """Give the lease up (graceful stop), so a standby takes over without waiting."""
-        token = self.token
-        self.role = Role.standby
+        with self._lock:
+            token = self.token
+            self.role = Role.standby
         if token is None:
             return
         try:

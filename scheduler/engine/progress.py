@@ -37,6 +37,10 @@ class Progress:
         self._last[job] = instant
         self._moved.add(job)
 
+    def set_known(self, job: str, instant: datetime) -> None:
+        """Like ``set_last``, for a point other watchers already know (nothing to publish)."""
+        self._last[job] = instant
+
     def forget(self, job: str) -> bool:
         """Drop the job's point (its name went to another job); True if it had one."""
         return self._last.pop(job, None) is not None

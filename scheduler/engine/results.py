@@ -58,11 +58,13 @@ class Results:
         wake: threading.Event,
         ledger: Ledger,
         leading: Callable[[], bool] = lambda: True,
+        mirror: Callable[[RunEvent], None] = lambda entry: None,
     ) -> None:
         self._store = store
         self._ledger = ledger
         self._origin = ledger.origin
         self._leading = leading
+        self._mirror = mirror
         self._conn = conn
         self._gate = gate
         self._config = config
@@ -122,6 +124,8 @@ class Results:
                 break
             if event.origin != origin:  # this process's own entries are applied already
                 self._record(event)
+                if event.origin is not None:  # another watcher's ledger entry
+                    self._mirror(event)
             acked.append(entry_id)
 
     def _record(self, event: RunEvent, *, reconciled: bool = False) -> None:

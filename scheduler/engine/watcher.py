@@ -47,9 +47,10 @@ from scheduler.engine.progress import Progress
 from scheduler.engine.pruning import IdlePruner, rules_for
 from scheduler.engine.recordhealth import RecordHealth
 from scheduler.engine.reload import Reload
+from scheduler.engine.renewal import LeaseRenewal
 from scheduler.engine.results import Results, results_group
 from scheduler.engine.scheduling import PREPARE_AHEAD, Scheduler
-from scheduler.store import Store
+from scheduler.store import JobState, Store
 from scheduler.store.resilient import ResilientStore
 from scheduler.worker.events import EventReader
 
@@ -86,6 +87,20 @@ class WatcherOptions:
     leader: LeaderElector | None = None
 
 
+def _load_config(options: WatcherOptions) -> LiveConfig:
+    """The configuration, its job cache read (the jobs of the last run).
+
+    What the cache holds lives as long as the watcher: it is put out of the collector's
+    sight at once (see ``Watcher._startup``), so that no pass until then walks 100,000
+    jobs' objects. The garbage of the imports goes first (frozen, it would stay).
+    """
+    gc.collect()
+    with paused_gc():
+        config = LiveConfig(options.jobs_dir, cache_dir=options.data_dir)
+    gc.freeze()
+    return config
+
+
 class Watcher:
     """Runs until ``stop()`` is called (or a signal handler calls it)."""
 
@@ -97,7 +112,7 @@ class Watcher:
         self.conn = conn
         self.clock = clock
         self.id = options.watcher_id or f"{socket.gethostname()}:{os.getpid()}"
-        self.config = LiveConfig(options.jobs_dir, cache_dir=options.data_dir)
+        self.config = _load_config(options)
         self.due = DueQueue()
         leader = options.leader
         self.dispatcher = Dispatcher(
@@ -147,6 +162,7 @@ class Watcher:
             wake=self._wake,
             ledger=self.ledger,
             leading=lambda: leader is None or leader.is_leader,
+            mirror=lambda entry: self.handover.mirror(entry),  # noqa: PLW0108 - built below
         )
         self.handover = Handover(
             leader=leader,
@@ -172,6 +188,8 @@ class Watcher:
             if isinstance(store, ResilientStore)
             else None
         )
+        # The lease outlives the loop's long steps (a start, a takeover, a big reload).
+        self.renewal = None if leader is None else LeaseRenewal(leader)
         self._observer: Any = None
         self._cache_saver: threading.Thread | None = None
         self._last_beat = 0.0
@@ -197,7 +215,10 @@ class Watcher:
         self.gate.load()
         with contextlib.suppress(redis.RedisError):
             self.gate.refresh_pauses(now, force=True)
-        self._startup(now)
+        if self.renewal is not None:
+            self.renewal.start()
+        with self._busy():
+            self._startup(now)
         apply_rewind(self.store, self.conn, results_group(self.options.data_dir), now)
         self.results.start()
         log.info(
@@ -221,8 +242,10 @@ class Watcher:
             # The lease only once the files are read (the long part at scale): taken before,
             # it could lapse before the first turn renews it, and the start would begin
             # with a lost lease (and a needless takeover by a standby).
-            leading = self.handover.lead_at_start(now)
-            self._start_jobs(now, leading=leading)
+            # Read once, for both: 100,000 rows take a third of a second.
+            states = self.store.job_states()
+            leading = self.handover.lead_at_start(now, states)
+            self._start_jobs(now, leading=leading, states=states)
         # What start-up built lives as long as the watcher: out of the collector's sight, so
         # its passes (and the idle CPU they cost) scale with what changes, not with the jobs.
         # The garbage made meanwhile goes first (frozen, it would never be collected).
@@ -241,17 +264,19 @@ class Watcher:
         self.config.save_cache(snapshot)
         log.info("config.cache_saved", files=len(snapshot), s=round(time.monotonic() - started, 2))
 
-    def _start_jobs(self, now: datetime, *, leading: bool) -> None:
+    def _start_jobs(self, now: datetime, *, leading: bool, states: dict[str, JobState]) -> None:
         with self.store.batch():  # one transaction for every job's state
-            # A standby resumes nothing now: the leader dispatches, and it resumes at takeover.
-            self.scheduler.start_jobs(now, standby=not leading)
+            # A standby resumes nothing now: the leader dispatches, and it resumes at takeover,
+            # from the leader's points, which its due queue starts from.
+            points = {} if leading else self.handover.standby_points()
+            self.scheduler.start_jobs(now, standby=not leading, since=points, states=states)
             self.reload.log_generation()
-            if not leading:
-                self.handover.standby_points()
 
     def _shutdown(self) -> None:
         if self._cache_saver is not None:  # stopped right after start: let the cache be
             self._cache_saver.join(timeout=CACHE_SAVE_WAIT)
+        if self.renewal is not None:
+            self.renewal.stop()
         if self.options.leader is not None:
             self.options.leader.release()  # a standby takes over now, not in a lease's time
         if self._observer is not None:
@@ -269,7 +294,18 @@ class Watcher:
 
     # -- the loop --------------------------------------------------------------------
 
+    def _busy(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext() if self.renewal is None else self.renewal.busy()
+
     def _turn(self) -> None:
+        with self._busy():
+            delay = self._work()
+        if delay > 0:
+            self._wake.wait(delay)
+        self._wake.clear()
+
+    def _work(self) -> float:
+        """One turn's work; returns how long the loop may sleep after it (seconds)."""
         self.reload.apply_pending()
         self.results.drain()
         now = self.clock.now()
@@ -301,9 +337,7 @@ class Watcher:
             delay = min(delay, poll) if leading else min(MAX_SLEEP, poll)
         if delay > 0 and not self._wake.is_set():
             delay -= self.pruner.step(delay)  # idle time only: never near a due instant
-        if delay > 0:
-            self._wake.wait(delay)
-        self._wake.clear()
+        return delay
 
     def _rq_options(self, name: str) -> RqOptions:
         job = self.config.jobs.get(name)

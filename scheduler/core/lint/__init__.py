@@ -50,9 +50,11 @@ wording they share.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 
-from scheduler.core.catalog import Catalog
+from scheduler.core.catalog import Catalog, JobFindings
 from scheduler.core.cronexpr import parse_cron
 from scheduler.core.errors import JobFileWarning
 from scheduler.core.job import LoadedJob
@@ -64,13 +66,14 @@ from scheduler.core.lint.cronfields import (
     step_messages,
 )
 from scheduler.core.lint.dst import DST_HORIZON, DstRules
-from scheduler.core.lint.pileup import PILE_UP_MAX_RUNS, PILE_UP_WINDOW, pile_ups
+from scheduler.core.lint.pileup import PILE_UP_MAX_RUNS, PILE_UP_WINDOW, pile_ups, run_minutes
 
 __all__ = [
     "DST_HORIZON",
     "PILE_UP_MAX_RUNS",
     "PILE_UP_WINDOW",
     "LintCode",
+    "job_findings",
     "lint_catalog",
     "lint_job",
 ]
@@ -82,13 +85,36 @@ def lint_catalog(
     """Every lint warning for the valid jobs of ``catalog``, sorted by file and position.
 
     ``now`` is aware. ``pile_up_threshold`` is the most jobs one minute may hold without
-    a warning.
+    a warning. A job's ``FileResult.findings`` for the same ``now`` (``job_findings``, run
+    where it was parsed) are taken as they are.
     """
     linter = _Linter(now)
     jobs = list(catalog.jobs.values())
-    found = [w for job in jobs for w in linter.job(job)]
-    found += pile_ups(jobs, linter.now, pile_up_threshold)
+    by_file = {f.file: f for f in catalog.files}
+    found: list[JobFileWarning] = []
+    findings: dict[str, JobFindings] = {}
+    for job in jobs:
+        ahead = by_file[job.file].findings.get(job.name) if job.file in by_file else None
+        if ahead is None or ahead.now != linter.now:
+            ahead = linter.findings(job)
+        found += ahead.warnings
+        findings[job.name] = ahead
+    found += pile_ups(jobs, findings, pile_up_threshold)
     return sorted(found, key=lambda w: (w.file, w.line, w.column))
+
+
+def job_findings(jobs: Iterable[LoadedJob], now: datetime) -> dict[str, JobFindings]:
+    """What linting each of ``jobs`` alone finds (by name), for ``lint_catalog`` to take.
+
+    Called once per file: the linter of the last ``now`` is kept (its zone transitions and
+    the runs of the schedules seen so far are worth keeping across files)."""
+    linter = _linter_at(now)
+    return {job.name: linter.findings(job) for job in jobs}
+
+
+@lru_cache(maxsize=1)
+def _linter_at(now: datetime) -> _Linter:
+    return _Linter(now)
 
 
 def lint_job(job: LoadedJob, now: datetime) -> list[JobFileWarning]:
@@ -105,6 +131,13 @@ class _Linter:
         self.now = now.astimezone(UTC)
         self._leap_year = next_leap_day(self.now)
         self._dst = DstRules(self.now)
+        self._runs_of: dict[str, list[int]] = {}  # pile-up runs by schedule (run_minutes)
+
+    def findings(self, job: LoadedJob) -> JobFindings:
+        sched = job.spec.schedule
+        minutes = run_minutes(job, self.now, self._runs_of)
+        warnings = tuple(self.job(job))
+        return JobFindings(self.now, warnings, minutes, sched.timezone, sched.jitter, sched.kind)
 
     def job(self, job: LoadedJob) -> list[JobFileWarning]:
         out: list[JobFileWarning] = []

@@ -1,0 +1,55 @@
+"""A standby follows the leader's ledger, so that its takeover has nothing to work out.
+
+Real watchers on their own loop threads (``test_lease_kept.watcher_thread``), a real Redis
+and SQLite, a job due every second.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from itertools import pairwise
+from pathlib import Path
+
+import redis
+from structlog.testing import capture_logs
+
+from scheduler.engine.leader import shared_last_dispatched
+from tests.integration.helpers import wait_for
+from tests.integration.test_lease_kept import JOB, assert_kept, sent, watcher_thread
+
+
+def test_a_standby_keeps_its_due_queue_warm_and_resumes_without_gaps(
+    tmp_path: Path, redis_conn: redis.Redis
+) -> None:
+    """The standby's queued instant follows each of the leader's dispatches; after the
+    leader stops, the standby keeps it, and the instants sent by both follow each other
+    second by second: none twice, none skipped."""
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "tick.yaml").write_text(JOB)
+    with capture_logs() as logs, watcher_thread(tmp_path, redis_conn, "a") as a:
+        assert a.ready.wait(10)
+        wait_for(lambda: a.options.leader and a.options.leader.is_leader, timeout=10)
+        with watcher_thread(tmp_path, redis_conn, "b") as b:
+            assert b.ready.wait(10)
+            # Three dispatches after b stood by, each followed by b's queue.
+            wait_for(lambda: sent(logs) >= 3 + 2, timeout=15, message="a dispatching")
+
+            def followed() -> bool:
+                point = shared_last_dispatched(redis_conn).get("tick")
+                queued = b.due.get("tick")
+                return point is not None and queued is not None and queued > point
+
+            wait_for(followed, timeout=5, message="b's queued instant after a's last")
+            a.stop()
+            wait_for(lambda: any(e["event"] == "leader.resumed" for e in logs), timeout=10)
+            before = sent(logs)
+            wait_for(lambda: sent(logs) >= before + 2, timeout=10, message="b dispatching")
+    [resumed] = [e for e in logs if e["event"] == "leader.resumed"]
+    assert resumed["watcher"] == "b"
+    assert resumed["kept"] + resumed["jobs"] == 1
+    assert_kept(logs)
+    instants = sorted(
+        datetime.fromisoformat(e["scheduled_for"]) for e in logs if e["event"] == "run.enqueued"
+    )
+    steps = {(later - earlier).total_seconds() for earlier, later in pairwise(instants)}
+    assert steps == {1.0}, instants
