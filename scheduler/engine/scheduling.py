@@ -130,15 +130,12 @@ class Scheduler:
                     if ok or done is not None:
                         self._bursts.forget(job.name, run.instant)
                         follow_up += self.advance(job, run.instant, now)
-                    else:  # put back: it goes out late, once Redis answers
-                        self._due.set(job.name, run.instant)
-                if not ok:
-                    dead = [run for run, job in jobs if job is None or not job.enabled]
-                    for run in [*(run for run, _ in stale), *dead]:
+                fired_now = {run.job for (run, _), done in zip(sent, early, strict=True) if done}
+                for run in () if ok else due:  # the runs not sent: out late, once Redis answers
+                    if run.job not in fired_now:
                         self._due.set(run.job, run.instant)
-                else:
-                    for run, job in stale:
-                        follow_up += self.advance(job, run.instant - _TINY, now)
+                for run, job in stale if ok else ():
+                    follow_up += self.advance(job, run.instant - _TINY, now)
                 if follow_up and not (ok and self.send(follow_up)):
                     self._put_back(follow_up)
                 # Published before the rows commit: a watcher killed in between finds its
@@ -147,9 +144,8 @@ class Scheduler:
             if not ok:
                 break
         if fired:  # visible in Redis, so recorded, though their jobs moved meanwhile
-            with self._store.batch():
-                self._record(list(fired.values()))
-                self._ledger.flush()
+            self._record(list(fired.values()))
+            self._ledger.flush()
 
     def fire_bursts(self, now: datetime) -> None:
         """Claim the bursts staged for instants up to ``now``; ``dispatch_due`` records them."""
@@ -234,17 +230,26 @@ class Scheduler:
     # -- each job's next instant -----------------------------------------------------
 
     def start_jobs(
-        self, now: datetime, *, standby: bool = False, since: Mapping[str, datetime] | None = None
+        self,
+        now: datetime,
+        *,
+        standby: bool = False,
+        since: Mapping[str, datetime] | None = None,
+        states: Mapping[str, JobState] | None = None,
     ) -> None:
         """Put every loaded job on schedule at start-up, from its stored state if any.
 
         A job whose definition is unchanged since the watcher stopped accounts for what
         passed meanwhile (its misfire rule: catch-ups sent now, the rest recorded missed);
         any other is scheduled from ``since[job]`` where given, else from ``now``. A standby
-        resumes nothing: the leader dispatches, and it resumes at takeover.
+        resumes nothing: the leader dispatches, and it resumes at takeover. ``states``: the
+        stored states as just read (else they are read here).
         """
         since = since or {}
-        states = {} if standby else self._store.job_states()
+        if standby:
+            states = {}
+        elif states is None:
+            states = self._store.job_states()
         # (job, the instant to send now, its trigger, the job's next instant)
         resumed: list[tuple[LoadedJob, datetime, RunTrigger, datetime | None]] = []
         for job in self._config.jobs.values():
