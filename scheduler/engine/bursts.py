@@ -13,7 +13,6 @@ withdraws the run from its burst, and it takes the ordinary path, or none.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import time
 from datetime import UTC, datetime, timedelta
@@ -109,11 +108,13 @@ class Bursts:
                     self.prepared.pop((request.job, instant), None)
                 self._settled = None
                 return late
-            # Preparing asks Redis its version once; if Redis is down, dispatch reports it.
-            with contextlib.suppress(redis.RedisError):
+            try:
                 for instant, group in itertools.groupby(chunk, key=lambda pair: pair[0]):
                     burst = self._dispatcher.stage_burst([request for _, request in group])
                     self._bursts.setdefault(instant, []).append(burst)
+            except redis.RedisError:  # dispatch reports it; the runs go the ordinary way
+                self._settled = None
+                return False
         self._settled = self._due.version
         self._horizon = horizon
         return False
