@@ -36,7 +36,7 @@ from scheduler.engine.leader import (
     shared_last_dispatched,
 )
 from scheduler.engine.progress import Progress
-from scheduler.store import Store
+from scheduler.store import JobState, Store
 
 log = structlog.get_logger("scheduler.handover")
 
@@ -137,11 +137,12 @@ class Handover:
             self._resume_unrecorded(known, self._clock.now())
         return elector.is_leader
 
-    def lead_at_start(self, now: datetime) -> bool:
+    def lead_at_start(self, now: datetime, states: dict[str, JobState] | None = None) -> bool:
         """First try for the lease; a leader first brings its records up to the shared points.
 
         Without HA it is always the leader. A standby loads its jobs and waits (see
-        ``standby_points``).
+        ``standby_points``). ``states``, the job states as read at start, are kept in step
+        with what is written (the start reads them once, for this and for the scheduler).
         """
         elector = self._leader
         if elector is None:
@@ -150,12 +151,13 @@ class Handover:
         if not elector.is_leader:
             return False
         shared = self._shared()
-        states = self._store.job_states()
+        if states is None:
+            states = self._store.job_states()
         self._known_at_start = set(states)
         # The ordinary restart path resumes from the records; where another watcher led
         # meanwhile, its dispatches are later than what this file knows.
         with self._store.batch():
-            for name, state in states.items():
+            for name, state in list(states.items()):
                 point = shared.get(name)
                 if point is None or state.last_scheduled is None or point <= state.last_scheduled:
                     continue
@@ -168,6 +170,7 @@ class Handover:
                     enabled=state.enabled,
                     updated_at=now,
                 )
+                states[name] = state._replace(last_scheduled=point, updated_at=now, canary_left=0)
         return True
 
     def standby_points(self) -> dict[str, datetime]:
