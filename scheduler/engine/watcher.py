@@ -36,6 +36,7 @@ from scheduler.core.catchup import DEFAULT_GRACE
 from scheduler.core.clock import Clock
 from scheduler.core.duequeue import DueQueue
 from scheduler.core.runs import iso_utc
+from scheduler.engine.bursts import PREPARE_AHEAD
 from scheduler.engine.dispatch import Dispatcher, RqOptions, rq_options
 from scheduler.engine.filewatch import start_observer
 from scheduler.engine.gate import Gate
@@ -49,7 +50,7 @@ from scheduler.engine.recordhealth import RecordHealth
 from scheduler.engine.reload import Reload
 from scheduler.engine.renewal import LeaseRenewal
 from scheduler.engine.results import Results, results_group
-from scheduler.engine.scheduling import PREPARE_AHEAD, Scheduler
+from scheduler.engine.scheduling import Scheduler
 from scheduler.store import JobState, Store
 from scheduler.store.resilient import ResilientStore
 from scheduler.worker.events import EventReader
@@ -306,6 +307,9 @@ class Watcher:
 
     def _work(self) -> float:
         """One turn's work; returns how long the loop may sleep after it (seconds)."""
+        leader = self.options.leader
+        if leader is None or leader.is_leader:  # the runs staged for now first, then the rest
+            self.scheduler.fire_bursts(self.clock.now())
         self.reload.apply_pending()
         self.results.drain()
         now = self.clock.now()
@@ -320,10 +324,9 @@ class Watcher:
         if time.monotonic() >= self._next_reconcile:
             self._next_reconcile = time.monotonic() + RECONCILE_EVERY
             self.results.reconcile(now, min_age=RECONCILE_MIN_AGE)
-        if leading:
-            self.scheduler.prepare_soon(self.clock.now())
+        staging = leading and self.scheduler.prepare_soon(self.clock.now())
         nxt = self.due.peek()
-        delay = MAX_SLEEP
+        delay = 0.0 if staging else MAX_SLEEP  # more to stage: turn again at once
         if nxt is not None:
             until = (nxt.instant - self.clock.now()).total_seconds()
             # Wake once ahead of the instant to serialise its runs, then at the instant.
