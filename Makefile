@@ -36,8 +36,10 @@ run: $(STAMP)
 	$(BIN)/scheduler run --jobs-dir $(JOBS_DIR) --data-dir $(DATA_DIR) --log-format console $(if $(WORKERS),--workers $(WORKERS)) $(if $(VERBOSE),--verbose); \
 	status=$$?; stop; exit $$status
 
+# The whole suite in TEST_WORKERS processes (pytest-xdist; TEST_WORKERS=0: one process).
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit

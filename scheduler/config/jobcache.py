@@ -19,7 +19,6 @@ import contextlib
 import enum
 import gc
 import hashlib
-import io
 import os
 import pickle
 import sys
@@ -63,13 +62,14 @@ def load(data_dir: Path, salt: str = "") -> Entries:
     """
     path = data_dir / CACHE_FILE
     try:
-        raw = path.read_bytes()
+        # Read as it is unpickled: the whole file's bytes held at once were a fifth of
+        # the peak memory of a restart at 100,000 jobs.
+        stream = path.open("rb")
     except OSError:
         return {}
     entries: Entries = {}
     try:
-        stream = io.BytesIO(raw)
-        with paused_gc():  # a collection per few hundred new objects, each over the heap
+        with stream, paused_gc():  # a collection per few hundred new objects, each over the heap
             header = _Unpickler(stream).load()
             if not isinstance(header, tuple) or len(header) != 2 or header[0] != _version(salt):
                 raise ValueError("another code version")

@@ -49,13 +49,12 @@ def _parse_for_cache(task: tuple[Path | str, str, FileContext]) -> _Parsed:
     return source, content_digest(raw, context), tuple(job.compact() for job in result.jobs)
 
 
-@dataclass
-class _FileState:
-    digest: str
-    jobs: dict[str, LoadedJob]
+#: An accepted file: its content digest and its jobs (the job cache's entry, when it served
+#: the file: held as it came, not copied).
+_FileState = tuple[str, tuple[LoadedJob, ...]]
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     """The effect of reloading one file."""
 
@@ -98,7 +97,7 @@ class LiveConfig:
         """A digest of the accepted content of every job file (changes when any does)."""
         h = hashlib.sha256()
         for name in sorted(self._files):
-            h.update(f"{name}\0{self._files[name].digest}\n".encode())
+            h.update(f"{name}\0{self._files[name][0]}\n".encode())
         return h.hexdigest()[:16]
 
     def rescan(self, now: datetime) -> list[Change]:
@@ -106,7 +105,8 @@ class LiveConfig:
         before = dict(self._defaults_rejected)
         job_files, defaults_files = scan(self.root) if self.root.is_dir() else ([], [])
         self.reload_defaults(defaults_files)
-        present = {display_path(p): p for p in job_files}
+        cwd = os.getcwd()  # once: a call per file of a big tree costs
+        present = {display_path(p, cwd=cwd): p for p in job_files}
         gone = (set(self._files) | set(self.rejected)) - set(present) - set(self._defaults_rejected)
         # A broken defaults file is reported once, when it breaks (or breaks differently).
         changes = [
@@ -118,7 +118,7 @@ class LiveConfig:
         changes += [self.apply(Path(name), now) for name in sorted(gone)]
         self._parse_ahead(present)
         try:
-            changes += [self.apply(path, now) for path in present.values()]
+            changes += [self._apply(path, source, now) for source, path in present.items()]
         finally:
             self._stop_ahead()
         return [c for c in changes if not c.empty]
@@ -135,39 +135,45 @@ class LiveConfig:
 
     def apply(self, path: Path | str, now: datetime) -> Change:
         """Reload one file (or its deletion)."""
-        source = display_path(path)
+        return self._apply(path, display_path(path), now)
+
+    def _apply(self, path: Path | str, source: str, now: datetime) -> Change:
         parsed = self._take_parsed(source)
         if parsed is not None:  # read and parsed by a worker just now (see _parse_ahead)
             return self._accept(source, parsed[0], FileResult(source, jobs=list(parsed[1])))
-        if not os.path.exists(path):
-            self.rejected.pop(source, None)
-            return self._replace(source, None, {})
         raw = read_job_bytes(path, source)
         if isinstance(raw, FileResult):
+            if not os.path.exists(path):  # gone (or a dangling link): its jobs go too
+                self.rejected.pop(source, None)
+                return self._replace(source, None, {})
             self.rejected[source] = raw.errors
             return Change(source, rejected=raw.errors)
         context = FileContext(defaults_for(self.defaults, self.root, path), self.project.rules)
         digest = content_digest(raw, context)
         known = self._files.get(source)
-        if known is not None and known.digest == digest and source not in self.rejected:
+        if known is not None and known[0] == digest and source not in self.rejected:
             return Change(source)
         cached = self._cached.pop(source, None) if self._cached else None
         if cached is not None and cached[0] == digest:
-            result = FileResult(source, jobs=list(cached[1]))
-        else:
-            self._cache_fresh = False
-            # No `now`: the date-dependent warnings are for `validate`; the watcher needs none.
-            result = parse_job_bytes(raw, source, positions=False, context=context)
+            return self._accept(source, digest, FileResult(source, jobs=list(cached[1])), cached)
+        self._cache_fresh = False
+        # No `now`: the date-dependent warnings are for `validate`; the watcher needs none.
+        result = parse_job_bytes(raw, source, positions=False, context=context)
         return self._accept(source, digest, result)
 
-    def _accept(self, source: str, digest: str, result: FileResult) -> Change:
+    def _accept(
+        self, source: str, digest: str, result: FileResult, entry: _FileState | None = None
+    ) -> Change:
+        """``result`` becomes the file's jobs if valid (``entry``: the same, as the job cache
+        held them)."""
         self._reject_duplicates(result)
         if not result.ok:
             self.rejected[source] = result.errors
             return Change(source, rejected=result.errors)
         self.rejected.pop(source, None)
         # Held for good: without their pydantic specs (LoadedJob.compact).
-        return self._replace(source, digest, {j.name: j.compact() for j in result.jobs})
+        jobs = {j.name: j.compact() for j in result.jobs}
+        return self._replace(source, digest, jobs, entry)
 
     def _parse_ahead(self, present: dict[str, str]) -> None:
         """Parse the files no cache holds in worker processes, when there are many (the
@@ -204,7 +210,7 @@ class LiveConfig:
 
     def cache_snapshot(self) -> jobcache.Entries:
         """What ``save_cache`` writes: each accepted file's digest and jobs (a copy)."""
-        return {f: (state.digest, tuple(state.jobs.values())) for f, state in self._files.items()}
+        return dict(self._files)
 
     @property
     def cache_fresh(self) -> bool:
@@ -234,10 +240,16 @@ class LiveConfig:
             else:
                 result.errors.append(duplicate_name_error(result.file, job, earlier))
 
-    def _replace(self, source: str, digest: str | None, jobs: dict[str, LoadedJob]) -> Change:
+    def _replace(
+        self,
+        source: str,
+        digest: str | None,
+        jobs: dict[str, LoadedJob],
+        entry: _FileState | None = None,
+    ) -> Change:
         change = Change(source)
         old = self._files.pop(source, None)
-        old_jobs = old.jobs if old else {}
+        old_jobs = {j.name: j for j in old[1]} if old else {}
         for name in old_jobs.keys() - jobs.keys():
             change.removed.append(name)
             self.jobs.pop(name, None)
@@ -251,5 +263,5 @@ class LiveConfig:
             self.jobs[name] = job
             self._owner[name] = source
         if digest is not None:
-            self._files[source] = _FileState(digest, jobs)
+            self._files[source] = entry if entry is not None else (digest, tuple(jobs.values()))
         return change

@@ -11,16 +11,15 @@ pool costs more than it saves there).
 
 from __future__ import annotations
 
+import gc
 import hashlib
-import multiprocessing
 import os
 from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from scheduler.config.jobcache import paused_gc
-from scheduler.config.loader import FileContext
+if TYPE_CHECKING:
+    from scheduler.config.loader import FileContext
 
 #: Below this many files, one process is faster (a worker's start and the results' round
 #: trip cost more than the parsing they spread).
@@ -36,10 +35,14 @@ def content_digest(raw: bytes, context: FileContext) -> str:
     return hashlib.sha256(raw + context.defaults.digest.encode()).hexdigest()
 
 
-def pool_size(files: int) -> int:
-    """How many worker processes reading ``files`` files is worth (0: read in-process)."""
+def pool_size(files: int, *, min_cores: int = 2) -> int:
+    """How many worker processes reading ``files`` files is worth (0: read in-process).
+
+    ``min_cores``: fewer cores than this and the pool's own cost (sending the results
+    back, work a single process would not do) outweighs what the other cores save.
+    """
     cores = os.cpu_count() or 1
-    if files < POOL_MIN_FILES or cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if files < POOL_MIN_FILES or cores < max(2, min_cores) or not hasattr(os, "fork"):
         return 0
     return cores
 
@@ -51,6 +54,10 @@ def in_workers(
 
     ``work`` must be a module-level function, and items and results picklable.
     """
+    # Imported here: every command reads job files, few read enough of them for a pool.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     # fork: a worker starts with the parser's code imported, in milliseconds; it only
     # reads files and runs pure code, so the parent's other threads do not concern it.
     context = multiprocessing.get_context("fork")
@@ -61,5 +68,8 @@ def in_workers(
 
 
 def _run_chunk(work: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
-    with paused_gc():  # nothing made here is garbage before the chunk is sent
+    gc.disable()  # nothing made here is garbage before the chunk is sent
+    try:
         return [work(item) for item in items]
+    finally:
+        gc.enable()

@@ -39,7 +39,7 @@ class CronSyntaxError(ValueError):
     """A cron expression that cannot be used, with the reason in words."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CronExpr:
     """A validated cron expression; ``fields`` has macros expanded (5 or 6 fields)."""
 
@@ -73,11 +73,37 @@ class CronExpr:
         """Vixie cron: day-of-month OR day-of-week only when neither begins with ``*``."""
         return not self.fields[2].startswith("*") and not self.fields[4].startswith("*")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (restore_cron, (self.text, self.fields, self.engine_fields, self.daily))
+
     def next_local(self, after: datetime) -> datetime | None:
         """The first matching wall-clock time strictly after ``after`` (both naive)."""
         if self.daily is not None:
             return _next_daily(self.daily, self.weekdays, after)
         return _next_match(self.engine_fields, self.day_or, after)
+
+
+_RESTORED: dict[str, CronExpr] = {}
+
+
+def restore_cron(
+    text: str,
+    fields: tuple[str, ...],
+    engine_fields: tuple[str, ...],
+    daily: tuple[int, ...] | None,
+) -> CronExpr:
+    """An expression unpickled (the job cache, which pickles in chunks, each with its own
+    copies): the jobs sharing it share one object again. Not validated again: it was
+    when parsed, by the same code (the cache is keyed by it)."""
+    found = _RESTORED.get(text)
+    if found is None:
+        found = CronExpr(text=text, fields=fields, engine_fields=engine_fields, daily=daily)
+        if len(_RESTORED) < _MAX_RESTORED:
+            _RESTORED[text] = found
+    return found
+
+
+_MAX_RESTORED = 1 << 17
 
 
 def parse_cron(text: str) -> CronExpr:
@@ -177,12 +203,20 @@ def _daily_times(fields: tuple[str, ...]) -> tuple[int, ...] | None:
     return tuple(sorted(h * 3600 + m * 60 + s for h in hours for m in minutes for s in seconds))
 
 
+_DAY_NAMES = {
+    name: str(i) for i, name in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])
+}
+_DAY_NAME = re.compile(r"[A-Za-z]{3}")
+
+
 def _weekdays(fields: tuple[str, ...]) -> frozenset[int] | None:
-    """The Python weekdays a day-of-week of plain numbers and ranges names (cron's 0 and 7
+    """The Python weekdays a day-of-week of numbers, names and ranges names (cron's 0 and 7
     are Sunday), when day-of-month and month are ``*``; None for every day or otherwise."""
     if fields[4] == "*" or fields[2:4] != ("*", "*"):
         return None
-    days = _simple_values(fields[4], 0, 8, steps=False)
+    # An unknown name stays letters, which _simple_values refuses: croniter then says why.
+    numbered = _DAY_NAME.sub(lambda m: _DAY_NAMES.get(m[0].lower(), m[0]), fields[4])
+    days = _simple_values(numbered, 0, 8, steps=False)
     return None if days is None else frozenset((d - 1) % 7 for d in days)
 
 

@@ -28,9 +28,15 @@ class DueQueue:
         self._heap: list[tuple[datetime, str, int]] = []
         self._live: dict[str, tuple[datetime, int]] = {}
         self._seq = itertools.count()
+        self._version = 0
 
     def __len__(self) -> int:
         return len(self._live)
+
+    @property
+    def version(self) -> int:
+        """Grows with every change of an instant (set or removed); pops do not count."""
+        return self._version
 
     def __contains__(self, job: object) -> bool:
         return job in self._live
@@ -43,12 +49,14 @@ class DueQueue:
         if instant.tzinfo is None:
             raise ValueError("due instants must be aware")
         seq = next(self._seq)
+        self._version += 1
         self._live[job] = (instant, seq)
         heapq.heappush(self._heap, (instant, job, seq))
         self._compact()
 
     def remove(self, job: str) -> None:
-        self._live.pop(job, None)
+        if self._live.pop(job, None) is not None:
+            self._version += 1
 
     def get(self, job: str) -> datetime | None:
         entry = self._live.get(job)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -104,9 +104,9 @@ class RunRequest:
     retries: int = 0
 
     def as_payload(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["trigger"] = str(self.trigger)
-        return data
+        # Not dataclasses.asdict: its deep copy was a sixth of the cost of staging a run,
+        # and the payload is serialised at once (a shallow copy of params is enough).
+        return {**vars(self), "params": dict(self.params), "trigger": str(self.trigger)}
 
     @classmethod
     def from_payload(cls, data: dict[str, Any]) -> RunRequest:

@@ -20,7 +20,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Protocol
+from typing import Any, Protocol
 
 from scheduler.core.cronexpr import CronExpr
 from scheduler.core.localtime import exists, first_instant, next_offset_change, offset, wall
@@ -34,6 +34,17 @@ class Schedule(Protocol):
     def next_after(self, t: datetime) -> datetime | None:
         """The first run instant strictly after ``t`` (aware), in UTC; None when exhausted."""
         ...
+
+
+class _Rebuilt:
+    """Pickled as a call of the class with its fields: a job cache holds one per job, and
+    a slotted dataclass' own ``__setstate__`` (Python, field by field) is slower to load."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields: tuple[str, ...] = type(self).__slots__  # the subclass' fields
+        return (type(self), tuple(getattr(self, name) for name in fields))
 
 
 def _require_aware(t: datetime) -> None:
@@ -61,8 +72,8 @@ def iter_runs(schedule: Schedule, after: datetime, limit: int | None = None) -> 
         t = nxt
 
 
-@dataclass(frozen=True)
-class CronSchedule:
+@dataclass(frozen=True, slots=True)
+class CronSchedule(_Rebuilt):
     """A cron expression read in a time zone, with the DST rules above.
 
     ``gap`` and ``repeat`` apply to fixed-time expressions only; their defaults are
@@ -138,8 +149,8 @@ class CronSchedule:
             cursor, inclusive = change, True
 
 
-@dataclass(frozen=True)
-class IntervalSchedule:
+@dataclass(frozen=True, slots=True)
+class IntervalSchedule(_Rebuilt):
     """Every ``every``, on ``anchor + k * every`` for any integer k, in real elapsed time."""
 
     every: timedelta
@@ -153,8 +164,8 @@ class IntervalSchedule:
         return (self.anchor + timedelta(microseconds=k * step)).astimezone(UTC)
 
 
-@dataclass(frozen=True)
-class AtSchedule:
+@dataclass(frozen=True, slots=True)
+class AtSchedule(_Rebuilt):
     """One run at one instant."""
 
     instant: datetime
@@ -164,8 +175,8 @@ class AtSchedule:
         return self.instant.astimezone(UTC) if self.instant > t else None
 
 
-@dataclass(frozen=True)
-class AnyOf:
+@dataclass(frozen=True, slots=True)
+class AnyOf(_Rebuilt):
     """The union of several schedules (``daily`` with a list of times, ``weekly``)."""
 
     parts: Sequence[Schedule]
@@ -175,8 +186,8 @@ class AnyOf:
         return min(found, default=None)
 
 
-@dataclass(frozen=True)
-class Window:
+@dataclass(frozen=True, slots=True)
+class Window(_Rebuilt):
     """Only the runs of ``inner`` within [start, end] (either bound optional, both inclusive)."""
 
     inner: Schedule
@@ -195,8 +206,8 @@ class Window:
         return nxt
 
 
-@dataclass(frozen=True)
-class Jitter:
+@dataclass(frozen=True, slots=True)
+class Jitter(_Rebuilt):
     """Every run of ``inner`` moved later by the same fixed ``delay``."""
 
     inner: Schedule

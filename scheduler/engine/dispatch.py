@@ -6,7 +6,9 @@ watcher, a retry after a crash, or a catch-up of an instant that was in fact enq
 all find the marker taken and enqueue nothing. The marker outlives RQ's own job hash
 (whose result TTL is minutes), so an id is refused for ``MARKER_TTL`` after first use.
 All runs due together go to Redis in one pipeline; those staged ahead of their instant
-(``Dispatcher.prepare``) are claimed by one script call per ``CLAIM_CHUNK`` runs.
+(``Dispatcher.prepare``) are claimed by one script call per ``CLAIM_CHUNK`` runs, and a
+burst staged with its list (``Dispatcher.stage_burst``) by one call naming only the list
+(``Dispatcher.fire``). The scripts are in ``scheduler.engine.claims``.
 
 High availability adds two things to the same scripts (see ``scheduler.engine.leader``): a
 fencing check (a dispatcher given a ``fence`` enqueues only while the lease holds that
@@ -17,7 +19,8 @@ in the same atomic step, so a new leader knows where the old one stopped).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +32,7 @@ from rq.job import Job
 from scheduler.core.durations import parse_duration
 from scheduler.core.models import JobSpec
 from scheduler.core.runs import RunRequest, RunTrigger
+from scheduler.engine.claims import CLAIM_STAGED, ENQUEUE_ONCE
 from scheduler.engine.leader import LAST_DISPATCHED_KEY, LEASE_KEY
 
 RUNNER = "scheduler.runner.run"
@@ -77,112 +81,22 @@ def rq_options(spec: JobSpec) -> RqOptions:
     )
 
 
-# Shared by both scripts: KEYS[n] the lease and KEYS[n+1] the last-dispatched hash;
-# ARGV[m] the fence token ('' = none), ARGV[m+1] the job ('' = not a scheduled run),
-# ARGV[m+2] the scheduled instant in epoch ms.
-_FENCE = """
-if ARGV[{m}] ~= '' and redis.call('GET', KEYS[{n}]) ~= ARGV[{m}] then
-    return -2
-end
-"""
-_ADVANCE = """
-if ARGV[{m1}] ~= '' then
-    local last = redis.call('HGET', KEYS[{n1}], ARGV[{m1}])
-    if not last or tonumber(ARGV[{m2}]) > tonumber(last) then
-        redis.call('HSET', KEYS[{n1}], ARGV[{m1}], ARGV[{m2}])
-    end
-end
-"""
-
-
-def _ha(text: str, *, n: int, m: int) -> str:
-    return text.format(n=n, m=m, n1=n + 1, m1=m + 1, m2=m + 2)
-
-
-_ENQUEUE_ONCE = (
-    """
--- KEYS: marker, job hash, queue list, set of queues, lease, last-dispatched hash
--- ARGV: job id, marker ttl (s), marker value, fence, job, instant ms, then the
---       field/value pairs of the job hash
-"""
-    + _ha(_FENCE, n=5, m=4)
-    + """
-if not redis.call('SET', KEYS[1], ARGV[3], 'NX', 'EX', ARGV[2]) then
-    return 0
-end
-if redis.call('EXISTS', KEYS[2]) == 1 then
-    return 0
-end
-redis.call('HSET', KEYS[2], unpack(ARGV, 7))
-redis.call('RPUSH', KEYS[3], ARGV[1])
-redis.call('SADD', KEYS[4], KEYS[3])
-"""
-    + _ha(_ADVANCE, n=5, m=4)
-    + "return 1\n"
-)
-
-
-# The runs staged ahead, claimed at their instant by one call for a whole batch: per run,
-# a script call costs Redis and the client more than the claim itself (a 1,000-run burst
-# took 35-50 ms as 1,000 calls, about 22 as one). Key names are built from the prefixes
-# passed in, as RQ builds them; the scheduler needs a single Redis, not a cluster, anyway.
-_CLAIM_STAGED = """
--- KEYS: lease, last-dispatched hash, set of queues
--- ARGV: fence, marker value, marker ttl (s), staged prefix, marker prefix, job prefix,
---       queue prefix, then per run: job id, queue name, job ('' = not scheduled), instant ms
--- Returns per run: 1 enqueued, 0 already enqueued, -1 not staged, -2 fenced.
-local out = {}
-if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then
-    for i = 8, #ARGV, 4 do out[#out + 1] = -2 end
-    return out
-end
-local pushed, latest = {}, {}
-for i = 8, #ARGV, 4 do
-    local id, queue, job, ms = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-    local staged, jobkey = ARGV[4] .. id, ARGV[6] .. id
-    local result = 1
-    if redis.call('EXISTS', staged) == 0 then
-        result = -1
-    elseif not redis.call('SET', ARGV[5] .. id, ARGV[2], 'NX', 'EX', ARGV[3]) then
-        result = 0
-    elseif redis.call('EXISTS', jobkey) == 1 then
-        result = 0
-    else
-        redis.call('RENAME', staged, jobkey)
-        redis.call('PERSIST', jobkey)
-        local ids = pushed[queue]
-        if not ids then
-            ids = {}
-            pushed[queue] = ids
-        end
-        ids[#ids + 1] = id
-        if job ~= '' and (not latest[job] or tonumber(ms) > tonumber(latest[job])) then
-            latest[job] = ms
-        end
-    end
-    out[#out + 1] = result
-end
-for queue, ids in pairs(pushed) do
-    local key = ARGV[7] .. queue
-    for first = 1, #ids, 500 do
-        redis.call('RPUSH', key, unpack(ids, first, math.min(first + 499, #ids)))
-    end
-    redis.call('SADD', KEYS[3], key)
-end
-for job, ms in pairs(latest) do
-    local last = redis.call('HGET', KEYS[2], job)
-    if not last or tonumber(ms) > tonumber(last) then
-        redis.call('HSET', KEYS[2], job, ms)
-    end
-end
-return out
-"""
-#: Runs claimed by one call of the script above.
+#: Runs claimed by one call of ``CLAIM_STAGED``.
 CLAIM_CHUNK = 1000
 _NOT_STAGED = -1
 _FENCED = -2
+_WITHDRAWN = -3
 STAGE_PREFIX = "scheduler:staged:"
+BURST_PREFIX = "scheduler:burst:"
 STAGE_TTL = 3600
+
+
+@dataclass(frozen=True, eq=False)
+class Burst:
+    """Runs staged together, with their list in Redis: claimed at the instant by its key."""
+
+    key: str
+    requests: tuple[RunRequest, ...]
 
 
 @dataclass(frozen=True)
@@ -213,8 +127,8 @@ class Dispatcher:
         #: The RQ options (timeout, TTLs, retries) of a job's runs, by job name.
         self._options = options or (lambda _job: RqOptions())
         self._queues: dict[str, Queue] = {}
-        self._script = conn.register_script(_ENQUEUE_ONCE)
-        self._claim_script = conn.register_script(_CLAIM_STAGED)
+        self._script = conn.register_script(ENQUEUE_ONCE)
+        self._claim_script = conn.register_script(CLAIM_STAGED)
         self._staged: dict[str, RunRequest] = {}
 
     def _queue(self, name: str) -> Queue:
@@ -232,20 +146,59 @@ class Dispatcher:
         and at the instant one script call claims the batch's runs and renames each hash
         into place. Raises redis.RedisError if Redis fails (nothing is then staged).
         """
-        fresh = [r for r in requests if self._staged.get(r.run_id) != r]
-        if not fresh:
-            return
-        if len(self._staged) > 100_000:
-            self._staged.clear()
         pipe = self._conn.pipeline(transaction=False)
-        for request in fresh:
-            _, fields = self._job_fields(self._queue(request.queue), request)
-            key = STAGE_PREFIX + request.run_id
-            pipe.hset(key, mapping=dict(zip(fields[::2], fields[1::2], strict=True)))
-            pipe.expire(key, STAGE_TTL)
+        fresh = self._stage(pipe, requests)
+        if fresh:
+            pipe.execute()
+            self._remember(fresh)
+
+    def stage_burst(self, requests: Sequence[RunRequest]) -> Burst:
+        """Stage runs (as ``prepare``) and their list, to be claimed together by ``fire``.
+
+        At the instant the call then carries only the burst's key, so its cost on the
+        client does not grow with the burst. Raises redis.RedisError if Redis fails.
+        """
+        burst = Burst(BURST_PREFIX + uuid.uuid4().hex, tuple(requests))
+        pipe = self._conn.pipeline(transaction=False)
+        fresh = self._stage(pipe, burst.requests)
+        entries: list[str | int] = []
+        for request in burst.requests:
+            _, job, instant_ms = _ha_args("", request)
+            entries += [request.run_id, request.queue, job, instant_ms]
+        pipe.rpush(burst.key, *entries)
+        pipe.expire(burst.key, STAGE_TTL)
         pipe.execute()
-        for request in fresh:
-            self._staged[request.run_id] = request
+        self._remember(fresh)
+        return burst
+
+    def fire(
+        self, bursts: Sequence[tuple[Burst, Collection[str]]], now: datetime
+    ) -> list[Dispatched]:
+        """Claim staged bursts in one pipeline, each but the run ids given with it.
+
+        Returns what became of every run claimed (the withdrawn ones are left staged, for
+        ``enqueue``). Raises redis.RedisError if Redis fails.
+        """
+        if not bursts:
+            return []
+        fence = (self._fence() if self._fence is not None else None) or ""
+        pipe = self._conn.pipeline(transaction=False)
+        head = self._claim_head(fence)
+        keys = [LEASE_KEY, LAST_DISPATCHED_KEY, Queue.redis_queues_keys]
+        for burst, withdrawn in bursts:
+            args = [*head, *withdrawn]
+            self._claim_script(keys=[*keys, burst.key], args=args, client=pipe)
+        requests: list[RunRequest] = []
+        results: list[Any] = []
+        for (burst, _), claimed in zip(bursts, pipe.execute(), strict=True):
+            if len(claimed) != len(burst.requests):  # its list is gone: none claimed here
+                continue
+            for request, result in zip(burst.requests, claimed, strict=True):
+                if result != _WITHDRAWN:
+                    self._staged.pop(request.run_id, None)
+                    requests.append(request)
+                    results.append(result)
+        return self._outcomes(requests, results, fence, now)
 
     def enqueue(self, requests: Sequence[RunRequest], now: datetime) -> list[Dispatched]:
         """Enqueue every request in one pipeline; raises redis.RedisError if Redis fails."""
@@ -273,6 +226,28 @@ class Dispatcher:
                 results[i] = result
         for i, result in zip(direct, singles, strict=True):
             results[i] = result
+        return self._outcomes(requests, results, fence, now)
+
+    def _stage(self, pipe: Any, requests: Sequence[RunRequest]) -> list[RunRequest]:
+        """Queue on ``pipe`` the staged hashes of the runs not staged yet; returns those."""
+        fresh = [r for r in requests if self._staged.get(r.run_id) != r]
+        for request in fresh:
+            _, fields = self._job_fields(self._queue(request.queue), request)
+            key = STAGE_PREFIX + request.run_id
+            pipe.hset(key, mapping=dict(zip(fields[::2], fields[1::2], strict=True)))
+            pipe.expire(key, STAGE_TTL)
+        return fresh
+
+    def _remember(self, fresh: list[RunRequest]) -> None:
+        if len(self._staged) > 100_000:
+            self._staged.clear()
+        for request in fresh:
+            self._staged[request.run_id] = request
+
+    def _outcomes(
+        self, requests: Sequence[RunRequest], results: list[Any], fence: str, now: datetime
+    ) -> list[Dispatched]:
+        """The claims' results as outcomes, once the runs not staged went the long way."""
         unstaged = [i for i, result in enumerate(results) if result == _NOT_STAGED]
         if unstaged:  # the staged copy expired or another watcher took it: the long way
             pipe = self._conn.pipeline(transaction=False)
@@ -287,11 +262,15 @@ class Dispatcher:
             for request, result in zip(requests, results, strict=True)
         ]
 
-    def _claim(self, pipe: Any, requests: list[RunRequest], fence: str) -> None:
-        """Queue on ``pipe`` one claim of these staged runs (see ``_CLAIM_STAGED``)."""
+    def _claim_head(self, fence: str) -> list[str | int]:
+        """The ARGV of ``CLAIM_STAGED`` before its runs: fence, marker, key prefixes."""
         args: list[str | int] = [fence, self._owner or "1", int(MARKER_TTL.total_seconds())]
         args += [STAGE_PREFIX, MARKER_PREFIX, Job.redis_job_namespace_prefix]
-        args += [Queue.redis_queue_namespace_prefix]
+        return [*args, Queue.redis_queue_namespace_prefix]
+
+    def _claim(self, pipe: Any, requests: list[RunRequest], fence: str) -> None:
+        """Queue on ``pipe`` one claim of these staged runs (see ``CLAIM_STAGED``)."""
+        args = self._claim_head(fence)
         for request in requests:
             _, job, instant_ms = _ha_args(fence, request)
             args += [request.run_id, request.queue, job, instant_ms]

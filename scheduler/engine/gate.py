@@ -169,6 +169,12 @@ class Gate:
             self.sent(request)  # the next request of this job in the batch sees it
         return admitted
 
+    def plain(self, job: LoadedJob) -> bool:
+        """A run of ``job`` would be admitted with nothing to weigh: no pause, no overlap."""
+        if job.name in self.paused:
+            return False
+        return job.overlap is OverlapPolicy.allow or not self.active.get(job.name)
+
     @staticmethod
     def _policy(jobs: Mapping[str, LoadedJob], name: str) -> OverlapPolicy | None:
         job = jobs.get(name)

@@ -1,19 +1,17 @@
 """The watcher's dispatch half: from a job's next instant to its run recorded as enqueued.
 
-The loop hands the scheduler the current time; it pops the runs due, builds their
-requests (prepared ahead where it could), lets the gate admit them (pauses, overlap),
-enqueues them through the dispatcher, records each in SQLite and logs it, and then sets
-each job's next instant. A job that fell far behind is settled by its misfire rule
-(``core.catchup``: catch-ups to send, the rest recorded missed). While Redis is down the
-runs go back on the due queue and out once it answers. What it records is a ledger entry
-(``engine.ledger``): once the runs are visible in their queues, the step's entries are
-published in one round trip, for the other watchers' records.
+The loop hands the scheduler the current time; the bursts staged ahead (``engine.bursts``)
+go out first, then it pops the runs due, lets the gate admit the others (pauses, overlap),
+enqueues them, records each in SQLite and logs it, and sets each job's next instant. A
+job far behind is settled by its misfire rule (``core.catchup``: catch-ups to send, the
+rest recorded missed). While Redis is down the
+runs go back on the due queue and out once it answers. Its records are ledger entries
+(``engine.ledger``), published in one round trip once the runs are visible, for the other
+watchers' records.
 """
 
 from __future__ import annotations
 
-import contextlib
-import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -28,18 +26,18 @@ from scheduler.core.duequeue import DueQueue
 from scheduler.core.job import LoadedJob
 from scheduler.core.policies import Reason
 from scheduler.core.runs import EventKind, RunEvent, RunRequest, RunTrigger, iso_utc, run_id
+from scheduler.engine.bursts import Bursts
 from scheduler.engine.dispatch import Dispatched, Dispatcher
 from scheduler.engine.gate import Gate
 from scheduler.engine.ledger import Ledger
 from scheduler.engine.progress import Progress
+from scheduler.engine.redishealth import RedisHealth
 from scheduler.store import JobState, Store
 
 log = structlog.get_logger("scheduler.watcher")
 
 #: Runs dispatched per Redis pipeline.
 BATCH = 2000
-#: Runs due this soon are serialised before their instant (see Dispatcher.prepare).
-PREPARE_AHEAD = timedelta(milliseconds=500)
 _TINY = timedelta(microseconds=1)
 _DEDUPLICATED = str(Reason.deduplicated)
 
@@ -76,43 +74,39 @@ class Scheduler:
         self._dispatcher = dispatcher
         self._grace = grace
         self._fenced = fenced
-        self._prepared: dict[tuple[str, datetime], tuple[LoadedJob, RunRequest]] = {}
-        self._redis_ok = True
-        self._retry_at = 0.0
-        self._backoff = 0.5
+        self._bursts = Bursts(
+            config=config,
+            due=due,
+            clock=clock,
+            progress=progress,
+            gate=gate,
+            dispatcher=dispatcher,
+            grace=grace,
+        )
+        self._fired: dict[tuple[str, datetime], Dispatched] = {}
+        self._health = RedisHealth()
 
     @property
     def retry_at(self) -> float | None:
         """When (``time.monotonic()`` seconds) to try Redis again; None while it answers."""
-        return None if self._redis_ok else self._retry_at
+        return self._health.retry_at
 
     # -- the loop's steps ------------------------------------------------------------
-
-    def prepare_soon(self, now: datetime) -> None:
-        """Build and stage in Redis the runs due within ``PREPARE_AHEAD`` of ``now``."""
-        nxt = self._due.peek()
-        if nxt is None or nxt.instant - now > PREPARE_AHEAD:
-            return
-        soon = self._due.upcoming(now + PREPARE_AHEAD, limit=BATCH)
-        requests = []
-        if len(self._prepared) > 2 * BATCH:  # left by runs that never fell due (edits)
-            self._prepared.clear()
-        for run in soon:
-            job = self._config.jobs.get(run.job)
-            if job is not None and job.enabled:
-                request = self._request(job, run.instant, RunTrigger.schedule)
-                self._prepared[(job.name, run.instant)] = (job, request)
-                requests.append(request)
-        # Preparing asks Redis its version once; if Redis is down, dispatch reports it.
-        with contextlib.suppress(redis.RedisError):
-            self._dispatcher.prepare(requests)
+    def prepare_soon(self, now: datetime) -> bool:
+        """Stage the runs due soon (``Bursts.prepare``); True when some are left to stage."""
+        return self._bursts.prepare(now)
 
     def dispatch_due(self, now: datetime) -> None:
-        """Send every run due at ``now`` (in batches), then set each job's next instant."""
+        """Send every run due at ``now`` (in batches), then set each job's next instant.
+
+        The bursts staged for the instants reached go out first (``Bursts.fire``); the
+        runs withdrawn from them and any not staged then go the ordinary way."""
+        self.fire_bursts(now)
+        fired, self._fired = self._fired, {}
         while True:
             due = self._due.pop_due(now, limit=BATCH)
             if not due:
-                return
+                break
             jobs = [(run, self._config.jobs.get(run.job)) for run in due]
             live = [(run, job) for run, job in jobs if job is not None and job.enabled]
             # A run put back while Redis was down, and now far behind, is a misfire: the
@@ -120,24 +114,49 @@ class Scheduler:
             late = [late_beyond(job.misfire, run.instant, now, self._grace) for run, job in live]
             sent = [pair for pair, far in zip(live, late, strict=True) if not far]
             stale = [pair for pair, far in zip(live, late, strict=True) if far]
+            early = [fired.pop((job.name, run.instant), None) for run, job in sent]
             # Send first (payloads were prepared ahead), then work out what comes next:
             # the runs' visibility in the queue waits for nothing else.
-            requests = [self._request(job, run.instant, RunTrigger.schedule) for run, job in sent]
+            requests = [
+                self._request(job, run.instant, RunTrigger.schedule)
+                for (run, job), done in zip(sent, early, strict=True)
+                if done is None
+            ]
             with self._store.batch():
-                if not self.send(requests):
-                    for run in due:  # put them back: they go out late, once Redis answers
-                        self._due.set(run.job, run.instant)
-                    return
+                self._record([done for done in early if done is not None])
+                ok = self.send(requests)
                 follow_up: list[RunRequest] = []
-                for run, job in sent:
-                    follow_up += self.advance(job, run.instant, now)
-                for run, job in stale:
+                for (run, job), done in zip(sent, early, strict=True):
+                    if ok or done is not None:
+                        self._bursts.forget(job.name, run.instant)
+                        follow_up += self.advance(job, run.instant, now)
+                fired_now = {run.job for (run, _), done in zip(sent, early, strict=True) if done}
+                for run in () if ok else due:  # the runs not sent: out late, once Redis answers
+                    if run.job not in fired_now:
+                        self._due.set(run.job, run.instant)
+                for run, job in stale if ok else ():
                     follow_up += self.advance(job, run.instant - _TINY, now)
-                if follow_up and not self.send(follow_up):
+                if follow_up and not (ok and self.send(follow_up)):
                     self._put_back(follow_up)
                 # Published before the rows commit: a watcher killed in between finds its
                 # entries on the stream when it comes back.
                 self._ledger.flush()
+            if not ok:
+                break
+        if fired:  # visible in Redis, so recorded, though their jobs moved meanwhile
+            self._record(list(fired.values()))
+            self._ledger.flush()
+
+    def fire_bursts(self, now: datetime) -> None:
+        """Claim the bursts staged for instants up to ``now``; ``dispatch_due`` records them."""
+        try:
+            fired = self._bursts.fire(now)
+        except redis.RedisError as exc:
+            self._health.failed(exc)
+            return
+        if fired:
+            self._health.recovered()
+            self._fired.update(fired)
 
     def release_waiting(self, now: datetime) -> None:
         """Send the runs queue_one held back whose earlier run has ended."""
@@ -155,7 +174,7 @@ class Scheduler:
             try:
                 outcomes = self._dispatcher.enqueue([request], now)
             except redis.RedisError as exc:
-                self._redis_failed(exc)
+                self._health.failed(exc)
                 return
             if outcomes and not outcomes[0].fenced:
                 self._gate.released(run.job, run, now)
@@ -170,9 +189,14 @@ class Scheduler:
             requests = self._gate.admit(requests, self._config.jobs, self._clock.now())
             outcomes = self._dispatcher.enqueue(requests, self._clock.now())
         except redis.RedisError as exc:
-            self._redis_failed(exc)
+            self._health.failed(exc)
             return False
-        self._redis_recovered()
+        self._health.recovered()
+        self._record(outcomes)
+        return True
+
+    def _record(self, outcomes: list[Dispatched]) -> None:
+        """Record and log what became of runs sent (those refused by the fence dropped)."""
         if any(o.fenced for o in outcomes):
             outcomes = self._fenced(outcomes)
         sent_at = iso_utc(self._clock.now())  # when the runs became visible in their queues
@@ -202,22 +226,30 @@ class Scheduler:
                 bound.info("run.enqueued", trigger=str(req.trigger), queue=req.queue)
             else:
                 bound.info("run.deduplicated", trigger=str(req.trigger))
-        return True
 
     # -- each job's next instant -----------------------------------------------------
 
     def start_jobs(
-        self, now: datetime, *, standby: bool = False, since: Mapping[str, datetime] | None = None
+        self,
+        now: datetime,
+        *,
+        standby: bool = False,
+        since: Mapping[str, datetime] | None = None,
+        states: Mapping[str, JobState] | None = None,
     ) -> None:
         """Put every loaded job on schedule at start-up, from its stored state if any.
 
         A job whose definition is unchanged since the watcher stopped accounts for what
         passed meanwhile (its misfire rule: catch-ups sent now, the rest recorded missed);
         any other is scheduled from ``since[job]`` where given, else from ``now``. A standby
-        resumes nothing: the leader dispatches, and it resumes at takeover.
+        resumes nothing: the leader dispatches, and it resumes at takeover. ``states``: the
+        stored states as just read (else they are read here).
         """
         since = since or {}
-        states = {} if standby else self._store.job_states()
+        if standby:
+            states = {}
+        elif states is None:
+            states = self._store.job_states()
         # (job, the instant to send now, its trigger, the job's next instant)
         resumed: list[tuple[LoadedJob, datetime, RunTrigger, datetime | None]] = []
         for job in self._config.jobs.values():
@@ -308,11 +340,8 @@ class Scheduler:
         state are unchanged: at a burst's instant every microsecond per run counts.
         """
         canary = self._progress.canary_left(job.name) > 0
-        if trigger is RunTrigger.schedule:
-            built = self._prepared.pop((job.name, instant), None)
-            if built is not None and built[0] is job and built[1].canary == canary:
-                return built[1]
-        return job.run_request(instant, trigger, canary=canary)
+        built = self._bursts.take(job, instant, canary) if trigger is RunTrigger.schedule else None
+        return built or job.run_request(instant, trigger, canary=canary)
 
     def _save_state(self, job: LoadedJob, nxt: datetime | None, *, last: datetime) -> None:
         self._progress.set_last(job.name, last)
@@ -356,21 +385,6 @@ class Scheduler:
                 stale=len(plan.stale),
                 first=None if first is None else iso_utc(first),
             )
-
-    # -- Redis' health ---------------------------------------------------------------
-
-    def _redis_failed(self, exc: Exception) -> None:
-        if self._redis_ok:
-            log.error("redis.unavailable", error=str(exc))
-        self._redis_ok = False
-        self._retry_at = time.monotonic() + self._backoff
-        self._backoff = min(self._backoff * 2, 10.0)
-
-    def _redis_recovered(self) -> None:
-        if not self._redis_ok:
-            log.info("redis.recovered")
-        self._redis_ok = True
-        self._backoff = 0.5
 
 
 def _still_ahead(state: JobState, now: datetime) -> bool:

@@ -36,6 +36,7 @@ from scheduler.core.catchup import DEFAULT_GRACE
 from scheduler.core.clock import Clock
 from scheduler.core.duequeue import DueQueue
 from scheduler.core.runs import iso_utc
+from scheduler.engine.bursts import PREPARE_AHEAD
 from scheduler.engine.dispatch import Dispatcher, RqOptions, rq_options
 from scheduler.engine.filewatch import start_observer
 from scheduler.engine.gate import Gate
@@ -49,8 +50,8 @@ from scheduler.engine.recordhealth import RecordHealth
 from scheduler.engine.reload import Reload
 from scheduler.engine.renewal import LeaseRenewal
 from scheduler.engine.results import Results, results_group
-from scheduler.engine.scheduling import PREPARE_AHEAD, Scheduler
-from scheduler.store import Store
+from scheduler.engine.scheduling import Scheduler
+from scheduler.store import JobState, Store
 from scheduler.store.resilient import ResilientStore
 from scheduler.worker.events import EventReader
 
@@ -87,6 +88,20 @@ class WatcherOptions:
     leader: LeaderElector | None = None
 
 
+def _load_config(options: WatcherOptions) -> LiveConfig:
+    """The configuration, its job cache read (the jobs of the last run).
+
+    What the cache holds lives as long as the watcher: it is put out of the collector's
+    sight at once (see ``Watcher._startup``), so that no pass until then walks 100,000
+    jobs' objects. The garbage of the imports goes first (frozen, it would stay).
+    """
+    gc.collect()
+    with paused_gc():
+        config = LiveConfig(options.jobs_dir, cache_dir=options.data_dir)
+    gc.freeze()
+    return config
+
+
 class Watcher:
     """Runs until ``stop()`` is called (or a signal handler calls it)."""
 
@@ -98,7 +113,7 @@ class Watcher:
         self.conn = conn
         self.clock = clock
         self.id = options.watcher_id or f"{socket.gethostname()}:{os.getpid()}"
-        self.config = LiveConfig(options.jobs_dir, cache_dir=options.data_dir)
+        self.config = _load_config(options)
         self.due = DueQueue()
         leader = options.leader
         self.dispatcher = Dispatcher(
@@ -228,8 +243,10 @@ class Watcher:
             # The lease only once the files are read (the long part at scale): taken before,
             # it could lapse before the first turn renews it, and the start would begin
             # with a lost lease (and a needless takeover by a standby).
-            leading = self.handover.lead_at_start(now)
-            self._start_jobs(now, leading=leading)
+            # Read once, for both: 100,000 rows take a third of a second.
+            states = self.store.job_states()
+            leading = self.handover.lead_at_start(now, states)
+            self._start_jobs(now, leading=leading, states=states)
         # What start-up built lives as long as the watcher: out of the collector's sight, so
         # its passes (and the idle CPU they cost) scale with what changes, not with the jobs.
         # The garbage made meanwhile goes first (frozen, it would never be collected).
@@ -248,12 +265,12 @@ class Watcher:
         self.config.save_cache(snapshot)
         log.info("config.cache_saved", files=len(snapshot), s=round(time.monotonic() - started, 2))
 
-    def _start_jobs(self, now: datetime, *, leading: bool) -> None:
+    def _start_jobs(self, now: datetime, *, leading: bool, states: dict[str, JobState]) -> None:
         with self.store.batch():  # one transaction for every job's state
             # A standby resumes nothing now: the leader dispatches, and it resumes at takeover,
             # from the leader's points, which its due queue starts from.
             points = {} if leading else self.handover.standby_points()
-            self.scheduler.start_jobs(now, standby=not leading, since=points)
+            self.scheduler.start_jobs(now, standby=not leading, since=points, states=states)
             self.reload.log_generation()
 
     def _shutdown(self) -> None:
@@ -290,6 +307,9 @@ class Watcher:
 
     def _work(self) -> float:
         """One turn's work; returns how long the loop may sleep after it (seconds)."""
+        leader = self.options.leader
+        if leader is None or leader.is_leader:  # the runs staged for now first, then the rest
+            self.scheduler.fire_bursts(self.clock.now())
         self.reload.apply_pending()
         self.results.drain()
         now = self.clock.now()
@@ -304,10 +324,9 @@ class Watcher:
         if time.monotonic() >= self._next_reconcile:
             self._next_reconcile = time.monotonic() + RECONCILE_EVERY
             self.results.reconcile(now, min_age=RECONCILE_MIN_AGE)
-        if leading:
-            self.scheduler.prepare_soon(self.clock.now())
+        staging = leading and self.scheduler.prepare_soon(self.clock.now())
         nxt = self.due.peek()
-        delay = MAX_SLEEP
+        delay = 0.0 if staging else MAX_SLEEP  # more to stage: turn again at once
         if nxt is not None:
             until = (nxt.instant - self.clock.now()).total_seconds()
             # Wake once ahead of the instant to serialise its runs, then at the instant.

@@ -34,7 +34,7 @@ from tests.integration.test_watcher_e2e import write
 SECOND = timedelta(seconds=1)
 #: Offsets from an instant, in seconds, for each point of the dispatch cycle.
 POINTS = {
-    "before": (-0.45, -0.05),  # the runs due next are being staged (PREPARE_AHEAD = 0.5 s)
+    "before": (-0.45, -0.05),  # the runs due next are being staged (within PREPARE_AHEAD)
     "during": (0.0, 0.02),  # the dispatch pipeline is in flight
     "after": (0.03, 0.3),  # the runs are being recorded and the next ones computed
 }

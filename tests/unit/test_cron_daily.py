@@ -88,7 +88,7 @@ def test_plain_daily_expressions_need_no_croniter(
 
 @pytest.mark.parametrize(
     "text",
-    ["0 9 1 * *", "0 9 * 1 *", "5/15 * * * *", "0 9 * * mon", "0 9 * * */2", "* * * * * *"],
+    ["0 9 1 * *", "0 9 * 1 *", "5/15 * * * *", "0 9 * * fri-mon", "0 9 * * */2", "* * * * * *"],
 )
 def test_other_expressions_stay_with_croniter(text: str) -> None:
     assert parse_cron(text).daily is None
@@ -100,7 +100,9 @@ def test_out_of_range_plain_values_are_still_errors(text: str) -> None:
         parse_cron(text)
 
 
-@pytest.mark.parametrize("text", ["0 9 * * 7", "30 2 * * 5-7", "0 12 * * 0-7"])
+@pytest.mark.parametrize(
+    "text", ["0 9 * * 7", "30 2 * * 5-7", "0 12 * * 0-7", "0 9 * * sun", "5 6-18 * * Mon-Fri,SUN"]
+)
 def test_sunday_is_seven_as_well_as_zero(text: str) -> None:
     expr = parse_cron(text)
     assert expr.weekdays is not None
@@ -108,5 +110,17 @@ def test_sunday_is_seven_as_well_as_zero(text: str) -> None:
     after = datetime(2026, 3, 27, 23, 0)  # a Friday
     for _ in range(6):
         expected = cronexpr._next_match(expr.engine_fields, expr.day_or, after)
+        assert expr.next_local(after) == expected
+        after = expected
+
+
+@pytest.mark.parametrize("text", ["0 9 * * mon", "5 6-18 * * mon-fri", "0 9 * * sat,sun"])
+def test_day_names_read_as_croniter_reads_them(text: str) -> None:
+    expr = parse_cron(text)
+    assert expr.daily is not None
+    reference = croniter(text, datetime(2026, 3, 27, 23, 0), ret_type=datetime)
+    after = datetime(2026, 3, 27, 23, 0)
+    for _ in range(20):
+        expected = reference.get_next(datetime)
         assert expr.next_local(after) == expected
         after = expected

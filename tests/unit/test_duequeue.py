@@ -346,3 +346,20 @@ def test_compaction_keeps_every_live_instant():
     assert q.upcoming(at(10_000)) == expected
     assert q.pop_due(at(10_000)) == expected
     assert len(q) == 0
+
+
+def test_version_grows_with_every_change_and_not_with_pops() -> None:
+    """Setting or removing an instant changes the version; popping what is due does not."""
+    t = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    queue = DueQueue()
+    v0 = queue.version
+    queue.set("a", t)
+    queue.set("b", t + timedelta(seconds=1))
+    v1 = queue.version
+    assert v1 > v0
+    queue.pop_due(t)
+    assert queue.version == v1
+    queue.remove("b")
+    assert queue.version > v1
+    queue.remove("b")  # nothing left to remove: no change
+    assert queue.version == v1 + 1

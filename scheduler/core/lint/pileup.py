@@ -16,7 +16,8 @@ from scheduler.core.catalog import JobFindings
 from scheduler.core.errors import JobFileWarning
 from scheduler.core.job import LoadedJob
 from scheduler.core.lint.common import LintCode, listing, utc_offset, warning
-from scheduler.core.schedule import Jitter
+from scheduler.core.localtime import next_offset_change, offset, wall
+from scheduler.core.schedule import AnyOf, CronSchedule, IntervalSchedule, Jitter, Schedule
 
 PILE_UP_WINDOW = timedelta(hours=24)
 PILE_UP_MAX_RUNS = 200
@@ -36,16 +37,53 @@ def run_minutes(job: LoadedJob, now: datetime, runs_of: dict[str, list[int]]) ->
     seconds = runs_of.get(key)
     if seconds is None:
         stop = now + PILE_UP_WINDOW
-        seconds = []
-        t = now
-        while len(seconds) < PILE_UP_MAX_RUNS:
-            nxt = schedule.next_after(t)
-            if nxt is None or nxt > stop:
-                break
-            seconds.append(math.floor(nxt.timestamp()))
-            t = nxt
-        runs_of[key] = seconds
+        runs = _counted_runs(schedule, now, stop)
+        if runs is None:
+            runs = []
+            t = now
+            while len(runs) < PILE_UP_MAX_RUNS:
+                nxt = schedule.next_after(t)
+                if nxt is None or nxt > stop:
+                    break
+                runs.append(nxt)
+                t = nxt
+        seconds = runs_of[key] = [math.floor(r.timestamp()) for r in runs]
     return frozenset((s + delay) // 60 for s in seconds)
+
+
+def _counted_runs(schedule: Schedule, now: datetime, stop: datetime) -> list[datetime] | None:
+    """The first PILE_UP_MAX_RUNS runs in (now, stop] by arithmetic, where the kind allows
+    it: an interval, or a cron of a day's table (``CronExpr.daily``) whose zone keeps one
+    UTC offset over the window, where wall time is real time and every DST rule agrees;
+    a union of those. None: step through ``next_after`` (same runs, slower)."""
+    if isinstance(schedule, IntervalSchedule):
+        first = schedule.next_after(now)
+        assert first is not None  # an interval always has a next run
+        count = min(PILE_UP_MAX_RUNS, (stop - first) // schedule.every + 1)
+        return [first + k * schedule.every for k in range(max(count, 0))]
+    if isinstance(schedule, AnyOf):
+        parts = [_counted_runs(part, now, stop) for part in schedule.parts]
+        if any(p is None for p in parts):
+            return None
+        return sorted({r for p in parts if p is not None for r in p})[:PILE_UP_MAX_RUNS]
+    if not isinstance(schedule, CronSchedule) or schedule.expr.daily is None:
+        return None
+    tz = schedule.tz
+    if next_offset_change(now, stop, tz) is not None:
+        return None
+    off = offset(now, tz)
+    first, last = wall(now, tz), wall(stop, tz)
+    days, weekdays = schedule.expr.daily, schedule.expr.weekdays
+    runs: list[datetime] = []
+    day = first.replace(hour=0, minute=0, second=0, microsecond=0)
+    while day <= last and len(runs) < PILE_UP_MAX_RUNS:
+        if weekdays is None or day.weekday() in weekdays:
+            for at in days:
+                local = day + timedelta(seconds=at)
+                if first < local <= last:
+                    runs.append((local - off).replace(tzinfo=UTC))
+        day += timedelta(days=1)
+    return runs[:PILE_UP_MAX_RUNS]
 
 
 def pile_ups(
