@@ -155,6 +155,8 @@ class LiveConfig:
             return Change(source)
         cached = self._cached.pop(source, None) if self._cached else None
         if cached is not None and cached[0] == digest:
+            if cached[1]:  # its jobs' own copy of the name (the same text), not a second one
+                source = cached[1][0].file
             return self._accept(source, digest, FileResult(source, jobs=list(cached[1])), cached)
         self._cache_fresh = False
         # No `now`: the date-dependent warnings are for `validate`; the watcher needs none.
