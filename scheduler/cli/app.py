@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 from collections.abc import Iterator, MutableMapping
 from importlib import import_module
 
@@ -89,11 +90,32 @@ def cli() -> None:
     """Declarative job scheduler: YAML jobs in jobs.d/, dispatched to RQ on Redis."""
 
 
+_PLUGINS_OFF = ("__all__", "1", "true")  # the values pydantic reads as "no plugins at all"
+
+
+def _without_plugin_discovery() -> None:
+    """With pydantic's plugins off, spare every command the import that only finds them.
+
+    pydantic's plugin loader imports ``importlib.metadata`` (and the email package under
+    it: some 10 ms of ``scheduler next``) at its top, even when the variable below tells it
+    to return no plugins. Standing in for it with a loader that returns none does what the
+    real one would; it is the only name pydantic imports from it (2.x). Used only when the
+    variable switches plugins off and the loader is not imported yet.
+    """
+    name = "pydantic.plugin._loader"
+    if os.environ.get("PYDANTIC_DISABLE_PLUGINS") not in _PLUGINS_OFF or name in sys.modules:
+        return
+    loader = types.ModuleType(name, "No pydantic plugins (see scheduler.cli.app).")
+    loader.get_plugins = tuple  # type: ignore[attr-defined]  # () : no plugin
+    sys.modules[name] = loader
+
+
 def main() -> None:
     """Entry point: no exception escapes as a traceback."""
     # pydantic scans every installed package's metadata for plugins on first use (about
     # 15 ms of each command); the CLI uses none. Set the variable to "" to allow them.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    _without_plugin_discovery()
     try:
         cli.main(prog_name="scheduler", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -9,6 +9,7 @@ logging set-up) is in ``sys.modules``. The time itself is a benchmark figure
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -21,6 +22,7 @@ NEVER_FOR_NEXT = (
     "jinja2",
     "sqlite3",
     "difflib",
+    "importlib.metadata",  # pydantic's plugin discovery, off in the CLI
     "scheduler.store",
     "scheduler.worker",
     "scheduler.web",
@@ -41,18 +43,30 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def test_next_imports_none_of_the_other_commands() -> None:
+def modules_after_next(**env: str) -> set[str]:
+    """The modules in ``sys.modules`` after one ``next`` in a fresh interpreter."""
+    clean = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
     proc = subprocess.run(
         [sys.executable, "-c", _PROBE, str(FIXTURES / "valid")],
         cwd=PROJECT,
+        env={**clean, **env},
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
-    loaded = set(json.loads(proc.stdout.splitlines()[-1]))
+    return set(json.loads(proc.stdout.splitlines()[-1]))
+
+
+def test_next_imports_none_of_the_other_commands() -> None:
+    loaded = modules_after_next()
     assert "scheduler.cli.commands.jobs" in loaded
     pulled = sorted(
         m for m in loaded for top in NEVER_FOR_NEXT if m == top or m.startswith(top + ".")
     )
     assert pulled == []
+
+
+def test_pydantic_plugins_allowed_are_still_discovered() -> None:
+    """``PYDANTIC_DISABLE_PLUGINS=""`` lets pydantic look for plugins as it always does."""
+    assert "importlib.metadata" in modules_after_next(PYDANTIC_DISABLE_PLUGINS="")
