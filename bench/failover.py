@@ -138,10 +138,11 @@ def trial(setup: Setup, pair: list[Watcher], mode: str, n: int) -> Figures:
     """One loss of the leader and its figures; a fresh standby replaces it afterwards."""
     leader = wait(lambda: next((w for w in pair if w.leads()), None), 900, "a leader")
     other = next(w for w in pair if w is not leader)
-    # Let the leader dispatch for a moment, and the standby settle into polling.
-    wait(lambda: leader.first_after("run.enqueued", time.time() - 1.5), 10, "leader dispatching")
-    wait(lambda: other.first_after("watcher.started", 0), 900, "the standby started")
+    # Both started and the standby settled into polling; then the leader dispatching.
+    for w in pair:
+        wait(lambda w=w: w.first_after("watcher.started", 0), 900, f"{w.name} started")
     settle(other)
+    wait(lambda: leader.first_after("run.enqueued", time.time() - 1.5), 30, "leader dispatching")
     cpu_before = proc_cpu(other.proc.pid)
     lost = time.time()
     leader.proc.send_signal(signal.SIGKILL if mode == "kill -9" else signal.SIGTERM)

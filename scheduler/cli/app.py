@@ -12,50 +12,77 @@ from __future__ import annotations
 
 import os
 import sys
+import types
+from collections.abc import Iterator, MutableMapping
+from importlib import import_module
 
 import click
 
 from scheduler import __version__
-from scheduler.cli.commands.jobs import list_, next_
-from scheduler.cli.commands.maintenance import backup, prune, restore
-from scheduler.cli.commands.pause import pause, resume
-from scheduler.cli.commands.plan import diff, plan
-from scheduler.cli.commands.records import health, history, status, trigger
-from scheduler.cli.commands.run import run_, worker
-from scheduler.cli.commands.scaffold import init, new
-from scheduler.cli.commands.simulate import simulate
-from scheduler.cli.commands.validate import schema, validate
-from scheduler.cli.commands.web import web
 from scheduler.cli.options import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from scheduler.core.errors import SchedulerError
 
-_COMMANDS = (
-    validate,
-    schema,
-    next_,
-    list_,
-    trigger,
-    history,
-    status,
-    health,
-    run_,
-    worker,
-    init,
-    new,
-    simulate,
-    plan,
-    diff,
-    pause,
-    resume,
-    web,
-    prune,
-    backup,
-    restore,
-)
+# name -> (module under cli/commands/, attribute), in the order `--help` has always listed.
+_COMMANDS = {
+    "validate": ("validate", "validate"),
+    "schema": ("validate", "schema"),
+    "next": ("jobs", "next_"),
+    "list": ("jobs", "list_"),
+    "trigger": ("records", "trigger"),
+    "history": ("records", "history"),
+    "status": ("records", "status"),
+    "health": ("records", "health"),
+    "run": ("run", "run_"),
+    "worker": ("run", "worker"),
+    "init": ("scaffold", "init"),
+    "new": ("scaffold", "new"),
+    "simulate": ("simulate", "simulate"),
+    "plan": ("plan", "plan"),
+    "diff": ("plan", "diff"),
+    "pause": ("pause", "pause"),
+    "resume": ("pause", "resume"),
+    "web": ("web", "web"),
+    "prune": ("maintenance", "prune"),
+    "backup": ("maintenance", "backup"),
+    "restore": ("maintenance", "restore"),
+}
+
+
+class LazyCommands(MutableMapping[str, click.Command]):
+    """The group's commands, each module imported only when its command is looked up.
+
+    ``scheduler next`` then loads one command family, not the records, Redis and web ones
+    it never runs (issue 13: ``next`` under 200 ms, interpreter start included). Listing
+    the names (``--help``, did-you-mean) imports nothing; ``--help`` then looks each up.
+    """
+
+    def __init__(self, where: dict[str, tuple[str, str]]) -> None:
+        self._where = dict(where)
+        self._loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded:
+            module, attr = self._where[name]  # KeyError: no such command, as a dict says
+            self._loaded[name] = getattr(import_module(f"scheduler.cli.commands.{module}"), attr)
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._where.setdefault(name, ("", ""))
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._where[name]
+        self._loaded.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
 
 
 @click.group(
-    commands=_COMMANDS,
+    commands=LazyCommands(_COMMANDS),
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="scheduler")
@@ -63,11 +90,32 @@ def cli() -> None:
     """Declarative job scheduler: YAML jobs in jobs.d/, dispatched to RQ on Redis."""
 
 
+_PLUGINS_OFF = ("__all__", "1", "true")  # the values pydantic reads as "no plugins at all"
+
+
+def _without_plugin_discovery() -> None:
+    """With pydantic's plugins off, spare every command the import that only finds them.
+
+    pydantic's plugin loader imports ``importlib.metadata`` (and the email package under
+    it: some 10 ms of ``scheduler next``) at its top, even when the variable below tells it
+    to return no plugins. Standing in for it with a loader that returns none does what the
+    real one would; it is the only name pydantic imports from it (2.x). Used only when the
+    variable switches plugins off and the loader is not imported yet.
+    """
+    name = "pydantic.plugin._loader"
+    if os.environ.get("PYDANTIC_DISABLE_PLUGINS") not in _PLUGINS_OFF or name in sys.modules:
+        return
+    loader = types.ModuleType(name, "No pydantic plugins (see scheduler.cli.app).")
+    loader.get_plugins = tuple  # type: ignore[attr-defined]  # () : no plugin
+    sys.modules[name] = loader
+
+
 def main() -> None:
     """Entry point: no exception escapes as a traceback."""
     # pydantic scans every installed package's metadata for plugins on first use (about
     # 15 ms of each command); the CLI uses none. Set the variable to "" to allow them.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    _without_plugin_discovery()
     try:
         cli.main(prog_name="scheduler", standalone_mode=False)
     except click.exceptions.Exit as exc:

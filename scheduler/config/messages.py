@@ -6,7 +6,6 @@ dotted ``path`` and, through the YAML positions, a line and column.
 
 from __future__ import annotations
 
-import difflib
 from datetime import date, datetime
 
 from pydantic import ValidationError
@@ -51,6 +50,8 @@ def _text_for(err: ErrorDetails, loc: Loc) -> str:
         allowed = model_at(loc[:-1])
         hint = ""
         if allowed is not None:
+            import difflib  # only for an error: not on the path of every valid load
+
             close = difflib.get_close_matches(
                 str(field), list(allowed.model_fields), n=1, cutoff=0.6
             )

@@ -35,10 +35,14 @@ def content_digest(raw: bytes, context: FileContext) -> str:
     return hashlib.sha256(raw + context.defaults.digest.encode()).hexdigest()
 
 
-def pool_size(files: int) -> int:
-    """How many worker processes reading ``files`` files is worth (0: read in-process)."""
+def pool_size(files: int, *, min_cores: int = 2) -> int:
+    """How many worker processes reading ``files`` files is worth (0: read in-process).
+
+    ``min_cores``: fewer cores than this and the pool's own cost (sending the results
+    back, work a single process would not do) outweighs what the other cores save.
+    """
     cores = os.cpu_count() or 1
-    if files < POOL_MIN_FILES or cores < 2 or not hasattr(os, "fork"):
+    if files < POOL_MIN_FILES or cores < max(2, min_cores) or not hasattr(os, "fork"):
         return 0
     return cores
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -70,6 +69,8 @@ def find_job(catalog: Catalog, name: str) -> LoadedJob:
     if rejected is not None:
         raise InvalidJobError(name, rejected.errors)
     known = [j.name for f in catalog.files for j in f.jobs]
+    import difflib  # only for an unknown name: not on the path of every `next`
+
     raise UnknownJobError(name, difflib.get_close_matches(name, known, n=2, cutoff=0.6))
 
 

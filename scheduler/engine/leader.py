@@ -165,14 +165,23 @@ class RedisLease:
 
 
 def shared_last_dispatched(conn: redis.Redis) -> dict[str, datetime]:
-    """Each job's latest dispatched scheduled instant, as every watcher's dispatches wrote it."""
+    """Each job's latest dispatched scheduled instant, as every watcher's dispatches wrote it.
+
+    A takeover reads all of them at once (100,000 at scale): one conversion per distinct
+    instant, since many jobs share theirs, and none of the per-entry helpers."""
     from datetime import UTC
 
     raw = conn.hgetall(LAST_DISPATCHED_KEY)
     out: dict[str, datetime] = {}
+    instants: dict[bytes | str, datetime] = {}
     for job, ms in raw.items():
-        with contextlib.suppress(ValueError):
-            out[_text(job)] = datetime.fromtimestamp(int(_text(ms)) / 1000, UTC)
+        instant = instants.get(ms)
+        try:
+            if instant is None:
+                instant = instants[ms] = datetime.fromtimestamp(int(ms) / 1000, UTC)
+            out[job.decode() if isinstance(job, bytes) else job] = instant
+        except ValueError:  # not written by this version (UnicodeDecodeError is one too)
+            continue
     return out
 
 

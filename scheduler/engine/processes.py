@@ -96,10 +96,21 @@ def cmdline(pid: int) -> str:
 
 def child_pids(pid: int) -> list[int]:
     """Direct children of ``pid`` (RQ work horses); empty without procfs."""
-    children = []
+    return _live_where(1, pid)
+
+
+def group_pids(pgid: int) -> list[int]:
+    """Processes of process group ``pgid`` that have not exited (zombies left out: in a
+    container whose init reaps nothing they would stay forever); empty without procfs."""
+    return _live_where(2, pgid)
+
+
+def _live_where(field: int, value: int) -> list[int]:
+    # /proc/PID/stat after the command's ")": state, ppid, pgrp, ...
+    found = []
     for entry in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, IndexError, ValueError):
             fields = entry.read_text().rpartition(")")[2].split()
-            if int(fields[1]) == pid:
-                children.append(int(entry.parent.name))
-    return children
+            if int(fields[field]) == value and fields[0] != "Z":
+                found.append(int(entry.parent.name))
+    return found

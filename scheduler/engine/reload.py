@@ -68,7 +68,7 @@ class Reload:
     def load_all(self, now: datetime) -> None:
         """Read every job file at start-up (carrying renames over); the jobs are not
         scheduled yet, and ``log_generation`` reports the result once they are."""
-        for change in self._config.rescan(now):
+        for change in self._config.rescan_changes(now):
             self._log_rejected(change)
         self._carry_renames(list(self._config.jobs.values()))
         self._check_queues()

@@ -23,7 +23,14 @@ from typing import IO, Self
 import structlog
 
 from scheduler.core.errors import WorkerPoolError
-from scheduler.engine.processes import STOP_TIMEOUT, child_pids, send_signal, wait_all
+from scheduler.engine.processes import (
+    POLL,
+    STOP_TIMEOUT,
+    child_pids,
+    group_pids,
+    send_signal,
+    wait_all,
+)
 from scheduler.worker.lifeline import PARENT_PID_ENV
 
 # The logger's name from before the engine/ layout: log pipelines filter on it.
@@ -33,6 +40,8 @@ log = structlog.get_logger("scheduler.embedded")
 # request_force_stop), so the forcing signal waits at least this long.
 _RQ_DUPLICATE_SIGNAL_WINDOW = 1.1
 _COLD_SHUTDOWN_GRACE = 3.0
+#: Seconds what a stopped worker left in its process group has between SIGTERM and SIGKILL.
+_LEFTOVER_GRACE = 1.0
 
 
 def rq_worker_command(redis_url: str, queues: Sequence[str] = ("default",)) -> list[str]:
@@ -132,6 +141,8 @@ class WorkerPool:
                 send_signal(child, signal.SIGKILL)
             send_signal(proc.pid, signal.SIGKILL, group=True)
             proc.wait()
+        for proc in procs:
+            _end_group(proc.pid)
         if procs:
             log.info("workers.stopped", count=len(procs))
 
@@ -172,3 +183,21 @@ class WorkerPool:
         finally:
             if output is not None:
                 output.close()
+
+
+def _end_group(pgid: int) -> None:
+    """End what a stopped worker left in its process group (it leads one of its own).
+
+    RQ's worker forks its scheduler process into its group; a worker stopped while it was
+    still starting exits without stopping that fork, which would then live on for seconds
+    (until its own lifeline sees the watcher gone).
+    """
+    if not group_pids(pgid):
+        return
+    send_signal(pgid, signal.SIGTERM, group=True)
+    for sig in (signal.SIGKILL, None):  # a kill takes effect a moment after it is sent
+        deadline = time.monotonic() + _LEFTOVER_GRACE
+        while group_pids(pgid) and time.monotonic() < deadline:
+            time.sleep(POLL)
+        if sig is not None:
+            send_signal(pgid, sig, group=True)

@@ -279,6 +279,35 @@ class TestWorkerPool:
         wait_for(lambda: gone(horse), timeout=5, message="the work horse to exit")
         assert not done.exists()
 
+    def test_stop_ends_what_a_worker_forked_and_left(self, tmp_path: Path) -> None:
+        """A worker that exits on SIGTERM leaving a fork behind (RQ's worker and its scheduler
+        process, stopped while starting): stop() ends the fork too, before it returns."""
+        fork_pid = tmp_path / "fork.pid"
+        script = (
+            "import os, signal, sys, time\n"
+            "if os.fork() == 0:\n"
+            "    signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+            f"    open({str(fork_pid)!r}, 'w').write(str(os.getpid()))\n"
+            "    time.sleep(60)\n"
+            "    sys.exit(0)\n"
+            "signal.signal(signal.SIGTERM, lambda *_: os._exit(0))\n"
+            "time.sleep(60)\n"
+        )
+        pool = WorkerPool("redis://127.0.0.1:1", count=1, command=[sys.executable, "-c", script])
+        pool.start()
+        try:
+            fork = int(
+                wait_for(
+                    lambda: fork_pid.exists() and fork_pid.read_text(),
+                    timeout=10,
+                    message="the fork to start",
+                )
+            )
+            pool.stop(timeout=5)
+            assert gone(fork)
+        finally:
+            pool.stop()
+
     def test_restart_dead_respawns_crashed_workers(self, pool_factory: PoolFactory) -> None:
         """A worker killed from outside is counted out by alive() and respawned."""
         pool = pool_factory(count=2)

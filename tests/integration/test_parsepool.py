@@ -130,7 +130,7 @@ def test_validate_in_workers_reports_the_same(root: Path, monkeypatch: pytest.Mo
     )
 
     def report(workers: int) -> list[dict[str, str | int]]:
-        monkeypatch.setattr(catalog_module, "pool_size", lambda files: workers)
+        monkeypatch.setattr(catalog_module, "pool_size", lambda files, min_cores: workers)
         catalog = api.validate([root], NOW)
         api.check_tasks(catalog, liveconfig.load_project(root), import_tasks=False)
         api.lint(catalog, NOW)
