@@ -66,6 +66,7 @@ HEARTBEAT_TTL = 30
 #: they must be, so that a result still on its way is not overtaken.
 RECONCILE_EVERY = 5.0
 RECONCILE_MIN_AGE = timedelta(seconds=10)
+RECONCILE_CLEARANCE = timedelta(seconds=1)
 #: How long a stop waits for the job cache still being written after start-up (about 2 s
 #: of CPU at 100,000 jobs); a cache not written only makes the next start slower.
 CACHE_SAVE_WAIT = 5.0
@@ -321,7 +322,11 @@ class Watcher:
             self.scheduler.release_waiting(now)
             self.scheduler.dispatch_due(now)
         self._save_heartbeat()
-        if time.monotonic() >= self._next_reconcile:
+        mono = time.monotonic()
+        # Put off while a run is due soon, but never by more than one period (jobs every
+        # second would otherwise put it off for ever).
+        overdue = mono >= self._next_reconcile + RECONCILE_EVERY
+        if mono >= self._next_reconcile and (overdue or not self._instant_near(now)):
             self._next_reconcile = time.monotonic() + RECONCILE_EVERY
             self.results.reconcile(now, min_age=RECONCILE_MIN_AGE)
         staging = leading and self.scheduler.prepare_soon(self.clock.now())
@@ -341,6 +346,12 @@ class Watcher:
         if delay > 0 and not self._wake.is_set():
             delay -= self.pruner.step(delay)  # idle time only: never near a due instant
         return delay
+
+    def _instant_near(self, now: datetime) -> bool:
+        """A run is due within ``RECONCILE_CLEARANCE``: the loop stays free for it (asking
+        RQ about the last burst's runs took tens of ms, right before the next burst)."""
+        nxt = self.due.peek()
+        return nxt is not None and nxt.instant - now < RECONCILE_CLEARANCE
 
     def _rq_options(self, name: str) -> RqOptions:
         job = self.config.jobs.get(name)
