@@ -107,6 +107,14 @@ def _without_plugin_discovery() -> None:
         return
     loader = types.ModuleType(name, "No pydantic plugins (see scheduler.cli.app).")
     loader.get_plugins = tuple  # type: ignore[attr-defined]  # () : no plugin
+
+    def real(attr: str) -> object:
+        # A later pydantic asking for another name gets the real loader, not an ImportError.
+        if sys.modules.get(name) is loader:
+            del sys.modules[name]
+        return getattr(import_module(name), attr)
+
+    loader.__getattr__ = real  # type: ignore[method-assign]
     sys.modules[name] = loader
 
 
