@@ -109,7 +109,10 @@ def _without_plugin_discovery() -> None:
     loader.get_plugins = tuple  # type: ignore[attr-defined]  # () : no plugin
 
     def real(attr: str) -> object:
-        # A later pydantic asking for another name gets the real loader, not an ImportError.
+        # A later pydantic asking for another name gets the real loader, not an ImportError
+        # (dunder probes of the import machinery are no such name).
+        if attr.startswith("__"):
+            raise AttributeError(attr)
         if sys.modules.get(name) is loader:
             del sys.modules[name]
         return getattr(import_module(name), attr)
