@@ -96,7 +96,7 @@ class Bursts:
                 continue
             built = self.prepared.get((job.name, run.instant))
             canary = self._progress.canary_left(job.name) > 0
-            if built is None or built[0] is not job or built[1].canary != canary:
+            if not _fits(built, job, canary):
                 request = job.run_request(run.instant, RunTrigger.schedule, canary=canary)
                 self.prepared[(job.name, run.instant)] = (job, request)
                 fresh.append((run.instant, request))
@@ -168,9 +168,13 @@ class Bursts:
     def take(self, job: LoadedJob, instant: datetime, canary: bool) -> RunRequest | None:
         """The run of ``job`` at ``instant`` built ahead, if it still fits; forgotten here."""
         built = self.prepared.pop((job.name, instant), None)
-        if built is not None and built[0] is job and built[1].canary == canary:
-            return built[1]
-        return None
+        return built[1] if built is not None and _fits(built, job, canary) else None
 
     def forget(self, job: str, instant: datetime) -> None:
         self.prepared.pop((job, instant), None)
+
+
+def _fits(built: tuple[LoadedJob, RunRequest] | None, job: LoadedJob, canary: bool) -> bool:
+    """The run built ahead is still what ``job`` would send now (same definition object,
+    same canary state)."""
+    return built is not None and built[0] is job and built[1].canary == canary

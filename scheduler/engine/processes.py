@@ -94,6 +94,16 @@ def cmdline(pid: int) -> str:
     return result.stdout
 
 
+def wait_group(pgid: int, deadline: float) -> bool:
+    """Wait until ``deadline`` (``time.monotonic()``) for process group ``pgid`` to have no
+    live process (``group_pids``); True when it has none."""
+    while group_pids(pgid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(POLL)
+    return True
+
+
 def child_pids(pid: int) -> list[int]:
     """Direct children of ``pid`` (RQ work horses); empty without procfs."""
     return _live_where(1, pid)

@@ -24,12 +24,12 @@ import structlog
 
 from scheduler.core.errors import WorkerPoolError
 from scheduler.engine.processes import (
-    POLL,
     STOP_TIMEOUT,
     child_pids,
     group_pids,
     send_signal,
     wait_all,
+    wait_group,
 )
 from scheduler.worker.lifeline import PARENT_PID_ENV
 
@@ -195,9 +195,7 @@ def _end_group(pgid: int) -> None:
     if not group_pids(pgid):
         return
     send_signal(pgid, signal.SIGTERM, group=True)
-    for sig in (signal.SIGKILL, None):  # a kill takes effect a moment after it is sent
-        deadline = time.monotonic() + _LEFTOVER_GRACE
-        while group_pids(pgid) and time.monotonic() < deadline:
-            time.sleep(POLL)
-        if sig is not None:
-            send_signal(pgid, sig, group=True)
+    if wait_group(pgid, time.monotonic() + _LEFTOVER_GRACE):
+        return
+    send_signal(pgid, signal.SIGKILL, group=True)
+    wait_group(pgid, time.monotonic() + _LEFTOVER_GRACE)  # a kill takes effect a moment later
