@@ -10,6 +10,7 @@ Exit codes: 0 success, 1 the checked thing is wrong (invalid jobs, unknown job),
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import types
@@ -19,6 +20,7 @@ from importlib import import_module
 import click
 
 from scheduler import __version__
+from scheduler.cli.context import ExitNow
 from scheduler.cli.options import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from scheduler.core.errors import SchedulerError
 
@@ -142,6 +144,8 @@ def main() -> None:
         sys.exit(EXIT_OK)
     except KeyboardInterrupt:
         sys.exit(130)
+    except ExitNow as exc:
+        _flush_and_exit(exc.code)
     except SystemExit:
         raise
     except SchedulerError as exc:  # a known failure (bad settings file, ...): one message
@@ -150,3 +154,14 @@ def main() -> None:
     except Exception as exc:
         click.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_INVALID)
+
+
+def _flush_and_exit(code: object) -> None:
+    """End the process now: output and log handlers flushed, nothing else torn down."""
+    logging = sys.modules.get("logging")  # not imported for it: no handler to flush then
+    if logging is not None:
+        logging.shutdown()  # flushes every handler (structlog writes through them or stdout)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing to deliver
+            stream.flush()
+    os._exit(code if isinstance(code, int) else EXIT_INVALID)

@@ -101,3 +101,18 @@ def find_job(catalog: Catalog, name: str) -> LoadedJob:
     except SchedulerError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_INVALID)
+
+
+class ExitNow(SystemExit):
+    """Exit with ``code`` without tearing the interpreter down (``app.main`` acts on it).
+
+    A command that built a large object graph (``validate`` of 10,000 files) spends a
+    tenth of its time freeing it at exit, for nothing: the process ends. Raised only where
+    no atexit work matters (no user code imported, no child process or server left). Any
+    other caller sees a plain ``SystemExit(code)``.
+    """
+
+
+def exit_now(code: int) -> None:
+    """Raise ``ExitNow(code)`` (see there)."""
+    raise ExitNow(code)

@@ -12,6 +12,8 @@ Fixture trees (tests/cli/fixtures/, copied into the working directory):
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -358,3 +360,36 @@ def test_non_text_params_key_is_a_located_error(cli, tmp_path: Path) -> None:
         "path": "params.1",
         "message": 'keyword names must be strings, got the number 1 (quote it: "1")',
     }
+
+
+def test_a_long_report_written_to_a_file_arrives_whole(tmp_path: Path) -> None:
+    """validate ends without the interpreter's teardown: a report far larger than the
+    output buffer, into a file (block-buffered, unlike a terminal), is still complete."""
+    import subprocess
+    import sys
+
+    from tests.cli.conftest import PROJECT
+
+    jobs = tmp_path / "jobs.d"
+    jobs.mkdir()
+    for i in range(300):
+        (jobs / f"past-{i:03d}.yaml").write_text(
+            f"name: past-{i:03d}\ntask: examples.bots:report\n"
+            "schedule:\n  at: '2001-01-01T00:00:00'\n",
+            encoding="utf-8",
+        )
+    (jobs / "broken.yaml").write_text("name: broken\ntask: x:y\nschedule: {}\n", "utf-8")
+    report = tmp_path / "report.json"
+    with report.open("wb") as out:
+        code = subprocess.run(
+            [sys.executable, "-m", "scheduler", "validate", "--format", "json"],
+            cwd=tmp_path,
+            stdout=out,
+            env={**os.environ, "PYTHONPATH": str(PROJECT)},
+            timeout=60,
+            check=False,
+        ).returncode
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert code == 1
+    assert (data["files"], data["jobs"], len(data["warnings"])) == (301, 300, 300)
+    assert [e["file"] for e in data["errors"]] == ["jobs.d/broken.yaml"]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
 import click
 
-from scheduler.cli.context import now_utc, require_dir
+from scheduler.cli.context import exit_now, now_utc, require_dir
 from scheduler.cli.options import (
     EXIT_INVALID,
     EXIT_OK,
@@ -43,6 +44,9 @@ def validate(
 
     if not paths:
         require_dir(jobs_dir)
+    # What is built here lives until the exit, and holds next to no cycle: the collector's
+    # passes over it (a sixth of validate's CPU at 10,000 files) would free nothing.
+    gc.disable()
     now = now_utc()
     targets = list(paths) or [jobs_dir]
     project = load_project(targets[0] if targets[0].is_dir() else targets[0].parent)
@@ -57,7 +61,10 @@ def validate(
             click.echo(out)
     else:
         click.echo(validation_text(catalog))
-    sys.exit(EXIT_OK if catalog.valid else EXIT_INVALID)
+    code = EXIT_OK if catalog.valid else EXIT_INVALID
+    if import_tasks:
+        sys.exit(code)  # the user's task modules may have work for atexit
+    exit_now(code)
 
 
 @click.command()
