@@ -6,6 +6,7 @@ shown as the user would type them (``jobs.d/a.yaml``).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -277,6 +278,20 @@ def test_explicit_files_and_directories_combine(jobs_dir):
     assert catalog.valid
     assert sorted(catalog.jobs) == ["alpha", "beta", "gamma"]
     assert len(catalog.files) == 3
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks here")
+def test_a_file_reached_twice_through_symlinks_is_read_once(jobs_dir):
+    """A job file linked from another folder, or a folder and a file given together
+    through different spellings (a symlinked folder, a relative and an absolute path),
+    defines its jobs once: no duplicate-name error."""
+    a = write(jobs_dir, "team/a.yaml", job_text("alpha"))
+    (jobs_dir / "link.yaml").symlink_to(Path("team/a.yaml"))
+    Path("alias.d").symlink_to(jobs_dir.resolve(), target_is_directory=True)
+    catalog = load_paths([jobs_dir, Path("alias.d"), a.resolve(), Path("alias.d/link.yaml")])
+    assert catalog.valid, catalog.errors
+    assert sorted(catalog.jobs) == ["alpha"]
+    assert [f.file for f in catalog.files] == ["jobs.d/link.yaml"]  # the first found
 
 
 def test_missing_explicit_file_is_a_located_error(jobs_dir):
