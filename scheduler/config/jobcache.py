@@ -1,12 +1,21 @@
 """The validated jobs of the last run, in the data dir, so a restart re-reads only changes.
 
 One file (``jobs.cache``) maps each job file to the digest of its content (the bytes, its
-defaults and the task rules) and the compact jobs it held (``LoadedJob.compact``: schedule
-compiled, no pydantic object). A restart still reads and hashes every file: a file is
-taken from the cache only when its digest is the same, so an edit that keeps the size and
-the modification time is seen like any other. The whole cache is keyed by the code that
-reads jobs (a digest of ``scheduler/core`` and ``scheduler/config``, and the Python and
-pydantic versions): any change there throws it away.
+defaults and the task rules), the compact jobs it held (``LoadedJob.compact``: schedule
+compiled, no pydantic object) and its ``stamp``: what ``os.stat`` said of it just before it
+was read, with its defaults' digest. A restart stats every file and reads only those whose
+stamp differs (or has none), then takes a file from the cache only when its content digest
+is the same. The whole cache is keyed by the code that reads jobs (a digest of
+``scheduler/core`` and ``scheduler/config``, and the Python and pydantic versions): any
+change there throws it away.
+
+A stamp is trusted as git trusts its index, minus git's racy window: it holds the device,
+inode, size, and modification and change times in nanoseconds, and any write, ``touch``,
+rename over or ``utime`` changes the change time (which no program can set) to the clock's
+"now". So a file whose times were already ``RACY_NS`` in the past when it was stat'ed cannot
+change without its stamp changing. One stat'ed sooner after a write gets no stamp (it is
+read again next time): the same tick of a coarse clock (1-2 s on some file systems) could
+hold a second write with the same size and times.
 
 Never trusted: a cache that cannot be read, is of another code version or holds anything
 but the expected shapes is ignored (and rewritten). It is unpickled with an allow-list of
@@ -21,7 +30,9 @@ import gc
 import hashlib
 import os
 import pickle
+import struct
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -36,12 +47,39 @@ from scheduler.core.job import LoadedJob
 log = structlog.get_logger("scheduler.config")
 
 CACHE_FILE = "jobs.cache"
-_FORMAT = 2
+_FORMAT = 3
 _CHUNK = 2000
 _PACKAGE = Path(__file__).resolve().parents[1]
+#: A file whose modification or change time is less than this old when it is stat'ed gets no
+#: stamp: 2 s of time stamp granularity (FAT; 1 s on ext3, HFS+) and a second of clock
+#: difference with a file server.
+RACY_NS = 3_000_000_000
 
-#: file -> (content digest, its jobs)
-Entries = dict[str, tuple[str, tuple[LoadedJob, ...]]]
+#: file -> (content digest, its jobs, its stamp or None)
+Entry = tuple[str, tuple[LoadedJob, ...], int | None]
+Entries = dict[str, Entry]
+
+_STAT = struct.Struct("<QQQqq")
+
+
+def stamp(path: str | os.PathLike[str], defaults_digest: str) -> int | None:
+    """What stands for the file's content while it is not changed (see the module), or None
+    when its stat cannot vouch for that: too recent a change, or no stat at all.
+
+    Taken before the file is read: a write after it changes the next stamp.
+    """
+    now = time.time_ns()
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if max(st.st_mtime_ns, st.st_ctime_ns) > now - RACY_NS:
+        return None
+    fields = _STAT.pack(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    # One number of 64 bits, not the five (a tuple of them is some 200 bytes more per file
+    # held); a changed stat meets the old one in 64 bits by chance once in 2**64.
+    digest = hashlib.blake2b(fields + defaults_digest.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
 
 
 @lru_cache(maxsize=1)
@@ -84,9 +122,7 @@ def load(data_dir: Path, salt: str = "") -> Entries:
     return entries
 
 
-def save(
-    data_dir: Path, entries: Mapping[str, tuple[str, tuple[LoadedJob, ...]]], salt: str = ""
-) -> None:
+def save(data_dir: Path, entries: Mapping[str, Entry], salt: str = "") -> None:
     """Write the cache atomically (a crash leaves the old one or the new one).
 
     In chunks of ``_CHUNK`` files, each pickled on its own: a pickler remembers every object
@@ -131,10 +167,12 @@ def _well_formed(entries: object) -> bool:
     if not isinstance(entries, dict):
         return False
     for file, value in entries.items():
-        if not (isinstance(file, str) and isinstance(value, tuple) and len(value) == 2):
+        if not (isinstance(file, str) and isinstance(value, tuple) and len(value) == 3):
             return False
-        digest, jobs = value
+        digest, jobs, stamped = value
         if not isinstance(digest, str) or not isinstance(jobs, tuple):
+            return False
+        if stamped is not None and type(stamped) is not int:
             return False
         if not all(isinstance(j, LoadedJob) and j.file == file for j in jobs):
             return False

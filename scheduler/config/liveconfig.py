@@ -32,26 +32,28 @@ from scheduler.core.catalog import FileResult, duplicate_name_error
 from scheduler.core.errors import JobFileError
 from scheduler.core.job import LoadedJob
 
-#: (display path, content digest, its compact jobs) for a valid file; (display path, None,
-#: ()) for one the caller must read itself, which locates its problems.
-_Parsed = tuple[str, str | None, tuple[LoadedJob, ...]]
+#: (display path, content digest, its compact jobs, its stamp) for a valid file; (display
+#: path, None, (), None) for one the caller must read itself, which locates its problems.
+_Parsed = tuple[str, str | None, tuple[LoadedJob, ...], int | None]
 
 
 def _parse_for_cache(task: tuple[Path | str, str, FileContext]) -> _Parsed:
     """One file read by a worker process, as the job cache holds it (if it is valid)."""
     path, source, context = task
+    stamp = jobcache.stamp(path, context.defaults.digest)
     raw = read_job_bytes(path, source)
     if isinstance(raw, FileResult):
-        return source, None, ()
+        return source, None, (), None
     result = parse_job_bytes(raw, source, positions=False, context=context)
     if not result.ok:
-        return source, None, ()
-    return source, content_digest(raw, context), tuple(job.compact() for job in result.jobs)
+        return source, None, (), None
+    jobs = tuple(job.compact() for job in result.jobs)
+    return source, content_digest(raw, context), jobs, stamp
 
 
-#: An accepted file: its content digest and its jobs (the job cache's entry, when it served
-#: the file: held as it came, not copied).
-_FileState = tuple[str, tuple[LoadedJob, ...]]
+#: An accepted file: its content digest, its jobs and its stamp (the job cache's entry, when
+#: it served the file: held as it came, not copied).
+_FileState = jobcache.Entry
 
 
 @dataclass(slots=True)
@@ -77,8 +79,9 @@ class LiveConfig:
     ) -> None:
         self.root = root
         self.project = project if project is not None else load_project(root)
-        # The jobs of the last run (``jobcache``): a file whose digest is unchanged is not
-        # parsed again. Each entry serves once, at the first read of its file.
+        # The jobs of the last run (``jobcache``): a file whose stamp is unchanged is not
+        # read again, one whose digest is unchanged is not parsed again. Each entry serves
+        # once, at the first read of its file.
         self._cache_dir = cache_dir
         self._cached = {} if cache_dir is None else jobcache.load(cache_dir, self._salt)
         self._cache_fresh = bool(self._cached)  # until a file is parsed: nothing to write
@@ -148,34 +151,55 @@ class LiveConfig:
     def _apply(self, path: Path | str, source: str, now: datetime) -> Change:
         parsed = self._take_parsed(source)
         if parsed is not None:  # read and parsed by a worker just now (see _parse_ahead)
-            return self._accept(source, parsed[0], FileResult(source, jobs=list(parsed[1])))
+            digest, jobs, stamp = parsed
+            return self._accept(source, digest, FileResult(source, jobs=list(jobs)), stamp=stamp)
+        context = FileContext(defaults_for(self.defaults, self.root, path), self.project.rules)
+        cached = self._cached.pop(source, None) if self._cached else None
+        stamp = jobcache.stamp(path, context.defaults.digest)
+        if cached is not None and stamp is not None and cached[2] == stamp:
+            return self._serve(source, cached)
         raw = read_job_bytes(path, source)
         if isinstance(raw, FileResult):
+            self._cache_fresh = self._cache_fresh and cached is None
             if not os.path.exists(path):  # gone (or a dangling link): its jobs go too
                 self.rejected.pop(source, None)
                 return self._replace(source, None, {})
             self.rejected[source] = raw.errors
             return Change(source, rejected=raw.errors)
-        context = FileContext(defaults_for(self.defaults, self.root, path), self.project.rules)
         digest = content_digest(raw, context)
         known = self._files.get(source)
         if known is not None and known[0] == digest and source not in self.rejected:
             return Change(source)
-        cached = self._cached.pop(source, None) if self._cached else None
         if cached is not None and cached[0] == digest:
-            if cached[1]:  # its jobs' own copy of the name (the same text), not a second one
-                source = cached[1][0].file
-            return self._accept(source, digest, FileResult(source, jobs=list(cached[1])), cached)
+            if cached[2] != stamp and stamp is not None:
+                # Same content, another stat (a touch, a checkout): stamped anew, so that
+                # the next start need not read it.
+                cached = (digest, cached[1], stamp)
+                self._cache_fresh = False
+            return self._serve(source, cached)
         self._cache_fresh = False
         # No `now`: the date-dependent warnings are for `validate`; the watcher needs none.
         result = parse_job_bytes(raw, source, positions=False, context=context)
-        return self._accept(source, digest, result)
+        return self._accept(source, digest, result, stamp=stamp)
+
+    def _serve(self, source: str, cached: _FileState) -> Change:
+        """The job cache's entry becomes the file's state, its jobs as they came."""
+        digest, jobs, _ = cached
+        if jobs:  # its jobs' own copy of the name (the same text), not a second one
+            source = jobs[0].file
+        return self._accept(source, digest, FileResult(source, jobs=list(jobs)), cached)
 
     def _accept(
-        self, source: str, digest: str, result: FileResult, entry: _FileState | None = None
+        self,
+        source: str,
+        digest: str,
+        result: FileResult,
+        entry: _FileState | None = None,
+        *,
+        stamp: int | None = None,
     ) -> Change:
         """``result`` becomes the file's jobs if valid (``entry``: the same, as the job cache
-        held them)."""
+        held them; ``stamp``: the file's, see ``jobcache.stamp``)."""
         self._reject_duplicates(result)
         if not result.ok:
             self.rejected[source] = result.errors
@@ -183,7 +207,7 @@ class LiveConfig:
         self.rejected.pop(source, None)
         # Held for good: without their pydantic specs (LoadedJob.compact).
         jobs = {j.name: j.compact() for j in result.jobs}
-        return self._replace(source, digest, jobs, entry)
+        return self._replace(source, digest, jobs, entry, stamp)
 
     def _parse_ahead(self, present: dict[str, str]) -> None:
         """Parse the files no cache holds in worker processes, when there are many (the
@@ -198,15 +222,15 @@ class LiveConfig:
         self._ahead_files = set(todo)
         self._cache_fresh = False
 
-    def _take_parsed(self, source: str) -> tuple[str, tuple[LoadedJob, ...]] | None:
+    def _take_parsed(self, source: str) -> _FileState | None:
         """What a worker made of the valid file ``source`` (waiting for it if due), or None
         (not sent to the workers, or not valid: ``apply`` reads it and says why)."""
         if source not in self._ahead_files or self._ahead is None:
             return None
         self._ahead_files.discard(source)
-        for parsed, digest, jobs in self._ahead:
+        for parsed, digest, jobs, stamp in self._ahead:
             if parsed == source:
-                return None if digest is None else (digest, jobs)
+                return None if digest is None else (digest, jobs, stamp)
         return None
 
     def _stop_ahead(self) -> None:
@@ -256,6 +280,7 @@ class LiveConfig:
         digest: str | None,
         jobs: dict[str, LoadedJob],
         entry: _FileState | None = None,
+        stamp: int | None = None,
     ) -> Change:
         change = Change(source)
         old = self._files.pop(source, None)
@@ -273,5 +298,6 @@ class LiveConfig:
             self.jobs[name] = job
             self._owner[name] = source
         if digest is not None:
-            self._files[source] = entry if entry is not None else (digest, tuple(jobs.values()))
+            state = (digest, tuple(jobs.values()), stamp)
+            self._files[source] = entry if entry is not None else state
         return change

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import os
 import pickle
+import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from scheduler.config import jobcache
+import pytest
+
+from scheduler.config import jobcache, liveconfig
 from scheduler.config.liveconfig import LiveConfig
 from scheduler.config.project import Project, TaskRules
+from scheduler.core.catalog import FileResult
 from scheduler.engine.api import validate
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -26,11 +31,16 @@ def _loaded(root: Path, data: Path, project: Project | None = None) -> LiveConfi
     return config
 
 
-def _setup(tmp_path: Path) -> tuple[Path, Path, Path]:
+def _tree(tmp_path: Path) -> tuple[Path, Path, Path]:
     root, data = tmp_path / "jobs.d", tmp_path / "data"
     root.mkdir()
     path = root / "a.yaml"
     path.write_text(_job(1))
+    return root, data, path
+
+
+def _setup(tmp_path: Path) -> tuple[Path, Path, Path]:
+    root, data, path = _tree(tmp_path)
     _loaded(root, data).save_cache()
     assert (data / jobcache.CACHE_FILE).exists()
     return root, data, path
@@ -94,3 +104,88 @@ def test_other_task_rules_or_code_do_not_use_it(tmp_path: Path) -> None:
     cache = data / jobcache.CACHE_FILE
     cache.write_bytes(pickle.dumps(("another version", entries)))
     assert jobcache.load(data) == {}
+
+
+class _Clock:
+    """``time.time_ns`` as the job cache reads it, moved at will."""
+
+    def __init__(self) -> None:
+        self.ns = time.time_ns()
+
+    def time_ns(self) -> int:
+        return self.ns
+
+    def after(self, path: Path, ns: int) -> None:
+        """Now is ``ns`` after the last change of ``path``."""
+        st = path.stat()
+        self.ns = max(st.st_mtime_ns, st.st_ctime_ns) + ns
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
+    fake = _Clock()
+    monkeypatch.setattr(jobcache, "time", fake)
+    return fake
+
+
+def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    reads: list[str] = []
+    real = liveconfig.read_job_bytes
+
+    def counted(path: Path | str, source: str) -> bytes | FileResult:
+        reads.append(source)
+        return real(path, source)
+
+    monkeypatch.setattr(liveconfig, "read_job_bytes", counted)
+    return reads
+
+
+def test_a_file_unchanged_since_long_before_its_stat_is_not_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: _Clock
+) -> None:
+    root, data, path = _tree(tmp_path)
+    clock.after(path, jobcache.RACY_NS + 1)  # the first start comes a while after the write
+    _loaded(root, data).save_cache()
+    reads = _count_reads(monkeypatch)
+    config = _loaded(root, data)
+    assert reads == []
+    assert config.cache_fresh
+    assert config.jobs["a"].spec.schedule.cron == "1 * * * *"
+    path.write_text(_job(3))  # a later write changes the stat
+    clock.after(path, jobcache.RACY_NS + 1)
+    assert _loaded(root, data).jobs["a"].spec.schedule.cron == "3 * * * *"
+    assert reads == [str(path)]
+
+
+def test_a_write_in_the_clock_tick_of_the_stat_is_still_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: _Clock
+) -> None:
+    """A coarse file system clock: a second write just after the first start's stat keeps
+    the size and every time stamp; the file was stat'ed too soon to be trusted."""
+    root, data, path = _tree(tmp_path)
+    frozen = path.stat()
+    real_stat = os.stat
+
+    def coarse_stat(target: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        return frozen if Path(target) == path else real_stat(target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", coarse_stat)
+    clock.after(path, jobcache.RACY_NS // 2)
+    _loaded(root, data).save_cache()
+    path.write_text(_job(2))  # same length, and (faked) the same stat
+    clock.ns += 10 * jobcache.RACY_NS
+    reads = _count_reads(monkeypatch)
+    config = _loaded(root, data)
+    assert config.jobs["a"].spec.schedule.cron == "2 * * * *"
+    assert reads == [str(path)]
+    config.save_cache()  # stamped now: the next start trusts the stat
+    assert _loaded(root, data).jobs["a"].spec.schedule.cron == "2 * * * *"
+    assert reads == [str(path)]
+
+
+def test_other_defaults_are_not_hidden_by_an_unchanged_stat(tmp_path: Path, clock: _Clock) -> None:
+    root, data, path = _tree(tmp_path)
+    clock.after(path, jobcache.RACY_NS + 1)
+    _loaded(root, data).save_cache()
+    (root / "_defaults.yaml").write_text("queue: other\n")
+    assert _loaded(root, data).jobs["a"].queue == "other"
