@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sys
 from datetime import UTC, datetime, time
 from functools import lru_cache
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
+
+from pydantic_core import PydanticSerializationError
 
 from scheduler.core.catchup import MisfireRule
 from scheduler.core.cronexpr import parse_cron
@@ -36,8 +39,9 @@ class LoadedJob:
 
     Immutable. The watcher holds every job for good, so ``compact()`` gives the same job
     without its pydantic spec kept (a dozen objects per job): the spec's canonical JSON
-    stays, the fields the watcher reads on every turn are plain attributes, and ``spec``
-    is validated again from that JSON when asked for (the last few thousand are cached).
+    stays (its params in it, unless JSON would not give them back as they are), the
+    fields the watcher reads on every turn are plain attributes, and ``spec`` is
+    validated again from that JSON when asked for (the last few thousand are cached).
     """
 
     __slots__ = (
@@ -143,8 +147,12 @@ class LoadedJob:
         s(job, "_schedule", self.schedule)
         s(job, "_hash", self.definition_hash)
         s(job, "_misfire", self.misfire)
-        s(job, "_spec_json", _spec_json(spec))
-        s(job, "_params", Params(spec.params))
+        data = _spec_json(spec, with_params=True) if _json_exact(spec.params) else None
+        if data is None:
+            s(job, "_spec_json", _spec_json(spec, with_params=False))
+            s(job, "_params", Params(spec.params))
+        else:  # its params come back from the JSON as they were: no dict of them kept
+            s(job, "_spec_json", data)
         s(job, "_spec", None)
         return job
 
@@ -168,7 +176,6 @@ class LoadedJob:
         spec = self._spec
         if spec is None:
             assert self._spec_json is not None
-            assert self._params is not None
             return _spec_from_json(self._spec_json, self._params)
         return spec
 
@@ -254,17 +261,42 @@ class LoadedJob:
 
 #: Specs of compact jobs rebuilt lately: a burst reads the same few thousand many times.
 @lru_cache(maxsize=4096)
-def _spec_from_json(data: bytes, params: Params) -> JobSpec:
-    # Params stay objects: JSON would turn a YAML date in them into text.
-    return JobSpec.model_validate_json(data).model_copy(update={"params": params.value})
+def _spec_from_json(data: bytes, params: Params | None) -> JobSpec:
+    spec = JobSpec.model_validate_json(data)
+    return spec if params is None else spec.model_copy(update={"params": params.value})
 
 
-def _spec_json(spec: JobSpec) -> bytes:
-    return spec.model_dump_json(exclude_defaults=True, exclude={"params"}).encode()
+def _spec_json(spec: JobSpec, *, with_params: bool) -> bytes | None:
+    """The spec as JSON, its params in it or not; None if they cannot be written so."""
+    exclude = None if with_params else {"params"}
+    try:
+        return spec.model_dump_json(exclude_defaults=True, exclude=exclude).encode()
+    except PydanticSerializationError:  # text JSON cannot hold (a lone surrogate)
+        if with_params:
+            return None
+        raise
+
+
+def _json_exact(value: object) -> bool:
+    """JSON gives ``value`` back equal and of the same types (a YAML date would come back
+    as text, a big integer or a NaN not at all)."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -(2**63) <= value < 2**63  # type: ignore[operator]
+    if kind is float:
+        return math.isfinite(value)  # type: ignore[arg-type]
+    if kind is list:
+        return all(_json_exact(v) for v in value)  # type: ignore[attr-defined]
+    if kind is dict:
+        return all(type(k) is str and _json_exact(v) for k, v in value.items())  # type: ignore[attr-defined]
+    return False
 
 
 class Params:
-    """A job's params, hashed by identity (for the cache above): each job holds its own."""
+    """A job's params that JSON would not give back as they are, hashed by identity (for
+    the cache above): each such job holds its own."""
 
     __slots__ = ("value",)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from scheduler.config import jobcache, liveconfig
 from scheduler.config.liveconfig import LiveConfig
 from scheduler.config.project import Project, TaskRules
 from scheduler.core.catalog import FileResult
+from scheduler.core.runs import RunTrigger
 from scheduler.engine.api import validate
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -189,3 +190,37 @@ def test_other_defaults_are_not_hidden_by_an_unchanged_stat(tmp_path: Path, cloc
     _loaded(root, data).save_cache()
     (root / "_defaults.yaml").write_text("queue: other\n")
     assert _loaded(root, data).jobs["a"].queue == "other"
+
+
+PARAMS = """params:
+  count: 3
+  ratio: 0.1
+  big: 123456789012345678901234567890
+  day: 2026-06-01
+  tags: [a, b]
+  nested: {dry_run: false, none: null}
+"""
+
+
+def test_cached_jobs_keep_their_params_as_written(tmp_path: Path) -> None:
+    """A served job's params equal the file's, of the same types (a YAML date stays a date)."""
+    root, data, path = _setup(tmp_path)
+    plain = root / "plain.yaml"
+    json_kinds = "".join(
+        line for line in PARAMS.splitlines(True) if "big" not in line and "day" not in line
+    )
+    plain.write_text(_job(3).replace("name: a", "name: plain") + json_kinds)
+    path.write_text(_job(1) + PARAMS)
+    fresh = _loaded(root, data)
+    fresh.save_cache()
+    served = _loaded(root, data)
+    assert served.cache_fresh
+    for name in ("a", "plain"):
+        expected = fresh.jobs[name].spec.params
+        for job in (fresh.jobs[name], served.jobs[name]):
+            assert job.params == job.spec.params == expected
+            assert [type(v) for v in job.params.values()] == [type(v) for v in expected.values()]
+            assert job.run_request(NOW, RunTrigger.schedule).params == expected
+    assert type(served.jobs["a"].params["day"]) is date
+    assert served.jobs["plain"].spec == fresh.jobs["plain"].spec
+    assert served.jobs["plain"].params["nested"] == {"dry_run": False, "none": None}
