@@ -23,7 +23,7 @@ class Progress:
     def __init__(self) -> None:
         self._last: dict[str, datetime] = {}
         self._moved: set[str] = set()
-        self._canary: dict[str, int] = {}
+        self._canary: dict[str, int] = {}  # only jobs with canary runs to go (few)
         self._removed: dict[str, tuple[datetime, datetime]] = {}  # job -> (its last, when)
 
     # -- the point: last instant dispatched or accounted for -------------------------
@@ -61,12 +61,16 @@ class Progress:
 
     def set_canary(self, job: str, runs: int) -> None:
         """The job's next ``runs`` runs are canary runs."""
-        self._canary[job] = runs
+        if runs > 0:
+            self._canary[job] = runs
+        else:
+            self._canary.pop(job, None)
 
     def canary_sent(self, job: str) -> None:
         """One canary run of ``job`` went out."""
-        if self._canary.get(job, 0) > 0:
-            self._canary[job] -= 1
+        left = self._canary.get(job, 0)
+        if left > 0:
+            self.set_canary(job, left - 1)
 
     # -- removed jobs ----------------------------------------------------------------
 

@@ -24,4 +24,9 @@ def aware_or_none(value: datetime | None, name: str) -> str | None:
 
 def instant(text: str | None) -> datetime | None:
     """A stored text back as an aware UTC datetime; None for NULL."""
-    return None if text is None else datetime.fromisoformat(text).astimezone(UTC)
+    return None if text is None else aware_instant(text)
+
+
+def aware_instant(text: str) -> datetime:
+    """A stored (not NULL) text back as an aware UTC datetime."""
+    return datetime.fromisoformat(text).astimezone(UTC)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from scheduler.store.connection import Database
-from scheduler.store.instants import aware, aware_or_none, instant
+from scheduler.store.instants import aware, aware_instant, aware_or_none, instant
 
 
 class JobState(NamedTuple):
@@ -76,11 +76,12 @@ class JobStates:
             "SELECT job, last_scheduled, next_run, definition_hash, source_file, enabled,"
             " updated_at, canary_left FROM job_state ORDER BY job"
         )
+        shared = _SharedInstants()
         return {
             job: JobState(
                 job=job,
-                last_scheduled=instant(last),
-                next_run=instant(nxt),
+                last_scheduled=shared(last),
+                next_run=shared(nxt),
                 definition_hash=digest,
                 source_file=source,
                 enabled=bool(enabled),
@@ -102,3 +103,26 @@ class JobStates:
                 conn.execute("UPDATE job_state SET job = ? WHERE job = ?", (new, old))
             else:
                 conn.execute("DELETE FROM job_state WHERE job = ?", (old,))
+
+
+class _SharedInstants:
+    """Stored instants read back, one datetime for each distinct text (up to ``limit``).
+
+    Many jobs share their last and next instants (on the hour, a start's own now), and the
+    due queue and the progress hold them for good: at 100,000 jobs, a datetime per row and
+    column was a twentieth of the watcher's memory.
+    """
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self._seen: dict[str, datetime] = {}
+        self._limit = limit
+
+    def __call__(self, text: str | None) -> datetime | None:
+        if text is None:
+            return None
+        found = self._seen.get(text)
+        if found is None:
+            found = aware_instant(text)
+            if len(self._seen) < self._limit:
+                self._seen[text] = found
+        return found

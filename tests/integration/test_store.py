@@ -598,6 +598,27 @@ def test_job_state_upsert_round_trips_aware_datetimes(store: Store) -> None:
     assert state.last_scheduled == datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
 
 
+def test_job_states_share_one_datetime_per_instant(store: Store) -> None:
+    """Jobs due at the same instant read back one object for it (each is held for good)."""
+    for name in ("a", "b"):
+        store.save_job_state(
+            job=name,
+            last_scheduled=T0,
+            next_run=T0 + timedelta(hours=1),
+            definition_hash="h",
+            source_file=f"jobs.d/{name}.yaml",
+            enabled=True,
+            updated_at=T0,
+        )
+    a, b = store.job_states()["a"], store.job_states()["b"]
+    assert (a.last_scheduled, a.next_run) == (T0, T0 + timedelta(hours=1))
+    states = store.job_states()
+    assert states["a"].next_run is states["b"].next_run
+    assert states["a"].last_scheduled is states["b"].last_scheduled
+    assert b.next_run is not None
+    assert b.next_run.tzinfo is UTC
+
+
 def test_forget_job_keeps_its_runs(store: Store) -> None:
     """Forgetting a job deletes its state row only; its history stays."""
     enqueue(store, job="gone")

@@ -146,6 +146,17 @@ def test_set_again_to_the_same_instant_keeps_one_entry():
     assert q.pop_due(at(1)) == [DueRun(at(1), "a")]
 
 
+def test_removed_then_set_back_to_the_same_instant_is_listed_and_popped_once():
+    """The entry left behind by a removal never counts again, even at the same instant."""
+    q = queue(a=at(1), b=at(2))
+    q.remove("a")
+    q.set("a", at(1))
+    q.set("b", at(2))
+    assert q.upcoming(at(5)) == [DueRun(at(1), "a"), DueRun(at(2), "b")]
+    assert q.pop_due(at(5)) == [DueRun(at(1), "a"), DueRun(at(2), "b")]
+    assert q.pop_due(at(5)) == []
+
+
 def test_remove_drops_the_job():
     """A removed job never pops and is no longer in the queue."""
     q = queue(a=at(1), b=at(2))
