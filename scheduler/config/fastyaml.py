@@ -75,8 +75,15 @@ def fast_documents(text: str, *, positions: bool) -> list[Document] | None:
         loader.dispose()
 
 
+_SCALAR = yaml.ScalarNode  # libyaml's composer makes exactly these (no subclass)
+
+
 class _Walk:
-    """One document's node tree to data, recording positions as ``parse_documents`` does."""
+    """One document's node tree to data, recording positions as ``parse_documents`` does.
+
+    Most values are text scalars: a mapping or sequence takes those itself (no call per
+    value), and counts its values in one step; anything else goes through ``value``.
+    """
 
     __slots__ = ("constructors", "doc", "full", "loader", "nodes")
 
@@ -84,7 +91,7 @@ class _Walk:
         self.loader = loader
         self.constructors = loader.yaml_constructors
         self.full = full
-        self.nodes = 0
+        self.nodes = 1  # the root
         self.doc = Document(data=None, index=index, line=1, column=1)
 
     def document(self, node: yaml.Node) -> Document:
@@ -95,11 +102,9 @@ class _Walk:
         return self.doc
 
     def value(self, node: yaml.Node, loc: Loc, depth: int) -> Any:
-        self.nodes += 1
-        if self.nodes > MAX_NODES:
-            raise _NotPlain
+        """Any value (counted by its container); a text scalar is its text."""
         tag = node.tag
-        if isinstance(node, yaml.ScalarNode):
+        if node.__class__ is _SCALAR:
             if tag in _TEXT:
                 return node.value
             if tag not in _TYPED:
@@ -113,39 +118,54 @@ class _Walk:
             return self.mapping(node, loc, depth)
         raise _NotPlain
 
+    def _count(self, values: int) -> None:
+        self.nodes += values
+        if self.nodes > MAX_NODES:
+            raise _NotPlain
+
     def sequence(self, node: yaml.SequenceNode, loc: Loc, depth: int) -> list[Any]:
+        items = node.value
+        self._count(len(items))
         record = self.full or depth == 0
         values = self.doc.values
         out: list[Any] = []
-        for i, item in enumerate(node.value):
-            child = (*loc, i)
+        for i, item in enumerate(items):
             if record:
                 mark = item.start_mark
-                values[child] = (mark.line + 1, mark.column + 1)
-            out.append(self.value(item, child, depth + 1))
+                values[(*loc, i)] = (mark.line + 1, mark.column + 1)
+            if item.__class__ is _SCALAR and item.tag in _TEXT:
+                out.append(item.value)
+            else:
+                out.append(self.value(item, (*loc, i), depth + 1))
         return out
 
     def mapping(self, node: yaml.MappingNode, loc: Loc, depth: int) -> dict[str, Any]:
+        pairs = node.value
+        self._count(2 * len(pairs))
         record = self.full or depth == 0
         values, keys = self.doc.values, self.doc.keys
         out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = self.key(key_node, loc)
+        for key_node, value_node in pairs:
+            if key_node.__class__ is _SCALAR and key_node.tag in _TEXT:
+                key = str(key_node.value)
+            else:
+                key = self.key(key_node, loc)
             if key in out:
                 raise _NotPlain
-            child = (*loc, key)
             if record:
                 mark = value_node.start_mark
-                values[child] = (mark.line + 1, mark.column + 1)
+                values[(*loc, key)] = (mark.line + 1, mark.column + 1)
                 mark = key_node.start_mark
-                keys[child] = (mark.line + 1, mark.column + 1)
-            out[key] = self.value(value_node, child, depth + 1)
+                keys[(*loc, key)] = (mark.line + 1, mark.column + 1)
+            if value_node.__class__ is _SCALAR and value_node.tag in _TEXT:
+                out[key] = value_node.value
+            else:
+                out[key] = self.value(value_node, (*loc, key), depth + 1)
         return out
 
     def key(self, node: yaml.Node, loc: Loc) -> str:
-        """A mapping key as text; one YAML reads as a number, bool, null or date is kept in
-        ``typed_keys`` with the text as written, as ``parse_documents`` does."""
-        self.nodes += 1
+        """A mapping key that is not text: one YAML reads as a number, bool, null or date
+        is kept in ``typed_keys`` with the text as written, as ``parse_documents`` does."""
         if not isinstance(node, yaml.ScalarNode):
             raise _NotPlain
         if node.tag in _TEXT:

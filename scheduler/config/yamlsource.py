@@ -9,6 +9,7 @@ expand exponentially or recurse without bound. Times like ``10:00`` stay strings
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,6 +82,11 @@ def _resolve(self: Any, kind: Any, value: str | None, implicit: tuple[bool, bool
 
 
 _JobLoader.resolve = _resolve
+# libyaml's composer calls these two around every node, for path resolvers; none is
+# registered, so each call only returns. Builtins taking the same arguments do nothing
+# faster (not being functions, they are not bound to the loader: no self).
+_JobLoader.descend_resolver = staticmethod(operator.is_)  # (parent, index): ignored
+_JobLoader.ascend_resolver = staticmethod(tuple)  # (): the empty tuple, ignored
 
 
 def job_loader() -> type[Any]:

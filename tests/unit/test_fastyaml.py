@@ -10,7 +10,7 @@ import yaml
 
 from scheduler.config.fastyaml import fast_documents
 from scheduler.config.loader import parse_job_documents
-from scheduler.config.yamlsource import Document, parse_documents
+from scheduler.config.yamlsource import MAX_NODES, Document, parse_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,6 +31,7 @@ SAMPLES = [
     "<<: x\n=: y\n",
     "\ufeffname: bom\n",
     "a: !!str 12\nb: ! 13\nc: !!int '14'\n",
+    "a: [!!str 1, ! 2, !!int '3', x, [y, {z: 1}]]\n!!str 4: e\n",
 ]
 
 
@@ -66,6 +67,8 @@ def test_same_documents_for_every_yaml_file_in_the_repository() -> None:
         "a: [" * 300 + "]" * 300 + "\n",  # could nest deeply
         "a: b: c\n",  # a syntax error
         "a: !!bool maybe\n",  # a scalar its constructor refuses
+        "a: [" + "1, " * MAX_NODES + "]\n",  # more values than a document may hold
+        "".join(f"k{i}: v\n" for i in range(MAX_NODES // 2)),  # keys count as values too
     ],
 )
 def test_what_it_does_not_vouch_for_goes_the_slow_way(text: str) -> None:
