@@ -120,10 +120,9 @@ class Handover:
         self._advance = advance
         self._send = send
         self._flush = flush
-        # Led from the start: the jobs its records knew then (see lead_at_start).
+        # Led from the start with jobs its records never held: the jobs they knew then (see
+        # lead_at_start).
         self._known_at_start: set[str] | None = None
-        # The points last published, so only what moved is sent.
-        self._published: dict[str, datetime] = {}
 
     def leading(self) -> bool:
         """Tick the elector; on becoming leader, resume every job. True while leading."""
@@ -153,11 +152,14 @@ class Handover:
         shared = self._shared()
         if states is None:
             states = self._store.job_states()
-        self._known_at_start = set(states)
+        jobs = self._config.jobs
+        recorded = 0  # of the jobs loaded, those the records know
         # The ordinary restart path resumes from the records; where another watcher led
         # meanwhile, its dispatches are later than what this file knows.
         with self._store.batch():
             for name, state in list(states.items()):
+                loaded = name in jobs
+                recorded += loaded
                 point = shared.get(name)
                 last = state.last_scheduled
                 if point is None or last is None:
@@ -176,10 +178,15 @@ class Handover:
                         last_scheduled=point, updated_at=now, canary_left=0
                     )
                     last = point
-                if _ms(point) >= _ms(last):
-                    # Shared already: the first heartbeat does not publish it again (at
-                    # 100,000 jobs, every point again cost a third of a second after start).
-                    self._published[name] = last
+                if _ms(point) >= _ms(last) and loaded:
+                    # Shared already: the start setting it again does not mark it moved, so
+                    # the first heartbeat neither publishes it nor looks at it (at 100,000
+                    # jobs, every point again cost a third of a second after start).
+                    self._progress.set_known(name, last)
+        # Counted here, while the names are at hand: on the usual restart the records know
+        # every job, and the first turn has none to look for (asking a set of 100,000 names
+        # about 100,000 others then took 11 ms, memory-bound).
+        self._known_at_start = None if recorded == len(jobs) else set(states)
         return True
 
     def standby_points(self) -> dict[str, datetime]:
@@ -272,7 +279,7 @@ class Handover:
         the startup scheduled them from now; resume them from the shared point instead, so the
         instants since the last leader's last dispatch are not skipped."""
         unknown = [j for j in self._config.jobs.values() if j.name not in known and j.enabled]
-        if not unknown:  # the usual restart: no read of every job's shared point
+        if not unknown:  # no read of every job's shared point
             return
         shared = self._shared()
         extra: list[RunRequest] = []
@@ -306,12 +313,11 @@ class Handover:
         Dispatches move the shared point themselves, atomically; this covers the instants a
         leader accounts for without sending anything (a pause, an overlap, a miss), so that a
         new leader does not weigh them again."""
-        seen = self._published
         candidates = self._progress.moved()
         moved: dict[str, datetime] = {}
         for job in candidates:
             last = self._progress.last(job)
-            if last is not None and job in self._config.jobs and seen.get(job) != last:
+            if last is not None and job in self._config.jobs:
                 moved[job] = last
         if not moved:
             self._progress.published(candidates)
@@ -321,7 +327,6 @@ class Handover:
             args += [job, _ms(last)]
         with contextlib.suppress(redis.RedisError):
             if self._conn.eval(_RAISE_POINTS, 2, LAST_DISPATCHED_KEY, LEASE_KEY, *args) == 1:
-                seen.update(moved)
                 self._progress.published(candidates)
 
     def _shared(self) -> dict[str, datetime]:

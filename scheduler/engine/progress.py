@@ -34,8 +34,11 @@ class Progress:
 
     def set_last(self, job: str, instant: datetime) -> None:
         """Every instant of ``job`` up to ``instant`` is dispatched or accounted for."""
-        self._last[job] = instant
-        self._moved.add(job)
+        # A point set again as it was has not moved: a restart sets every job's point from
+        # its records, and the first heartbeat would otherwise look at all 100,000.
+        if self._last.get(job) != instant:
+            self._last[job] = instant
+            self._moved.add(job)
 
     def set_known(self, job: str, instant: datetime) -> None:
         """Like ``set_last``, for a point other watchers already know (nothing to publish)."""

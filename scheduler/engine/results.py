@@ -105,6 +105,8 @@ class Results:
     def drain(self) -> None:
         """Apply the events queued so far, then acknowledge them on the stream."""
         acked = self._unacked
+        if not acked and self._events.empty():  # every idle turn: no empty transaction
+            return
         with self._store.batch():
             self._apply_events(acked)
         # While the records refuse writes (a full disk), the entries stay unacknowledged: a

@@ -96,7 +96,7 @@ def watcher_thread(
         finally:
             store.close()
 
-    (root / name).mkdir()
+    (root / name).mkdir(exist_ok=True)  # a restart keeps its data dir
     thread = threading.Thread(target=main, name=f"watcher-{name}", daemon=True)
     thread.start()
     try:

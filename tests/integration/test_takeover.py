@@ -14,6 +14,7 @@ import redis
 from structlog.testing import capture_logs
 
 from scheduler.engine.leader import shared_last_dispatched
+from scheduler.engine.watcher import Watcher
 from tests.integration.helpers import wait_for
 from tests.integration.test_lease_kept import JOB, assert_kept, sent, watcher_thread
 
@@ -53,3 +54,33 @@ def test_a_standby_keeps_its_due_queue_warm_and_resumes_without_gaps(
     )
     steps = {(later - earlier).total_seconds() for earlier, later in pairwise(instants)}
     assert steps == {1.0}, instants
+
+
+FAR_JOB = "name: far\ntask: tests.integration.e2e_tasks:fail\nschedule:\n  cron: '0 3 1 1 *'\n"
+
+
+def test_a_restarted_leader_has_no_point_to_publish_that_it_shared_before(
+    tmp_path: Path, redis_conn: redis.Redis
+) -> None:
+    """A leader restarted on its records, its jobs' points all shared already, starts with
+    none of them marked as moved: its first heartbeat neither publishes nor looks at them
+    (at 100,000 jobs that look was most of the CPU of the minute after a restart)."""
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "far.yaml").write_text(FAR_JOB)
+    with watcher_thread(tmp_path, redis_conn, "a") as a:
+        assert a.ready.wait(10)
+        wait_for(lambda: "far" in shared_last_dispatched(redis_conn), timeout=10)
+    moved_at_start: list[list[str]] = []
+
+    def after_startup(w: Watcher) -> None:
+        startup = w._startup
+
+        def recorded(now: datetime) -> None:
+            startup(now)
+            moved_at_start.append(w.progress.moved())
+
+        w._startup = recorded  # type: ignore[method-assign]
+
+    with watcher_thread(tmp_path, redis_conn, "a", slow=after_startup) as again:
+        assert again.ready.wait(10)
+    assert moved_at_start == [[]]
