@@ -56,55 +56,78 @@ redis.call('SADD', KEYS[4], KEYS[3])
 # a script call costs Redis and the client more than the claim itself (a 1,000-run burst
 # took 35-50 ms as 1,000 calls, about 22 as one). Key names are built from the prefixes
 # passed in, as RQ builds them; the scheduler needs a single Redis, not a cluster, anyway.
-# The runs come either in ARGV or, for a burst staged ahead (``Dispatcher.stage_burst``),
-# from the burst's list in Redis: then the call at the instant is a few bytes, whatever
-# the burst's size, and ARGV names the runs withdrawn since (returned -3, left staged).
+# The runs come either in ARGV or, for bursts staged ahead (``Dispatcher.stage_burst``),
+# from the bursts' lists in Redis: then the call at the instant is a few bytes, whatever
+# the bursts' size, and ARGV names the runs withdrawn since (returned -3, left staged).
+# Nothing is visible before the script ends, so its time in Redis is the burst's lateness:
+# a run costs three commands (its marker, RENAMENX, which also answers "enqueued before?",
+# and PERSIST), and the resume points are read and written once per call.
 CLAIM_STAGED = """
--- KEYS: lease, last-dispatched hash, set of queues[, burst list]
+-- KEYS: lease, last-dispatched hash, set of queues[, burst lists]
 -- ARGV: fence, marker value, marker ttl (s), staged prefix, marker prefix, job prefix,
---       queue prefix, then without a burst list per run: job id, queue name, job ('' = not
---       scheduled), instant ms; with one: the ids of the burst's runs not to claim
--- Returns per run: 1 enqueued, 0 already enqueued, -1 not staged, -2 fenced, -3 withdrawn.
-local runs, first, withdrawn = ARGV, 8, {}
-if #KEYS > 3 then
-    runs, first = redis.call('LRANGE', KEYS[4], 0, -1), 1
-    redis.call('DEL', KEYS[4])
-    for i = 8, #ARGV do withdrawn[ARGV[i]] = true end
-end
-local out = {}
-if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then
-    for i = first, #runs, 4 do out[#out + 1] = -2 end
+--       queue prefix, then without burst lists per run: job id, queue name, job ('' = not
+--       scheduled), instant ms; with them: the ids of the bursts' runs not to claim
+-- Returns per run: 1 enqueued, 0 already enqueued, -1 not staged, -2 fenced, -3 withdrawn;
+-- with burst lists, one such array per list (empty for a list that is gone).
+local fenced = ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1]
+local owner, ttl, staged, marker, jobs = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local withdrawn, pushed, latest, names = {}, {}, {}, {}
+
+local function claim(runs, first)
+    local out = {}
+    for i = first, #runs, 4 do
+        local id, queue, job, ms = runs[i], runs[i + 1], runs[i + 2], runs[i + 3]
+        local result = 1
+        if fenced then
+            result = -2
+        elseif withdrawn[id] then
+            result = -3
+        elseif not redis.call('SET', marker .. id, owner, 'NX', 'EX', ttl) then
+            result = 0
+        else
+            local moved = redis.pcall('RENAMENX', staged .. id, jobs .. id)
+            if moved == 0 then  -- its job hash is there: enqueued before its marker expired
+                result = 0
+            elseif moved ~= 1 then
+                -- Not staged (it expired, or was never staged here): its claim is undone,
+                -- and the caller sends it the long way.
+                redis.call('DEL', marker .. id)
+                result = -1
+            else
+                -- The staged copy expires; a job waits in its queue as long as it must.
+                redis.call('PERSIST', jobs .. id)
+                local ids = pushed[queue]
+                if not ids then
+                    ids = {}
+                    pushed[queue] = ids
+                end
+                ids[#ids + 1] = id
+                if job ~= '' then
+                    local seen = latest[job]
+                    if not seen then
+                        names[#names + 1] = job
+                        latest[job] = ms
+                    elseif tonumber(ms) > tonumber(seen) then
+                        latest[job] = ms
+                    end
+                end
+            end
+        end
+        out[#out + 1] = result
+    end
     return out
 end
-local pushed, latest = {}, {}
-for i = first, #runs, 4 do
-    local id, queue, job, ms = runs[i], runs[i + 1], runs[i + 2], runs[i + 3]
-    local staged, jobkey = ARGV[4] .. id, ARGV[6] .. id
-    local result = 1
-    if withdrawn[id] then
-        result = -3
-    elseif not redis.call('SET', ARGV[5] .. id, ARGV[2], 'NX', 'EX', ARGV[3]) then
-        result = 0
-    elseif redis.call('EXISTS', jobkey) == 1 then
-        result = 0
-    elseif redis.pcall('RENAME', staged, jobkey).err then
-        -- Not staged (it expired, or was never staged here): its claim is undone, and
-        -- the caller sends it the long way. Cheaper than an EXISTS per run in a burst.
-        redis.call('DEL', ARGV[5] .. id)
-        result = -1
-    else
-        redis.call('PERSIST', jobkey)
-        local ids = pushed[queue]
-        if not ids then
-            ids = {}
-            pushed[queue] = ids
-        end
-        ids[#ids + 1] = id
-        if job ~= '' and (not latest[job] or tonumber(ms) > tonumber(latest[job])) then
-            latest[job] = ms
-        end
+
+local replies
+if #KEYS > 3 then
+    for i = 8, #ARGV do withdrawn[ARGV[i]] = true end
+    replies = {}
+    for k = 4, #KEYS do
+        replies[#replies + 1] = claim(redis.call('LRANGE', KEYS[k], 0, -1), 1)
     end
-    out[#out + 1] = result
+    redis.call('DEL', unpack(KEYS, 4))
+else
+    replies = claim(ARGV, 8)
 end
 for queue, ids in pairs(pushed) do
     local key = ARGV[7] .. queue
@@ -113,11 +136,20 @@ for queue, ids in pairs(pushed) do
     end
     redis.call('SADD', KEYS[3], key)
 end
-for job, ms in pairs(latest) do
-    local last = redis.call('HGET', KEYS[2], job)
-    if not last or tonumber(ms) > tonumber(last) then
-        redis.call('HSET', KEYS[2], job, ms)
+local raised = {}
+for first = 1, #names, 500 do
+    local last = math.min(first + 499, #names)
+    local before = redis.call('HMGET', KEYS[2], unpack(names, first, last))
+    for k = first, last do
+        local job, was = names[k], before[k - first + 1]
+        if not was or tonumber(latest[job]) > tonumber(was) then
+            raised[#raised + 1] = job
+            raised[#raised + 1] = latest[job]
+        end
     end
 end
-return out
+for first = 1, #raised, 1000 do
+    redis.call('HSET', KEYS[2], unpack(raised, first, math.min(first + 999, #raised)))
+end
+return replies
 """

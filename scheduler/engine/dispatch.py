@@ -174,7 +174,7 @@ class Dispatcher:
     def fire(
         self, bursts: Sequence[tuple[Burst, Collection[str]]], now: datetime
     ) -> list[Dispatched]:
-        """Claim staged bursts in one pipeline, each but the run ids given with it.
+        """Claim staged bursts in one script call, each but the run ids given with it.
 
         Returns what became of every run claimed (the withdrawn ones are left staged, for
         ``enqueue``). Raises redis.RedisError if Redis fails.
@@ -182,15 +182,15 @@ class Dispatcher:
         if not bursts:
             return []
         fence = (self._fence() if self._fence is not None else None) or ""
-        pipe = self._conn.pipeline(transaction=False)
-        head = self._claim_head(fence)
         keys = [LEASE_KEY, LAST_DISPATCHED_KEY, Queue.redis_queues_keys]
-        for burst, withdrawn in bursts:
-            args = [*head, *withdrawn]
-            self._claim_script(keys=[*keys, burst.key], args=args, client=pipe)
+        keys += [burst.key for burst, _ in bursts]
+        args = self._claim_head(fence) + [run for _, withdrawn in bursts for run in withdrawn]
+        # On the connection, not in a pipeline: a pipeline asks SCRIPT EXISTS first, one
+        # more round trip before the runs are visible.
+        replies = self._claim_script(keys=keys, args=args)
         requests: list[RunRequest] = []
         results: list[Any] = []
-        for (burst, _), claimed in zip(bursts, pipe.execute(), strict=True):
+        for (burst, _), claimed in zip(bursts, replies, strict=True):
             if len(claimed) != len(burst.requests):  # its list is gone: none claimed here
                 continue
             for request, result in zip(burst.requests, claimed, strict=True):

@@ -20,8 +20,8 @@ from scheduler.core.pause import Pause
 from scheduler.core.runs import RunStatus, run_id
 from scheduler.engine import pauses
 from scheduler.engine.bursts import PREPARE_AHEAD
-from scheduler.engine.dispatch import BURST_PREFIX, STAGE_PREFIX, Dispatcher
-from scheduler.engine.leader import LEASE_KEY
+from scheduler.engine.dispatch import BURST_PREFIX, MARKER_PREFIX, STAGE_PREFIX, Dispatcher
+from scheduler.engine.leader import LEASE_KEY, shared_last_dispatched
 from scheduler.engine.watcher import Watcher, WatcherOptions
 from scheduler.store import Store
 from tests.integration.test_dispatch_staged import queued, request
@@ -145,3 +145,48 @@ def test_a_deposed_leader_fires_nothing(redis_conn: redis.Redis) -> None:
     assert [o.fenced for o in outcomes] == [True] * 5
     assert not any(o.enqueued for o in outcomes)
     assert queued(redis_conn) == []
+
+
+def test_bursts_fired_together_each_go_out_once_but_their_withdrawn_runs(
+    redis_conn: redis.Redis,
+) -> None:
+    """Several bursts claimed in one call (a large instant, or instants reached together):
+    every run once, in its own queue, but those withdrawn (left staged for the ordinary
+    path), and each job's resume point at its latest instant claimed."""
+    dispatcher = Dispatcher(redis_conn, owner="w")
+    later = T + timedelta(seconds=1)
+    first = dispatcher.stage_burst([request(f"job{n}", T, queue="low") for n in range(3)])
+    second = dispatcher.stage_burst([request(f"job{n}", later) for n in range(4)])
+    withdrawn = run_id("job1", later)
+    outcomes = dispatcher.fire([(first, ()), (second, [withdrawn])], later)
+    assert [o.request.run_id for o in outcomes if o.enqueued] == [
+        *(run_id(f"job{n}", T) for n in range(3)),
+        *(run_id(f"job{n}", later) for n in (0, 2, 3)),
+    ]
+    assert queued(redis_conn, "low") == [run_id(f"job{n}", T) for n in range(3)]
+    assert queued(redis_conn) == [run_id(f"job{n}", later) for n in (0, 2, 3)]
+    assert redis_conn.exists(STAGE_PREFIX + withdrawn)
+    assert shared_last_dispatched(redis_conn) == {
+        "job0": later,
+        "job1": T,
+        "job2": later,
+        "job3": later,
+    }
+    assert redis_conn.keys(f"{BURST_PREFIX}*") == []
+
+
+def test_a_staged_run_whose_job_is_already_in_rq_is_not_enqueued_again(
+    redis_conn: redis.Redis,
+) -> None:
+    """A run enqueued once whose marker has expired since (its RQ job kept longer, as a
+    failed one is): its staged copy does not overwrite the job nor queue it a second time."""
+    dispatcher = Dispatcher(redis_conn, owner="w")
+    run = request("job0", T)
+    assert dispatcher.enqueue([run], T)[0].enqueued
+    redis_conn.delete(MARKER_PREFIX + run.run_id)
+    redis_conn.hset(Job.key_for(run.run_id), "status", "failed")
+    burst = Dispatcher(redis_conn, owner="w2").stage_burst([run])
+    [outcome] = Dispatcher(redis_conn, owner="w2").fire([(burst, ())], T)
+    assert not outcome.enqueued
+    assert queued(redis_conn) == [run.run_id]
+    assert redis_conn.hget(Job.key_for(run.run_id), "status") == b"failed"
