@@ -94,12 +94,14 @@ def _load_config(options: WatcherOptions) -> LiveConfig:
 
     What the cache holds lives as long as the watcher: it is put out of the collector's
     sight at once (see ``Watcher._startup``), so that no pass until then walks 100,000
-    jobs' objects. The garbage of the imports goes first (frozen, it would stay).
+    jobs' objects. The garbage of the imports goes first (frozen, it would stay). Frozen
+    before the collector is back on: the first allocation after that would otherwise run a
+    pass over all of it (0.16 s at 100,000 jobs).
     """
     gc.collect()
     with paused_gc():
         config = LiveConfig(options.jobs_dir, cache_dir=options.data_dir)
-    gc.freeze()
+        gc.freeze()
     return config
 
 
@@ -248,11 +250,13 @@ class Watcher:
             states = self.store.job_states()
             leading = self.handover.lead_at_start(now, states)
             self._start_jobs(now, leading=leading, states=states)
-        # What start-up built lives as long as the watcher: out of the collector's sight, so
-        # its passes (and the idle CPU they cost) scale with what changes, not with the jobs.
-        # The garbage made meanwhile goes first (frozen, it would never be collected).
-        gc.collect()
-        gc.freeze()
+            # What start-up built lives as long as the watcher: out of the collector's
+            # sight, so its passes (and the idle CPU they cost) scale with what changes, not
+            # with the jobs. The garbage made meanwhile goes first (frozen, it would never be
+            # collected). Both before the collector is back on, or its first automatic pass
+            # walks everything built here once more (0.13 s at 100,000 jobs).
+            gc.collect()
+            gc.freeze()
         if self.config.cache_fresh:
             return
         snapshot = self.config.cache_snapshot()
