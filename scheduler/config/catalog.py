@@ -7,6 +7,7 @@ places, and the file holding it is rejected as a whole (as the watcher would).
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 from collections.abc import Sequence
@@ -291,6 +292,18 @@ def load_paths(
     project of the first path). A file reached twice (named twice, or through a symlink)
     is read once.
     """
+    # A big tree's jobs are built here with next to no cycle among them: the collector's
+    # passes over the growing heap would free nothing (a tenth of the time at 10k files).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_paths(paths, now, project)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load_paths(paths: Sequence[Path], now: datetime | None, project: Project | None) -> Catalog:
     rules = project.rules if project is not None else _rules_for(paths)
     files: dict[str, tuple[str, FileContext]] = {}
     problems: list[FileResult] = []

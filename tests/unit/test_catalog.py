@@ -344,3 +344,22 @@ def test_the_size_limit_counts_bytes_not_characters(jobs_dir):
     assert len(path.read_text(encoding="utf-8")) < 1_000_000
     [error] = read_job_file(path).errors
     assert error.message.startswith("file is larger than 1 MB")
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_loading_leaves_the_garbage_collector_as_it_was(jobs_dir, collecting):
+    """load_paths pauses the collector while it builds the jobs, and gives it back as it
+    found it (a caller that switched it off keeps it off), errors or not."""
+    import gc
+
+    write(jobs_dir, "a.yaml", job_text("alpha"))
+    write(jobs_dir, "b.yaml", "name: [broken\n")
+    was = gc.isenabled()
+    (gc.enable if collecting else gc.disable)()
+    try:
+        catalog = load_paths([jobs_dir])
+        assert gc.isenabled() is collecting
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert sorted(catalog.jobs) == ["alpha"]
+    assert [e.file for e in catalog.errors] == ["jobs.d/b.yaml"]
