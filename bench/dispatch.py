@@ -488,7 +488,7 @@ def _sqlite_enqueued(data_dir: Path) -> dict[str, float]:
 
 
 def compare_enqueue(conn: Any, n: int, reps: int) -> dict[str, float]:
-    """Median seconds for n runs: RQ enqueue_many, Dispatcher build+send, prepare, send."""
+    """Median seconds for n runs: RQ enqueue_many, Dispatcher build+send, stage, fire."""
     from rq import Queue
 
     from scheduler.core.runs import RunRequest, RunTrigger, iso_utc, run_id
@@ -540,12 +540,12 @@ def compare_enqueue(conn: Any, n: int, reps: int) -> dict[str, float]:
         assert conn.llen(QUEUE_KEY) == n
         conn.flushdb()
         d = Dispatcher(conn, owner="bench")
-        d.enqueue(requests[:1], now)  # load the script, as a running watcher has
+        d.fire([(d.stage_burst(requests[:1]), ())], now)  # the script loaded, as in a watcher
         conn.flushdb()
         t0 = time.perf_counter()
-        d.prepare(requests)
+        burst = d.stage_burst(requests)
         t1 = time.perf_counter()
-        out = d.enqueue(requests, now)
+        out = d.fire([(burst, ())], now)
         t2 = time.perf_counter()
         results["prepare"].append(t1 - t0)
         results["send"].append(t2 - t1)
@@ -756,9 +756,7 @@ def _instrument(
 ) -> Callable[[], None]:
     """Timers around the dispatch steps; cProfile around the loop turns near the bursts
     from ``profiled_from`` on, and around the start-up (loading the jobs, first schedule).
-    Returns what undoes the global patch (Pipeline.execute)."""
-    import redis.client
-
+    Returns the undo hook (nothing global is patched: the timers are on the instances)."""
     prof, startup_prof = profilers
     turn, startup = watcher._turn, watcher._startup
 
@@ -779,48 +777,37 @@ def _instrument(
     watcher._turn = profiled_turn
     watcher._startup = profiled_startup
     scheduler = watcher.scheduler
-    for name in ("prepare_soon", "dispatch_due", "send"):
+    for name in ("prepare_soon", "fire_bursts", "dispatch_due", "send"):
         setattr(scheduler, name, _timed(marks, name, getattr(scheduler, name)))
-    for name in ("prepare", "enqueue"):
+    for name in ("stage_burst", "fire"):
         setattr(watcher.dispatcher, name, _timed(marks, name, getattr(watcher.dispatcher, name)))
-    original_execute = redis.client.Pipeline.execute
-
-    def execute(self: Any, *a: Any, **kw: Any) -> Any:
-        marks.mark("execute>")
-        try:
-            return original_execute(self, *a, **kw)
-        finally:
-            marks.mark("execute<")
-
-    redis.client.Pipeline.execute = execute  # type: ignore[method-assign]
-
-    def restore() -> None:
-        redis.client.Pipeline.execute = original_execute  # type: ignore[method-assign]
-
-    return restore
+    return lambda: None
 
 
 def _steps(points: list[tuple[str, float]], instant: datetime) -> dict[str, float | None]:
     """The steps around one burst, in seconds after its instant (None: did not happen)."""
     t = instant.timestamp()
-    near = [(n, s - t) for n, s in points if -1.2 < s - t < 5]
+    near = [(n, s - t) for n, s in points if -11 < s - t < 5]
 
-    def first(name: str, after: float = -9.0) -> float | None:
+    def first(name: str, after: float = -11.0) -> float | None:
         return next((s for n, s in near if n == name and s >= after), None)
 
-    prepare = first("prepare>")
-    prepared = first("prepare<") if prepare is not None and prepare < 0 else None
-    due = next((s for n, s in near if n == "dispatch_due>" and s >= 0), None)
+    def last_before(name: str) -> float | None:
+        return max((s for n, s in near if n == name and s < 0), default=None)
+
+    # The burst was staged by the last staging call before its instant (up to 10 s ahead).
+    staged = last_before("stage_burst>")
+    fire = first("fire_bursts>", 0.0)
     out: dict[str, float | None] = {
-        "prepare_start": prepare if prepare is not None and prepare < 0 else None,
-        "prepare_end": prepared,
-        "dispatch_start": due,
+        "stage_start": staged,
+        "stage_end": first("stage_burst<", staged) if staged is not None else None,
+        "fire_bursts_start": fire,
     }
-    if due is not None:
-        out["enqueue_start"] = first("enqueue>", due)
-        out["execute_start"] = first("execute>", out["enqueue_start"] or due)
-        out["execute_end"] = first("execute<", out["execute_start"] or due)
-        out["dispatch_end"] = first("dispatch_due<", due)
+    if fire is not None:
+        out["fire_start"] = first("fire>", fire)
+        out["fire_end"] = first("fire<", out["fire_start"] or fire)
+        out["dispatch_start"] = first("dispatch_due>", fire)
+        out["dispatch_end"] = first("dispatch_due<", out["dispatch_start"] or fire)
     return out
 
 
@@ -1065,8 +1052,8 @@ def _report_cmp(
     rows: list[tuple[str, float]] = [
         ("RQ `Queue.enqueue_many` (prepare_data + one pipeline)", cmp["rq"]),
         ("`Dispatcher.enqueue`, not prepared (build + one pipeline)", cmp["dispatch"]),
-        ("`Dispatcher.prepare` (build only, ahead of the instant)", cmp["prepare"]),
-        ("`Dispatcher.enqueue`, prepared (send only)", cmp["send"]),
+        ("`Dispatcher.stage_burst` (build and stage, ahead of the instant)", cmp["prepare"]),
+        ("`Dispatcher.fire`, staged (the claim at the instant)", cmp["send"]),
     ]
     table = [
         [
@@ -1161,12 +1148,12 @@ def _report_p(args: argparse.Namespace, p: dict[str, Any]) -> list[str]:
         rows.append(
             [
                 f"{instant:%H:%M:%S}" + (" (cProfile)" if profiled else ""),
-                ms(st.get("prepare_start")),
-                ms(st.get("prepare_end")),
+                ms(st.get("stage_start")),
+                ms(st.get("stage_end")),
+                ms(st.get("fire_bursts_start")),
+                ms(st.get("fire_start")),
+                ms(st.get("fire_end")),
                 ms(st.get("dispatch_start")),
-                ms(st.get("enqueue_start")),
-                ms(st.get("execute_start")),
-                ms(st.get("execute_end")),
                 ms(st.get("dispatch_end")),
             ]
         )
@@ -1175,19 +1162,20 @@ def _report_p(args: argparse.Namespace, p: dict[str, Any]) -> list[str]:
         "",
         "The same workload with the `Watcher` run in a thread of the benchmark (same Store, "
         "Redis client options and clock as `scheduler run`), timestamps around its steps, in ms "
-        "after the burst's instant (`-`: did not happen in the window). The enqueue is visible "
-        "between *pipeline execute* start and end. The bursts marked cProfile ran under the "
+        "after the burst's instant (`-`: did not happen in the window). The burst is staged "
+        "ahead (`Dispatcher.stage_burst`) and visible between `Dispatcher.fire` start and end; "
+        "`dispatch_due` then records it. The bursts marked cProfile ran under the "
         "profiler (slower); the others with the timers only.",
         "",
         md_table(
             [
                 "burst",
-                "prepare start",
-                "prepare end",
+                "stage_burst start",
+                "stage_burst end",
+                "Scheduler.fire_bursts start",
+                "Dispatcher.fire start",
+                "Dispatcher.fire end",
                 "Scheduler.dispatch_due start",
-                "Dispatcher.enqueue start",
-                "pipeline execute start",
-                "pipeline execute end",
                 "Scheduler.dispatch_due end",
             ],
             rows,

@@ -5,10 +5,10 @@ then saves the RQ job hash and pushes its id on the queue, all atomically. A sec
 watcher, a retry after a crash, or a catch-up of an instant that was in fact enqueued
 all find the marker taken and enqueue nothing. The marker outlives RQ's own job hash
 (whose result TTL is minutes), so an id is refused for ``MARKER_TTL`` after first use.
-All runs due together go to Redis in one pipeline; those staged ahead of their instant
-(``Dispatcher.prepare``) are claimed by one script call per ``CLAIM_CHUNK`` runs, and a
-burst staged with its list (``Dispatcher.stage_burst``) by one call naming only the list
-(``Dispatcher.fire``). The scripts are in ``scheduler.engine.claims``.
+All runs due together go to Redis in one pipeline; bursts staged ahead of their instant
+with their lists (``Dispatcher.stage_burst``) are claimed by one call naming only the lists
+(``Dispatcher.fire``), and staged runs sent the ordinary way by one script call per
+``CLAIM_CHUNK`` runs. The scripts are in ``scheduler.engine.claims``.
 
 High availability adds two things to the same scripts (see ``scheduler.engine.leader``): a
 fencing check (a dispatcher given a ``fence`` enqueues only while the lease holds that
@@ -137,26 +137,16 @@ class Dispatcher:
             queue = self._queues[name] = Queue(name, connection=self._conn)
         return queue
 
-    def prepare(self, requests: Sequence[RunRequest]) -> None:
-        """Stage runs in Redis ahead of their instant, so enqueueing them costs almost nothing.
+    def stage_burst(self, requests: Sequence[RunRequest]) -> Burst:
+        """Stage runs in Redis ahead of their instant, with their list, for ``fire``.
 
         Building and sending an RQ job hash costs a fraction of a millisecond; for a
         thousand runs due in the same second that is most of the lateness. So the watcher
         writes each hash beforehand under a staging key (expiring, invisible to workers),
-        and at the instant one script call claims the batch's runs and renames each hash
-        into place. Raises redis.RedisError if Redis fails (nothing is then staged).
-        """
-        pipe = self._conn.pipeline(transaction=False)
-        fresh = self._stage(pipe, requests)
-        if fresh:
-            pipe.execute()
-            self._remember(fresh)
-
-    def stage_burst(self, requests: Sequence[RunRequest]) -> Burst:
-        """Stage runs (as ``prepare``) and their list, to be claimed together by ``fire``.
-
-        At the instant the call then carries only the burst's key, so its cost on the
-        client does not grow with the burst. Raises redis.RedisError if Redis fails.
+        and at the instant one script call claims the burst's runs and renames each hash
+        into place; the call carries only the burst's key, so its cost on the client does
+        not grow with the burst. A run withdrawn from its burst stays staged, for
+        ``enqueue``. Raises redis.RedisError if Redis fails.
         """
         burst = Burst(BURST_PREFIX + uuid.uuid4().hex, tuple(requests))
         pipe = self._conn.pipeline(transaction=False)

@@ -43,7 +43,7 @@ def test_staged_runs_are_enqueued_once_each_as_jobs_rq_runs(redis_conn: redis.Re
     no-op reported as not enqueued; nothing stays staged."""
     dispatcher = Dispatcher(redis_conn, owner="w")
     runs = [request(f"job{n}", T0, queue="default" if n % 3 else "low") for n in range(30)]
-    dispatcher.prepare(runs)
+    dispatcher.stage_burst(runs)
     assert len(redis_conn.keys(f"{STAGE_PREFIX}*")) == 30
     assert queued(redis_conn) == []  # staged copies are invisible to workers
 
@@ -59,7 +59,7 @@ def test_staged_runs_are_enqueued_once_each_as_jobs_rq_runs(redis_conn: redis.Re
     assert redis_conn.ttl(job.key) == -1  # the staging expiry is not carried over
     assert redis_conn.keys(f"{STAGE_PREFIX}*") == []
 
-    dispatcher.prepare(runs)
+    dispatcher.stage_burst(runs)
     again = dispatcher.enqueue(runs, T0)
     assert not any(o.enqueued for o in again)
     assert len(queued(redis_conn)) + len(queued(redis_conn, "low")) == 30
@@ -70,7 +70,7 @@ def test_staged_and_unstaged_runs_in_one_batch_keep_their_order(redis_conn: redi
     but expired since (then it goes the long way)."""
     dispatcher = Dispatcher(redis_conn, owner="w")
     staged = [request("a", T0), request("b", T0), request("c", T0)]
-    dispatcher.prepare(staged)
+    dispatcher.stage_burst(staged)
     redis_conn.delete(STAGE_PREFIX + staged[1].run_id)  # its staged copy expired
     manual = request("d", T0, trigger=RunTrigger.manual)  # never staged
     batch = [staged[0], manual, staged[1], staged[2]]
@@ -85,7 +85,7 @@ def test_a_deposed_leaders_staged_runs_are_fenced(redis_conn: redis.Redis) -> No
     redis_conn.set(LEASE_KEY, "someone-else")
     dispatcher = Dispatcher(redis_conn, owner="w", fence=lambda: "mine")
     runs = [request("a", T0), request("b", T0)]
-    dispatcher.prepare(runs)
+    dispatcher.stage_burst(runs)
     outcomes = dispatcher.enqueue(runs, T0)
     assert all(o.fenced and not o.enqueued for o in outcomes)
     assert queued(redis_conn) == []
@@ -93,7 +93,7 @@ def test_a_deposed_leaders_staged_runs_are_fenced(redis_conn: redis.Redis) -> No
     assert not redis_conn.exists(f"rq:job:{runs[0].run_id}")
 
     redis_conn.set(LEASE_KEY, "mine")
-    dispatcher.prepare(runs)
+    dispatcher.stage_burst(runs)
     assert all(o.enqueued for o in dispatcher.enqueue(runs, T0))
 
 
@@ -105,12 +105,12 @@ def test_a_staged_claim_moves_each_jobs_resume_point_forward_only(
     dispatcher = Dispatcher(redis_conn, owner="w")
     later = T0 + timedelta(minutes=5)
     first = [request("a", T0), request("a", later), request("b", T0)]
-    dispatcher.prepare(first)
+    dispatcher.stage_burst(first)
     dispatcher.enqueue(first, T0)
     assert shared_last_dispatched(redis_conn) == {"a": later, "b": T0}
 
     earlier = [request("a", T0 - timedelta(minutes=1)), request("b", T0 + timedelta(minutes=1))]
-    dispatcher.prepare(earlier)
+    dispatcher.stage_burst(earlier)
     dispatcher.enqueue(earlier, T0)
     assert shared_last_dispatched(redis_conn) == {"a": later, "b": T0 + timedelta(minutes=1)}
 
@@ -119,7 +119,7 @@ def test_a_batch_larger_than_one_claim_is_claimed_whole(redis_conn: redis.Redis)
     """More runs than one claim call takes: every one enqueued, in request order."""
     dispatcher = Dispatcher(redis_conn, owner="w")
     runs = [request(f"j{n}", T0) for n in range(CLAIM_CHUNK + 7)]
-    dispatcher.prepare(runs)
+    dispatcher.stage_burst(runs)
     outcomes = dispatcher.enqueue(runs, T0)
     assert [o.request for o in outcomes] == runs
     assert all(o.enqueued for o in outcomes)
