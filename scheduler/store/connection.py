@@ -66,6 +66,13 @@ class Database:
             finally:
                 self._in_batch = False
 
+    def commit_so_far(self) -> None:
+        """Inside a :meth:`batch`: commit its writes so far, and go on in a new transaction."""
+        if not self._in_batch:
+            raise RuntimeError("commit_so_far outside a batch")
+        self.conn.execute("COMMIT")
+        self.conn.execute("BEGIN IMMEDIATE")
+
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, or a part of the :meth:`batch` around it."""

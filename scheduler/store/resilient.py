@@ -6,9 +6,11 @@ keeps the write (a call with its arguments) in memory, in order, and :meth:`retr
 them again once the file takes writes. Replaying is safe because every write is
 idempotent (see :mod:`scheduler.store`): a run's entries apply by their rules in any
 order, job state and meta are last-wins. A failed transaction (a :meth:`batch`) is kept
-whole, since SQLite may have rolled all of it back. Reads that fail return nothing.
-While writes wait, the watcher leaves the stream's entries unacknowledged, so a watcher
-that dies meanwhile reads them again when it comes back: nothing is lost either way.
+whole, since SQLite may have rolled all of it back; a batch of more than ``BATCH_KEPT``
+writes commits as it goes, and only its writes since the last commit are kept. Reads that
+fail return nothing. While writes wait, the watcher leaves the stream's entries
+unacknowledged, so a watcher that dies meanwhile reads them again when it comes back:
+nothing is lost either way.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from scheduler.store.store import Store
 MAX_WAITING = 1_000_000
 #: Writes replayed per transaction once the file takes them again.
 REPLAY_BATCH = 5_000
+#: A batch longer than this commits as it goes (a transaction per this many writes), so
+#: the writes kept for a replay stay few: the start's batch has one per job.
+BATCH_KEPT = 10_000
 
 _WRITES: dict[str, object] = {
     "apply_event": True,
@@ -94,17 +99,29 @@ class ResilientStore(Store):
             if self._waiting:  # in order: after what already waits
                 self._keep([op])
                 return default
-            if self._batch_ops is not None:
-                self._batch_ops.append(op)
+            ops = self._batch_ops
+            if ops is not None:
+                ops.append(op)
             try:
-                return op()
+                done = op()
             except sqlite3.Error as exc:
                 self._failed(exc)
-                if self._batch_ops is None:
+                if ops is None:
                     self._keep([op])
                 return default
+            if ops is not None and len(ops) >= BATCH_KEPT and not self._batch_failed:
+                self._commit_so_far(ops)
+            return done
 
         return guarded
+
+    def _commit_so_far(self, ops: list[Callable[[], object]]) -> None:
+        try:
+            self._db.commit_so_far()
+        except sqlite3.Error as exc:  # the writes since the last commit wait, as in any failure
+            self._failed(exc)
+            return
+        ops.clear()  # written for good: nothing of them to replay
 
     def _guard_read(
         self, read: Callable[..., Any], empty: Callable[[], object]

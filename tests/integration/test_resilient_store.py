@@ -5,10 +5,14 @@ written once the cap is lifted."""
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from scheduler.core.runs import RunStatus, RunTrigger, run_id
+from scheduler.store import resilient
 from scheduler.store.resilient import ResilientStore
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
@@ -66,3 +70,48 @@ def test_a_damaged_file_raises_nothing(tmp_path: Path) -> None:
         enqueue_many(store, "a", 50, 5)  # no exception
         assert isinstance(store.history(job="a"), list)  # no exception either
         assert store.failure is not None
+
+
+def _state(store: ResilientStore, job: str) -> None:
+    store.save_job_state(
+        job=job,
+        last_scheduled=T0,
+        next_run=T0 + timedelta(hours=1),
+        definition_hash="h",
+        source_file=f"jobs.d/{job}.yaml" + "x" * 500,  # rows big enough to need new pages
+        enabled=True,
+        updated_at=T0,
+    )
+
+
+def test_a_long_batch_commits_as_it_goes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past BATCH_KEPT writes a batch's writes so far are committed (others see them), so
+    what it keeps for a replay stays bounded."""
+    monkeypatch.setattr(resilient, "BATCH_KEPT", 5)
+    path = tmp_path / "s.db"
+    with ResilientStore(path) as store, store.batch():
+        for n in range(12):
+            _state(store, f"j{n:02d}")
+            assert store._batch_ops is not None
+            assert len(store._batch_ops) < 5
+        with closing(sqlite3.connect(path)) as other:
+            seen = other.execute("SELECT count(*) FROM job_state").fetchone()[0]
+        assert seen == 10
+    with ResilientStore(path) as store:
+        assert len(store.job_states()) == 12
+
+
+def test_a_long_batch_failing_half_way_writes_everything_once_the_file_takes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(resilient, "BATCH_KEPT", 5)
+    with ResilientStore(tmp_path / "s.db") as store:
+        _state(store, "first")
+        cap(store)
+        with store.batch():
+            for n in range(40):
+                _state(store, f"j{n:02d}")
+        assert store.failure is not None
+        cap(store, 1_000_000)
+        assert store.retry() is True
+        assert set(store.job_states()) == {"first", *(f"j{n:02d}" for n in range(40))}
