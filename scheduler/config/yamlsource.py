@@ -71,14 +71,30 @@ _RESOLVERS = {first: tuple(rs) for first, rs in _JobLoader.yaml_implicit_resolve
 
 def _resolve(self: Any, kind: Any, value: str | None, implicit: tuple[bool, bool]) -> str:
     # PyYAML's resolve, without its per-call list building and path resolvers (none are
-    # registered): libyaml's composer calls it for every node, so it shows at scale.
+    # registered): libyaml's composer calls it for every node, so it shows at scale. A
+    # plain scalar's tag depends on its text alone, and most texts recur (keys, zones,
+    # true, small numbers): looked up before being matched.
     if kind is yaml.ScalarNode:
         if implicit[0] and value is not None:
-            for tag, regexp in _RESOLVERS.get(value[:1], ()):
-                if regexp.match(value):
-                    return str(tag)
+            tag = _PLAIN_TAGS.get(value)
+            if tag is None:
+                tag = _plain_tag(value)
+                if len(_PLAIN_TAGS) < _MAX_PLAIN_TAGS and len(value) <= 40:
+                    _PLAIN_TAGS[value] = tag
+            return tag
         return _STR_TAG
     return _SEQ_TAG if kind is yaml.SequenceNode else _MAP_TAG
+
+
+def _plain_tag(value: str) -> str:
+    for tag, regexp in _RESOLVERS.get(value[:1], ()):
+        if regexp.match(value):
+            return str(tag)
+    return _STR_TAG
+
+
+_PLAIN_TAGS: dict[str, str] = {}
+_MAX_PLAIN_TAGS = 4096  # a few hundred kB at most: the recurring texts come early
 
 
 _JobLoader.resolve = _resolve

@@ -85,3 +85,17 @@ def test_without_positions_only_the_top_level_is_located() -> None:
     docs = fast_documents("name: a\nschedule:\n  cron: x\n", positions=False)
     assert docs is not None
     assert set(docs[0].values) == {(), ("name",), ("schedule",)}
+
+
+def test_a_text_reads_the_same_every_time_it_recurs() -> None:
+    """Plain scalars' tags are remembered by text: the second file reading the same texts
+    gets the same values (numbers, booleans, nulls, dates, times kept as text)."""
+    text = "a: [010, 1_000, 0x1f, .inf, true, on, ~, 2026-01-01, '7', 10:00, 7, x]\n"
+    first = fast_documents(text, positions=True)
+    again = fast_documents(text, positions=True)
+    slow, errors = parse_documents(text, "x.yaml")
+    assert first is not None
+    assert again is not None
+    assert errors == []
+    assert repr(_shape(first)) == repr(_shape(again)) == repr(_shape(slow))
+    assert first[0].data["a"][:3] == [8, 1000, 31]
