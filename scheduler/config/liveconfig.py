@@ -149,15 +149,16 @@ class LiveConfig:
         return self._apply(path, display_path(path), now)
 
     def _apply(self, path: Path | str, source: str, now: datetime) -> Change:
-        parsed = self._take_parsed(source)
+        parsed = self._take_parsed(source) if self._ahead_files else None
         if parsed is not None:  # read and parsed by a worker just now (see _parse_ahead)
             digest, jobs, stamp = parsed
             return self._accept(source, digest, FileResult(source, jobs=list(jobs)), stamp=stamp)
-        context = FileContext(defaults_for(self.defaults, self.root, path), self.project.rules)
+        defaults = defaults_for(self.defaults, self.root, path)
         cached = self._cached.pop(source, None) if self._cached else None
-        stamp = jobcache.stamp(path, context.defaults.digest)
+        stamp = jobcache.stamp(path, defaults.digest)
         if cached is not None and stamp is not None and cached[2] == stamp:
             return self._serve(source, cached)
+        context = FileContext(defaults, self.project.rules)
         raw = read_job_bytes(path, source)
         if isinstance(raw, FileResult):
             self._cache_fresh = self._cache_fresh and cached is None
@@ -187,7 +188,24 @@ class LiveConfig:
         digest, jobs, _ = cached
         if jobs:  # its jobs' own copy of the name (the same text), not a second one
             source = jobs[0].file
-        return self._accept(source, digest, FileResult(source, jobs=list(jobs)), cached)
+        if source in self._files or not self._unclaimed(source, jobs):
+            return self._accept(source, digest, FileResult(source, jobs=list(jobs)), cached)
+        # A file new to this config whose jobs no other file holds (every file of a
+        # restart): what _accept and _replace would do, without their per-file objects.
+        self.rejected.pop(source, None)
+        for job in jobs:
+            self.jobs[job.name] = job
+            self._owner[job.name] = source
+        self._files[source] = cached
+        return Change(source, added=list(jobs))
+
+    def _unclaimed(self, source: str, jobs: tuple[LoadedJob, ...]) -> bool:
+        """No two of ``jobs`` share a name, nor does any share one with another file's."""
+        for job in jobs:
+            owner = self._owner.get(job.name)
+            if owner is not None and owner != source:
+                return False
+        return len(jobs) < 2 or len({job.name for job in jobs}) == len(jobs)
 
     def _accept(
         self,

@@ -224,3 +224,18 @@ def test_cached_jobs_keep_their_params_as_written(tmp_path: Path) -> None:
     assert type(served.jobs["a"].params["day"]) is date
     assert served.jobs["plain"].spec == fresh.jobs["plain"].spec
     assert served.jobs["plain"].params["nested"] == {"dry_run": False, "none": None}
+
+
+def test_a_cached_file_whose_job_another_file_now_names_is_rejected(
+    tmp_path: Path, clock: _Clock
+) -> None:
+    root, data, path = _tree(tmp_path)
+    other = root / "b.yaml"
+    other.write_text(_job(2).replace("name: a", "name: b"))
+    clock.after(other, jobcache.RACY_NS + 1)
+    _loaded(root, data).save_cache()
+    path.write_text(_job(5).replace("name: a", "name: b"))  # read before b.yaml
+    clock.after(path, jobcache.RACY_NS + 1)
+    config = _loaded(root, data)
+    assert config.jobs["b"].spec.schedule.cron == "5 * * * *"
+    assert [e.path for e in config.rejected[str(other)]] == ["name"]
