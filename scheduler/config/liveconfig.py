@@ -133,6 +133,8 @@ class LiveConfig:
                 yield self._apply(path, source, now)
         finally:
             self._stop_ahead()
+        if not self._cached:  # all served: its table, sized for every file, goes too
+            self._cached = {}
 
     def reload_defaults(self, files: list[str] | None = None) -> list[JobFileError]:
         """Re-read the defaults files (``files``: those a scan just found; else they are

@@ -235,7 +235,7 @@ class Scheduler:
         *,
         standby: bool = False,
         since: Mapping[str, datetime] | None = None,
-        states: Mapping[str, JobState] | None = None,
+        states: dict[str, JobState] | None = None,
     ) -> None:
         """Put every loaded job on schedule at start-up, from its stored state if any.
 
@@ -243,7 +243,7 @@ class Scheduler:
         passed meanwhile (its misfire rule: catch-ups sent now, the rest recorded missed);
         any other is scheduled from ``since[job]`` where given, else from ``now``. A standby
         resumes nothing: the leader dispatches, and it resumes at takeover. ``states``: the
-        stored states as just read (else they are read here).
+        stored states as just read (else they are read here), each taken out once used.
         """
         since = since or {}
         if standby:
@@ -253,7 +253,7 @@ class Scheduler:
         # (job, the instant to send now, its trigger, the job's next instant)
         resumed: list[tuple[LoadedJob, datetime, RunTrigger, datetime | None]] = []
         for job in self._config.jobs.values():
-            state = states.get(job.name)
+            state = states.pop(job.name, None)  # freed as the due queue grows
             same = state is not None and state.definition_hash == job.definition_hash
             self._progress.set_canary(job.name, state.canary_left if same and state else job.canary)
             if same and state is not None and _still_ahead(state, now) and job.enabled:
