@@ -157,7 +157,7 @@ class Handover:
         # The ordinary restart path resumes from the records; where another watcher led
         # meanwhile, its dispatches are later than what this file knows.
         with self._store.batch():
-            for name, state in list(states.items()):
+            for name, state in states.items():  # not a copy: values replaced, no key added
                 loaded = name in jobs
                 recorded += loaded
                 point = shared.get(name)

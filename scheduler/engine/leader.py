@@ -164,17 +164,22 @@ class RedisLease:
         return bool(self._release(keys=[LEASE_KEY], args=[token]))
 
 
+#: Entries per HSCAN step when reading every job's shared point.
+SCAN_COUNT = 5000
+
+
 def shared_last_dispatched(conn: redis.Redis) -> dict[str, datetime]:
     """Each job's latest dispatched scheduled instant, as every watcher's dispatches wrote it.
 
-    A takeover reads all of them at once (100,000 at scale): one conversion per distinct
-    instant, since many jobs share theirs, and none of the per-entry helpers."""
+    A takeover reads all of them (100,000 at scale): one conversion per distinct instant,
+    since many jobs share theirs, and none of the per-entry helpers. Read a few thousand
+    at a time: the whole hash's reply held at once beside the result was a tenth of the
+    peak memory of a restart."""
     from datetime import UTC
 
-    raw = conn.hgetall(LAST_DISPATCHED_KEY)
     out: dict[str, datetime] = {}
     instants: dict[bytes | str, datetime] = {}
-    for job, ms in raw.items():
+    for job, ms in conn.hscan_iter(LAST_DISPATCHED_KEY, count=SCAN_COUNT):
         instant = instants.get(ms)
         try:
             if instant is None:

@@ -214,3 +214,14 @@ def test_stale_lease_of_a_dead_process_is_taken_at_once(redis_conn: redis.Redis)
     assert heir.tick() is True
     assert heir.holder is not None
     assert heir.holder.epoch == 2
+
+
+def test_every_shared_point_is_read_from_a_hash_bigger_than_one_scan_step(
+    redis_conn: redis.Redis,
+) -> None:
+    points = {f"job-{n:05d}": T0 + timedelta(seconds=n % 7) for n in range(12_000)}
+    redis_conn.hset(
+        LAST_DISPATCHED_KEY,
+        mapping={job: int(at.timestamp() * 1000) for job, at in points.items()},
+    )
+    assert shared_last_dispatched(redis_conn) == points
