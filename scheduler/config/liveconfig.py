@@ -154,6 +154,8 @@ class LiveConfig:
         parsed = self._take_parsed(source) if self._ahead_files else None
         if parsed is not None:  # read and parsed by a worker just now (see _parse_ahead)
             digest, jobs, stamp = parsed
+            if jobs:  # its jobs' own copy of the name (the same text), not a second one
+                source = jobs[0].file
             return self._accept(source, digest, FileResult(source, jobs=list(jobs)), stamp=stamp)
         defaults = defaults_for(self.defaults, self.root, path)
         cached = self._cached.pop(source, None) if self._cached else None
