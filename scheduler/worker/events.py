@@ -110,7 +110,9 @@ class EventReader:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    def read(self, *, block_ms: int | None, count: int = 500) -> list[tuple[str, RunEvent]]:
+    def read(
+        self, *, block_ms: int | None, count: int = 500, via: redis.Redis | None = None
+    ) -> list[tuple[str, RunEvent]]:
         """Up to ``count`` events as ``(entry id, event)``, oldest first; acknowledge with ``ack``.
 
         The first calls on a new reader return this consumer's pending entries (delivered
@@ -119,6 +121,8 @@ class EventReader:
         milliseconds for one to arrive: ``None`` returns at once, ``0`` waits forever
         (the connection's ``socket_timeout`` must then be longer, or unset). An empty list
         means nothing arrived in time. Creates the group if it (or the stream) is gone.
+        ``via``: the client the wait for new entries runs on (else the reader's), so that
+        a waiting read can be told apart from the others and cut short (``CLIENT UNBLOCK``).
         """
         while self._pending_cursor is not None:
             entries = self._read_group(self._pending_cursor, count=count, block_ms=None)
@@ -129,7 +133,7 @@ class EventReader:
             events = self._parse(entries)
             if events:
                 return events
-        return self._parse(self._read_group(">", count=count, block_ms=block_ms))
+        return self._parse(self._read_group(">", count=count, block_ms=block_ms, conn=via))
 
     def ack(self, ids: Iterable[str]) -> int:
         """Acknowledge entries so they leave the pending list; returns how many were pending."""
@@ -170,10 +174,11 @@ class EventReader:
         return claimed
 
     def _read_group(
-        self, start: str, *, count: int, block_ms: int | None
+        self, start: str, *, count: int, block_ms: int | None, conn: redis.Redis | None = None
     ) -> list[tuple[str, dict[str, str] | None]]:
+        client = self._conn if conn is None else conn
         reply = self._with_group(
-            lambda: self._conn.xreadgroup(
+            lambda: client.xreadgroup(
                 self.group, self.consumer, {STREAM: start}, count=count, block=block_ms
             )
         )

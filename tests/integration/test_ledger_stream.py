@@ -26,6 +26,7 @@ from scheduler.core.clock import FixedClock
 from scheduler.core.job import LoadedJob
 from scheduler.core.models import JobSpec
 from scheduler.core.runs import EventKind, RunEvent, RunRequest, RunTrigger, iso_utc
+from scheduler.engine import results as results_module
 from scheduler.engine.gate import Gate
 from scheduler.engine.ledger import Ledger
 from scheduler.engine.results import Results
@@ -272,3 +273,39 @@ def test_a_burst_s_entries_are_one_stream_entry_and_a_bad_one_is_left_out(
     assert len({entry_id for entry_id, _ in got}) == 3
     malformed = [e for e in logs if e["event"] == "run_event_malformed"]
     assert [m["fields"] for m in malformed] == [{"kind": "exploded"}, "junk"]
+
+
+def test_stopping_cuts_short_a_read_still_waiting_for_entries(
+    tmp_path: Path, redis_conn: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader waits long for entries (an idle watcher wakes rarely), yet stopping ends
+    it at once: its wait is cut short, not waited out."""
+    monkeypatch.setattr(results_module, "READ_BLOCK_MS", 600_000)  # longer than any bound
+    store = Store(tmp_path / "scheduler.db")
+    ledger = Ledger(store=store, conn=redis_conn, watcher="w")
+    stopping = threading.Event()
+    results = Results(
+        store=store,
+        conn=redis_conn,
+        gate=Gate(store=store, conn=redis_conn, watcher="w", ledger=ledger),
+        config=LiveConfig(tmp_path / "jobs"),
+        clock=FixedClock(T0),
+        reader=EventReader(redis_conn, group="store-w", consumer="watcher"),
+        stopping=stopping,
+        wake=threading.Event(),
+        ledger=ledger,
+    )
+    results.start()
+
+    def waiting() -> bool:
+        return any(
+            c.get("cmd") == "xreadgroup" and "b" in str(c.get("flags"))
+            for c in redis_conn.client_list()
+        )
+
+    wait_for(waiting, timeout=10, message="the reader waiting for entries")
+    stopping.set()
+    results.join(timeout=30)
+    assert results._thread is not None
+    assert not results._thread.is_alive()
+    store.close()
