@@ -246,8 +246,9 @@ class Watcher:
             # The lease only once the files are read (the long part at scale): taken before,
             # it could lapse before the first turn renews it, and the start would begin
             # with a lost lease (and a needless takeover by a standby).
-            # Read once, for both: 100,000 rows take a third of a second.
-            states = self.store.job_states()
+            # Read once, for both: 100,000 rows take a third of a second. Sharing the loaded
+            # jobs' strings, as they are held beside them.
+            states = self.store.job_states(self.config.jobs)
             leading = self.handover.lead_at_start(now, states)
             self._start_jobs(now, leading=leading, states=states)
             # What start-up built lives as long as the watcher: out of the collector's

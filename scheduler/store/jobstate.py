@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from scheduler.store.connection import Database
 from scheduler.store.instants import aware, aware_instant, aware_or_none, instant
@@ -25,6 +26,19 @@ class JobState(NamedTuple):
     enabled: bool
     updated_at: datetime | None
     canary_left: int = 0  # runs still to go with dry_run forced
+
+
+class Held(Protocol):
+    """A job the reader already holds (a loaded one): its name, file and definition hash."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def file(self) -> str: ...
+
+    @property
+    def definition_hash(self) -> str: ...
 
 
 class JobStates:
@@ -68,8 +82,14 @@ class JobStates:
                 values,
             )
 
-    def job_states(self) -> dict[str, JobState]:
-        """Every saved job state, by job name."""
+    def job_states(self, held: Mapping[str, Held] | None = None) -> dict[str, JobState]:
+        """Every saved job state, by job name.
+
+        ``held``: the jobs loaded, by name. A row of one of them takes its strings (name,
+        file, definition hash) where equal, and no row's ``updated_at`` is read (None): the
+        start reads every row, holds them beside the jobs, and uses neither copy (at
+        100,000 jobs, a twelfth of the restart's peak memory).
+        """
         cursor = self._conn.cursor()
         cursor.row_factory = None  # plain tuples: a Row per job, read by name, costs more
         rows = cursor.execute(
@@ -77,19 +97,34 @@ class JobStates:
             " updated_at, canary_left FROM job_state ORDER BY job"
         )
         shared = _SharedInstants()
-        return {
-            job: JobState(
-                job=job,
-                last_scheduled=shared(last),
-                next_run=shared(nxt),
-                definition_hash=digest,
-                source_file=source,
-                enabled=bool(enabled),
-                updated_at=instant(updated),
-                canary_left=canary,
+        if held is None:
+            return {
+                job: JobState(
+                    job=job,
+                    last_scheduled=shared(last),
+                    next_run=shared(nxt),
+                    definition_hash=digest,
+                    source_file=source,
+                    enabled=bool(enabled),
+                    updated_at=instant(updated),
+                    canary_left=canary,
+                )
+                for job, last, nxt, digest, source, enabled, updated, canary in rows
+            }
+        found: dict[str, JobState] = {}
+        for row in rows:
+            job, last, nxt, digest, source, enabled, _, canary = row
+            known = held.get(job)
+            if known is not None:
+                job = known.name
+                if source == known.file:
+                    source = known.file
+                if digest == known.definition_hash:
+                    digest = known.definition_hash
+            found[job] = JobState(
+                job, shared(last), shared(nxt), digest, source, bool(enabled), None, canary
             )
-            for job, last, nxt, digest, source, enabled, updated, canary in rows
-        }
+        return found
 
     def forget_job(self, job: str) -> bool:
         """Delete the job's state row (its runs stay: history is never dropped); True if any."""

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -617,6 +618,46 @@ def test_job_states_share_one_datetime_per_instant(store: Store) -> None:
     assert states["a"].last_scheduled is states["b"].last_scheduled
     assert b.next_run is not None
     assert b.next_run.tzinfo is UTC
+
+
+class _Loaded(NamedTuple):
+    name: str
+    file: str
+    definition_hash: str
+
+
+def test_job_states_given_the_loaded_jobs_share_their_strings(store: Store) -> None:
+    """Read for the start, a row of a loaded job holds the job's own name, file and hash
+    where equal (not a copy beside it), and every field but ``updated_at`` as stored."""
+    rows = {"job-a": "hash-a", "job-b": "hash-old", "job-c": "hash-c"}
+    for name, digest in rows.items():
+        store.save_job_state(
+            job=name,
+            last_scheduled=T0,
+            next_run=T0 + timedelta(hours=1),
+            definition_hash=digest,
+            source_file=f"jobs.d/{name}.yaml",
+            enabled=name != "job-c",
+            updated_at=T0,
+            canary_left=2,
+        )
+    # Built at run time: equal to the stored texts, other objects than the rows' own.
+    held = {
+        n: _Loaded(f"job-{n[-1]}", f"jobs.d/job-{n[-1]}.yaml", f"hash-{n[-1]}")
+        for n in ("job-a", "job-b")
+    }
+    states = store.job_states(held)
+    plain = store.job_states()
+    assert set(states) == set(rows)
+    for name, state in states.items():
+        assert state == plain[name]._replace(updated_at=None)
+    a, b = states["job-a"], states["job-b"]
+    assert a.job is held["job-a"].name
+    assert next(k for k in states if k == "job-a") is held["job-a"].name
+    assert a.source_file is held["job-a"].file
+    assert a.definition_hash is held["job-a"].definition_hash
+    assert b.definition_hash == "hash-old"  # changed since: the row's own, compared at start
+    assert b.source_file is held["job-b"].file
 
 
 def test_forget_job_keeps_its_runs(store: Store) -> None:
