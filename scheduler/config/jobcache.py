@@ -47,7 +47,7 @@ from scheduler.core.job import LoadedJob
 log = structlog.get_logger("scheduler.config")
 
 CACHE_FILE = "jobs.cache"
-_FORMAT = 3
+_FORMAT = 4
 _CHUNK = 2000
 _PACKAGE = Path(__file__).resolve().parents[1]
 #: A file whose modification or change time is less than this old when it is stat'ed gets no
@@ -56,7 +56,7 @@ _PACKAGE = Path(__file__).resolve().parents[1]
 RACY_NS = 3_000_000_000
 
 #: file -> (content digest, its jobs, its stamp or None)
-Entry = tuple[str, tuple[LoadedJob, ...], int | None]
+Entry = tuple[bytes, tuple[LoadedJob, ...], int | None]
 Entries = dict[str, Entry]
 
 _STAT = struct.Struct("<QQQqq")
@@ -170,7 +170,7 @@ def _well_formed(entries: object) -> bool:
         if not (isinstance(file, str) and isinstance(value, tuple) and len(value) == 3):
             return False
         digest, jobs, stamped = value
-        if not isinstance(digest, str) or not isinstance(jobs, tuple):
+        if not isinstance(digest, bytes) or not isinstance(jobs, tuple):
             return False
         if stamped is not None and type(stamped) is not int:
             return False

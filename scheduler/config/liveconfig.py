@@ -34,7 +34,7 @@ from scheduler.core.job import LoadedJob
 
 #: (display path, content digest, its compact jobs, its stamp) for a valid file; (display
 #: path, None, (), None) for one the caller must read itself, which locates its problems.
-_Parsed = tuple[str, str | None, tuple[LoadedJob, ...], int | None]
+_Parsed = tuple[str, bytes | None, tuple[LoadedJob, ...], int | None]
 
 
 def _parse_for_cache(task: tuple[Path | str, str, FileContext]) -> _Parsed:
@@ -99,7 +99,7 @@ class LiveConfig:
         """A digest of the accepted content of every job file (changes when any does)."""
         h = hashlib.sha256()
         for name in sorted(self._files):
-            h.update(f"{name}\0{self._files[name][0]}\n".encode())
+            h.update(f"{name}\0{self._files[name][0].hex()}\n".encode())
         return h.hexdigest()[:16]
 
     def rescan(self, now: datetime) -> list[Change]:
@@ -212,7 +212,7 @@ class LiveConfig:
     def _accept(
         self,
         source: str,
-        digest: str,
+        digest: bytes,
         result: FileResult,
         entry: _FileState | None = None,
         *,
@@ -303,7 +303,7 @@ class LiveConfig:
     def _replace(
         self,
         source: str,
-        digest: str | None,
+        digest: bytes | None,
         jobs: dict[str, LoadedJob],
         entry: _FileState | None = None,
         stamp: int | None = None,

@@ -3,6 +3,7 @@ ignored (never trusted) when damaged, tampered with, or written by other code or
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import time
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from scheduler.config import jobcache, liveconfig
+from scheduler.config.defaults import Defaults
 from scheduler.config.liveconfig import LiveConfig
 from scheduler.config.project import Project, TaskRules
 from scheduler.core.catalog import FileResult
@@ -105,6 +107,32 @@ def test_other_task_rules_or_code_do_not_use_it(tmp_path: Path) -> None:
     cache = data / jobcache.CACHE_FILE
     cache.write_bytes(pickle.dumps(("another version", entries)))
     assert jobcache.load(data) == {}
+
+
+def test_a_cache_of_hex_digests_is_not_served(tmp_path: Path) -> None:
+    """Entries of the earlier form (a file's digest as hex text) are refused as a whole:
+    the files are read again, never compared against a digest of another kind."""
+    root, data, path = _setup(tmp_path)
+    salt = LiveConfig(root)._salt
+    entries: dict[str, Any] = dict(jobcache.load(data, salt))
+    assert entries
+    assert all(len(d) == 32 for d, _, _ in entries.values())  # raw SHA-256
+    jobcache.save(data, {f: (d.hex(), jobs, st) for f, (d, jobs, st) in entries.items()}, salt)
+    assert jobcache.load(data, salt) == {}
+    path.write_text(_job(3))
+    assert _loaded(root, data).jobs["a"].spec.schedule.cron == "3 * * * *"
+
+
+def test_the_generation_is_the_hex_digest_of_each_accepted_file(tmp_path: Path) -> None:
+    """The generation a watcher reports (a metric label) stays what it was for the same
+    files: each file's content digest written as hex, from a cold read or from the cache."""
+    root, data, path = _setup(tmp_path)
+    content = hashlib.sha256(path.read_bytes() + Defaults().digest.encode()).hexdigest()
+    expected = hashlib.sha256(f"{path}\0{content}\n".encode()).hexdigest()[:16]
+    cold = LiveConfig(root)
+    cold.rescan(NOW)
+    assert cold.generation == expected
+    assert _loaded(root, data).generation == expected
 
 
 class _Clock:
