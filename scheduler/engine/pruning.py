@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from scheduler.core.job import LoadedJob
-from scheduler.core.retention import Retention
+from scheduler.core.retention import Cutoffs, Retention
 from scheduler.store import Store
 from scheduler.store.prune import Prunable
 
@@ -48,7 +48,7 @@ def rules_for(jobs: Mapping[str, LoadedJob], project: Retention) -> Rules:
 
     def rule(name: str) -> Retention:
         job = jobs.get(name)
-        return project if job is None else project.over(job.spec.history)
+        return project if job is None else project.over(job.history)
 
     return rule
 
@@ -129,9 +129,15 @@ class IdlePruner:
         rules = self._rules()
         now = self._now()
         deadline = start + budget
+        # Most jobs share one rule (the project's, the same object): its cutoffs once.
+        cuts: dict[Retention, Cutoffs] = {}
         while self._todo and time.monotonic() < deadline:
             job = self._todo[-1]
-            removed = self._store.prune.delete(job, rules(job).cutoffs(now), BATCH)
+            rule = rules(job)
+            cut = cuts.get(rule)
+            if cut is None:
+                cut = cuts[rule] = rule.cutoffs(now)
+            removed = self._store.prune.delete(job, cut, BATCH)
             self._removed += removed
             self._freed = self._freed or removed > 0
             if removed < BATCH:

@@ -173,3 +173,26 @@ def test_rule_over_project_over_defaults() -> None:
 def test_history_spec_rejects_bad_durations(bad: str) -> None:
     with pytest.raises(ValidationError, match=r"duration|negative|zero"):
         HistorySpec.model_validate({"keep": bad})
+
+
+def test_each_loaded_job_follows_its_own_history_rule(tmp_path: Path) -> None:
+    """The watcher's jobs (kept compact) follow their ``history:``, and a job without one
+    the project's rule, even when a param happens to be named ``history``."""
+    from scheduler.config.liveconfig import LiveConfig
+    from scheduler.engine.pruning import rules_for
+
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    head = "task: tests.integration.e2e_tasks:fail\nschedule:\n  interval: 1h\n"
+    (jobs / "own.yaml").write_text(f"name: own\n{head}history:\n  keep_last: 5\n")
+    (jobs / "plain.yaml").write_text(f"name: plain\n{head}")
+    (jobs / "param.yaml").write_text(f"name: param\n{head}params:\n  history: 3\n")
+    config = LiveConfig(jobs)
+    config.rescan(NOW)
+    assert set(config.jobs) == {"own", "plain", "param"}
+    rules = rules_for(config.jobs, DEFAULT_RETENTION)
+    assert rules("own") == DEFAULT_RETENTION.over(HistorySpec(keep_last=5))
+    assert rules("plain") is DEFAULT_RETENTION
+    assert rules("param") is DEFAULT_RETENTION
+    assert rules("gone") is DEFAULT_RETENTION
+    assert all(job.history == job.spec.history for job in config.jobs.values())
