@@ -66,7 +66,13 @@ from scheduler.core.lint.cronfields import (
     step_messages,
 )
 from scheduler.core.lint.dst import DST_HORIZON, DstRules
-from scheduler.core.lint.pileup import PILE_UP_MAX_RUNS, PILE_UP_WINDOW, pile_ups, run_minutes
+from scheduler.core.lint.pileup import (
+    PILE_UP_MAX_RUNS,
+    PILE_UP_WINDOW,
+    RunCache,
+    pile_ups,
+    run_minutes,
+)
 
 __all__ = [
     "DST_HORIZON",
@@ -131,11 +137,11 @@ class _Linter:
         self.now = now.astimezone(UTC)
         self._leap_year = next_leap_day(self.now)
         self._dst = DstRules(self.now)
-        self._runs_of: dict[str, list[int]] = {}  # pile-up runs by schedule (run_minutes)
+        self._runs = RunCache(self.now)  # pile-up runs, kept across jobs
 
     def findings(self, job: LoadedJob) -> JobFindings:
         sched = job.spec.schedule
-        minutes = run_minutes(job, self.now, self._runs_of)
+        minutes = run_minutes(job, self._runs)
         warnings = tuple(self.job(job))
         return JobFindings(self.now, warnings, minutes, sched.timezone, sched.jitter, sched.kind)
 

@@ -25,6 +25,7 @@ class DstRules:
         self.now = now.astimezone(UTC)
         self._zones: dict[str, list[_Change]] = {}
         self._hits: dict[tuple[str, str], list[tuple[_Change, list[datetime]]]] = {}
+        self._in_window: dict[tuple[str, tuple[datetime, datetime]], list[datetime]] = {}
 
     def warnings(self, job: LoadedJob) -> list[JobFileWarning]:
         """The dst-skipped and dst-repeated warnings of ``job``."""
@@ -52,17 +53,26 @@ class DstRules:
             self._zones[zone] = _changes(ZoneInfo(zone), self.now, self.now + DST_HORIZON)
         hits = []
         for change in self._zones[zone]:
-            start, end = change.window
-            matches: list[datetime] = []
-            while len(matches) < 100:  # enough to say "collapse"; a minute list holds 60
-                found = expr.next_local(matches[-1] if matches else start - _TINY)
-                if found is None or found >= end:
-                    break
-                matches.append(found)
+            matches = self._matches(expr, change.window)
             if matches:
                 hits.append((change, matches))
         self._hits[key] = hits
         return hits
+
+    def _matches(self, expr: CronExpr, window: tuple[datetime, datetime]) -> list[datetime]:
+        """The wall-clock matches of ``expr`` in [start, end), cached: zones that change at
+        the same local time on the same night (most of Europe, North America) share them."""
+        key = (expr.text, window)
+        found = self._in_window.get(key)
+        if found is None:
+            start, end = window
+            found = self._in_window[key] = []
+            while len(found) < 100:  # enough to say "collapse"; a minute list holds 60
+                match = expr.next_local(found[-1] if found else start - _TINY)
+                if match is None or match >= end:
+                    break
+                found.append(match)
+        return found
 
     def _dst_at(self, job: LoadedJob, local: datetime) -> list[JobFileWarning]:
         tz = job.timezone
