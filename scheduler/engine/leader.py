@@ -164,32 +164,6 @@ class RedisLease:
         return bool(self._release(keys=[LEASE_KEY], args=[token]))
 
 
-#: Entries per HSCAN step when reading every job's shared point.
-SCAN_COUNT = 5000
-
-
-def shared_last_dispatched(conn: redis.Redis) -> dict[str, datetime]:
-    """Each job's latest dispatched scheduled instant, as every watcher's dispatches wrote it.
-
-    A takeover reads all of them (100,000 at scale): one conversion per distinct instant,
-    since many jobs share theirs, and none of the per-entry helpers. Read a few thousand
-    at a time: the whole hash's reply held at once beside the result was a tenth of the
-    peak memory of a restart."""
-    from datetime import UTC
-
-    out: dict[str, datetime] = {}
-    instants: dict[bytes | str, datetime] = {}
-    for job, ms in conn.hscan_iter(LAST_DISPATCHED_KEY, count=SCAN_COUNT):
-        instant = instants.get(ms)
-        try:
-            if instant is None:
-                instant = instants[ms] = datetime.fromtimestamp(int(ms) / 1000, UTC)
-            out[job.decode() if isinstance(job, bytes) else job] = instant
-        except ValueError:  # not written by this version (UnicodeDecodeError is one too)
-            continue
-    return out
-
-
 class LeaderElector:
     """Decides, at each ``tick``, whether this watcher leads; logs every change of role.
 

@@ -21,7 +21,8 @@ from scheduler.core.runs import RunStatus, run_id
 from scheduler.engine import pauses
 from scheduler.engine.bursts import PREPARE_AHEAD
 from scheduler.engine.dispatch import BURST_PREFIX, MARKER_PREFIX, STAGE_PREFIX, Dispatcher
-from scheduler.engine.leader import LEASE_KEY, shared_last_dispatched
+from scheduler.engine.leader import LEASE_KEY
+from scheduler.engine.points import shared_last_dispatched
 from scheduler.engine.watcher import Watcher, WatcherOptions
 from scheduler.store import Store
 from tests.integration.test_dispatch_staged import queued, request

@@ -15,7 +15,8 @@ from rq.job import Job
 
 from scheduler.core.runs import RunRequest, RunTrigger, iso_utc, run_id
 from scheduler.engine.dispatch import CLAIM_CHUNK, STAGE_PREFIX, Dispatcher
-from scheduler.engine.leader import LAST_DISPATCHED_KEY, LEASE_KEY, shared_last_dispatched
+from scheduler.engine.leader import LAST_DISPATCHED_KEY, LEASE_KEY
+from scheduler.engine.points import shared_last_dispatched
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

@@ -21,8 +21,8 @@ from scheduler.engine.leader import (
     LeaderElector,
     RedisLease,
     Role,
-    shared_last_dispatched,
 )
+from scheduler.engine.points import shared_last_dispatched
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

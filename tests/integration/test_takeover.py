@@ -6,15 +6,17 @@ and SQLite, a job due every second.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
 import redis
 from structlog.testing import capture_logs
 
-from scheduler.engine.leader import shared_last_dispatched
+from scheduler.engine.leader import LAST_DISPATCHED_KEY
+from scheduler.engine.points import shared_last_dispatched
 from scheduler.engine.watcher import Watcher
+from scheduler.store import Store
 from tests.integration.helpers import wait_for
 from tests.integration.test_lease_kept import JOB, assert_kept, sent, watcher_thread
 
@@ -84,3 +86,24 @@ def test_a_restarted_leader_has_no_point_to_publish_that_it_shared_before(
     with watcher_thread(tmp_path, redis_conn, "a", slow=after_startup) as again:
         assert again.ready.wait(10)
     assert moved_at_start == [[]]
+
+
+def test_a_restarted_leader_resumes_from_a_shared_point_later_than_its_records(
+    tmp_path: Path, redis_conn: redis.Redis
+) -> None:
+    """Another watcher led while this one was down: the restart takes the later shared
+    point into its records, so it does not dispatch again what the other one did."""
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "far.yaml").write_text(FAR_JOB)
+    with watcher_thread(tmp_path, redis_conn, "a") as a:
+        assert a.ready.wait(10)
+        first = wait_for(lambda: shared_last_dispatched(redis_conn).get("far"), timeout=10)
+    later = first + timedelta(hours=1)
+    redis_conn.hset(LAST_DISPATCHED_KEY, "far", int(later.timestamp() * 1000))
+    with watcher_thread(tmp_path, redis_conn, "a") as again:
+        assert again.ready.wait(10)
+        assert again.progress.last("far") == later
+    with Store(tmp_path / "a" / "scheduler.db") as store:
+        last = store.job_states()["far"].last_scheduled
+    assert last is not None
+    assert last >= later
