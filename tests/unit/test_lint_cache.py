@@ -21,7 +21,7 @@ import pytest
 from scheduler.config.loader import parse_job_documents
 from scheduler.core.catalog import build_catalog
 from scheduler.core.job import LoadedJob
-from scheduler.core.lint import PILE_UP_MAX_RUNS, PILE_UP_WINDOW, lint_catalog
+from scheduler.core.lint import PILE_UP_MAX_RUNS, PILE_UP_WINDOW, lint_catalog, lint_job
 from scheduler.core.lint.pileup import RunCache, run_minutes
 from scheduler.core.schedule import Jitter
 
@@ -109,3 +109,22 @@ def test_same_cron_in_zones_changing_together_names_each_zone():
 
 def _join(pairs: list[tuple[str, str]]) -> str:
     return "---\n".join(document(f"j{i}", s, z) for i, (s, z) in enumerate(pairs))
+
+
+@pytest.mark.parametrize(
+    ("expr", "skipped"),
+    [
+        ("30 2 29 3 *", True),
+        ("30 1-3 29 3 *", True),
+        ("30 0/2 29 3 *", True),
+        ("30 9,2 29 3 *", True),
+        ("30 1-3/2 29 3 *", False),
+        ("30 3-23 29 3 *", False),
+    ],
+)
+def test_dst_skipped_by_hours_of_an_engine_expression(expr, skipped):
+    """Day-of-month restricted (the cron engine's path): an hour field that cannot reach the
+    02:00-02:59 gap of Paris on 2026-03-29 gives no warning; one that can, does."""
+    job = jobs_of([(f"cron: '{expr}'", "Europe/Paris")])[0]
+    found = [w.code for w in lint_job(job, datetime(2026, 1, 1, tzinfo=UTC))]
+    assert ("dst-skipped" in found) is skipped, found

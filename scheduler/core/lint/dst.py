@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from scheduler.core.cronexpr import CronExpr, parse_cron
@@ -16,6 +18,7 @@ from scheduler.core.localtime import exists, first_instant, next_offset_change, 
 
 DST_HORIZON = timedelta(days=365)
 _TINY = timedelta(microseconds=1)
+_PLAIN_ITEM = re.compile(r"^(\d+)(?:-(\d+))?(?:/(\d+))?$")
 
 
 class DstRules:
@@ -67,6 +70,9 @@ class DstRules:
         if found is None:
             start, end = window
             found = self._in_window[key] = []
+            hours = _plain_hours(expr.fields[1])
+            if hours is not None and hours.isdisjoint(_hours_within(start, end)):
+                return found  # the expression's hours miss the window: no engine search
             while len(found) < 100:  # enough to say "collapse"; a minute list holds 60
                 match = expr.next_local(found[-1] if found else start - _TINY)
                 if match is None or match >= end:
@@ -117,6 +123,34 @@ class _Change:
         """The naive local times skipped (gap) or repeated (overlap): [start, end)."""
         wall = self.instant.replace(tzinfo=None)
         return wall + min(self.before, self.after), wall + max(self.before, self.after)
+
+
+def _hours_within(start: datetime, end: datetime) -> set[int]:
+    """The hours of the day that some wall-clock time in [start, end) falls in."""
+    hours: set[int] = set()
+    t = start.replace(minute=0, second=0, microsecond=0)
+    while t < end and len(hours) < 24:
+        hours.add(t.hour)
+        t += timedelta(hours=1)
+    return hours
+
+
+@lru_cache(maxsize=4096)
+def _plain_hours(field: str) -> frozenset[int] | None:
+    """The hours an hour field of numbers, ascending ranges and steps names; None for any
+    other syntax (``*``, a range that wraps past midnight), which the cron engine decides."""
+    hours: set[int] = set()
+    for item in field.split(","):
+        m = _PLAIN_ITEM.match(item)
+        if m is None:
+            return None
+        first = int(m.group(1))
+        last = int(m.group(2)) if m.group(2) else 23 if m.group(3) else first
+        step = int(m.group(3) or 1)
+        if not 0 <= first <= last <= 23 or step < 1:
+            return None
+        hours.update(range(first, last + 1, step))
+    return frozenset(hours)
 
 
 def _changes(tz: tzinfo, start: datetime, stop: datetime) -> list[_Change]:
