@@ -374,3 +374,21 @@ def test_version_grows_with_every_change_and_not_with_pops() -> None:
     assert queue.version > v1
     queue.remove("b")  # nothing left to remove: no change
     assert queue.version == v1 + 1
+
+
+def test_jobs_due_at_one_instant_share_one_object_for_it() -> None:
+    """Equal UTC instants (built apart) are held once; another zone's stays as given, and
+    the queue gives each job's instant back equal to what was set."""
+    q = DueQueue()
+    paris = timezone(timedelta(hours=1))
+    q.set("a", at(5))
+    q.set("b", at(5))
+    q.set("c", at(5).astimezone(paris))
+    a, b, c = q.get("a"), q.get("b"), q.get("c")
+    assert a == b == c == at(5)
+    assert a is b
+    assert c is not None
+    assert c.tzinfo is paris
+    q.set("b", at(6))
+    assert q.get("b") == at(6)
+    assert q.pop_due(at(5)) == [DueRun(at(5), "a"), DueRun(at(5), "c")]
