@@ -5,7 +5,10 @@ The watcher prunes only while it would otherwise sleep: :meth:`IdlePruner.step` 
 the idle time before the next due instant (less a margin), spends at most a small part of
 it, in batches of :data:`BATCH` rows (one short transaction each), and then gives the freed
 pages back to the file system (``PRAGMA incremental_vacuum``). A pass over every job starts
-every :data:`PASS_EVERY`; a pass with much to remove goes on over many idle moments.
+every :data:`PASS_EVERY`; a pass with much to remove goes on over many idle moments. A pass
+first reads which jobs have anything past their rule (none, when no run is older than the
+loosest rule's cutoff; else per job, :data:`SCAN` jobs a read): a job within its rule gets
+no write transaction.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ log = structlog.get_logger("scheduler.prune")
 
 #: Rows removed per transaction (a few milliseconds of write lock).
 BATCH = 500
+#: Jobs looked at per read of a pass (a few milliseconds at 3 runs a job).
+SCAN = 5_000
 #: Free pages given back per vacuum step (4 KiB each).
 VACUUM_PAGES = 2_000
 #: How often a pass over every job's runs starts.
@@ -42,15 +47,56 @@ IDLE_MARGIN_S = 0.5
 Rules = Callable[[str], Retention]
 
 
-def rules_for(jobs: Mapping[str, LoadedJob], project: Retention) -> Rules:
+class JobRules:
     """Each job's rule: its ``history:`` over the project's; a job no longer defined (its
     runs still recorded) follows the project's."""
 
-    def rule(name: str) -> Retention:
-        job = jobs.get(name)
-        return project if job is None else project.over(job.history)
+    def __init__(self, jobs: Mapping[str, LoadedJob], project: Retention) -> None:
+        self._jobs = jobs
+        self._project = project
 
-    return rule
+    def __call__(self, name: str) -> Retention:
+        job = self._jobs.get(name)
+        return self._project if job is None else self._project.over(job.history)
+
+    def latest_cutoff(self, now: datetime) -> str:
+        """The latest instant before which any job's rule lets a run go at ``now``: a run
+        scheduled at or after it stays, whatever its job."""
+        rules = {self._project}
+        for job in self._jobs.values():
+            spec = job.history
+            if spec is not None:
+                rules.add(self._project.over(spec))
+        return max(max(c.ended_before, c.failed_before) for c in (r.cutoffs(now) for r in rules))
+
+
+def rules_for(jobs: Mapping[str, LoadedJob], project: Retention) -> Rules:
+    """Each job's rule (see :class:`JobRules`)."""
+    return JobRules(jobs, project)
+
+
+def _cutoffs(rules: Rules, now: datetime) -> Callable[[str], Cutoffs]:
+    """Each job's cutoffs at ``now``; most jobs share one rule (the project's, the same
+    object), whose cutoffs are worked out once."""
+    cuts: dict[Retention, Cutoffs] = {}
+
+    def cut_of(job: str) -> Cutoffs:
+        rule = rules(job)
+        cut = cuts.get(rule)
+        if cut is None:
+            cut = cuts[rule] = rule.cutoffs(now)
+        return cut
+
+    return cut_of
+
+
+def _may_prune(store: Store, rules: Rules, now: datetime) -> bool:
+    """Whether any recorded run is older than the latest cutoff of any rule: when none is
+    (every run within its retention, the usual case), a pass has nothing to look at."""
+    if not isinstance(rules, JobRules):
+        return True
+    oldest = store.prune.oldest()
+    return oldest is not None and oldest < rules.latest_cutoff(now)
 
 
 @dataclass(frozen=True)
@@ -79,8 +125,10 @@ def prune_now(store: Store, rules: Rules, now: datetime, *, dry_run: bool) -> Pr
     """Apply (or, ``dry_run``, count) every job's rule at ``now``, to the end."""
     before = store.path.stat().st_size
     found = []
-    for job in store.prune.jobs():
-        cut = rules(job).cutoffs(now)
+    cut_of = _cutoffs(rules, now)
+    pending = store.prune.pending(cut_of, None, -1)[0] if _may_prune(store, rules, now) else []
+    for job in pending:
+        cut = cut_of(job)
         due = store.prune.count(job, cut)
         if due.total == 0:
             continue
@@ -102,7 +150,9 @@ class IdlePruner:
         self._store = store
         self._rules = rules
         self._now = clock
-        self._todo: list[str] = []
+        self._todo: list[str] = []  # jobs found past their rule, the next one last
+        self._scanning = False  # a pass is looking for such jobs, after self._after
+        self._after: str | None = None
         self._next_pass = time.monotonic() + 30.0  # start-up has more urgent work
         self._removed = 0
         self._freed = False
@@ -117,33 +167,35 @@ class IdlePruner:
             self._step(start, budget)
         except sqlite3.Error:
             self._todo.clear()  # the file refuses writes: the records keeper reports it
+            self._scanning = False
         return time.monotonic() - start
 
     def _step(self, start: float, budget: float) -> None:
-        if not self._todo:
+        if not self._todo and not self._scanning:
             if start < self._next_pass:
                 return
             self._next_pass = start + PASS_EVERY.total_seconds()
-            self._todo = list(reversed(self._store.prune.jobs()))
             self._removed = 0
-        rules = self._rules()
-        now = self._now()
+            self._scanning, self._after = _may_prune(self._store, self._rules(), self._now()), None
+        cut_of = _cutoffs(self._rules(), self._now())
         deadline = start + budget
-        # Most jobs share one rule (the project's, the same object): its cutoffs once.
-        cuts: dict[Retention, Cutoffs] = {}
-        while self._todo and time.monotonic() < deadline:
-            job = self._todo[-1]
-            rule = rules(job)
-            cut = cuts.get(rule)
-            if cut is None:
-                cut = cuts[rule] = rule.cutoffs(now)
-            removed = self._store.prune.delete(job, cut, BATCH)
-            self._removed += removed
-            self._freed = self._freed or removed > 0
-            if removed < BATCH:
-                self._todo.pop()
+        while time.monotonic() < deadline:
+            if self._todo:
+                job = self._todo[-1]
+                removed = self._store.prune.delete(job, cut_of(job), BATCH)
+                self._removed += removed
+                self._freed = self._freed or removed > 0
+                if removed < BATCH:
+                    self._todo.pop()
+            elif self._scanning:
+                # Only the jobs past their rule get a write transaction (see Prune.pending).
+                found, self._after = self._store.prune.pending(cut_of, self._after, SCAN)
+                self._scanning = self._after is not None
+                self._todo = list(reversed(found))
+            else:
+                break
         if self._freed and time.monotonic() < deadline:
             self._freed = self._store.prune.vacuum(VACUUM_PAGES) > 0
-        if not self._todo and self._removed:
+        if not self._todo and not self._scanning and self._removed:
             log.info("records.pruned", runs=self._removed)
             self._removed = 0

@@ -10,6 +10,7 @@ there and does not bring the row back (see :mod:`.entries`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from scheduler.core.retention import Cutoffs
@@ -22,6 +23,15 @@ _ENDED = tuple(sorted(s.value for s in (RunStatus.succeeded, RunStatus.skipped, 
 _FAILED = RunStatus.failed.value
 
 _JOBS = f"{JOB_NAMES} SELECT job FROM names WHERE job IS NOT NULL"
+#: Per job, in name order: its runs, and the earliest scheduled instant of its ended runs
+#: and of its failed ones (one pass over ``runs_job_status_scheduled``, no table rows).
+_OLDEST = (
+    "SELECT job, COUNT(*), MIN(CASE WHEN status IN (?1, ?2, ?3) THEN scheduled_for END),"
+    " MIN(CASE WHEN status = ?4 THEN scheduled_for END) FROM runs WHERE {after}"
+    " GROUP BY job ORDER BY job LIMIT ?6"
+)
+_OLDEST_FIRST = _OLDEST.format(after="job IS NOT NULL AND ?5 IS NULL")
+_OLDEST_AFTER = _OLDEST.format(after="job > ?5")
 _CANDIDATES = (
     "SELECT id, scheduled_for FROM runs WHERE job = ?1 AND status IN (?2, ?3, ?4)"
     " AND scheduled_for < ?5 UNION ALL SELECT id, scheduled_for FROM runs"
@@ -53,6 +63,37 @@ class Prune:
     def jobs(self) -> list[str]:
         """Every job name that has runs recorded, in name order."""
         return [row[0] for row in self._conn.execute(_JOBS)]
+
+    def oldest(self) -> str | None:
+        """The earliest scheduled instant of any run (ISO-8601 UTC); None with no runs."""
+        row = self._conn.execute("SELECT MIN(scheduled_for) FROM runs").fetchone()
+        return None if row is None else row[0]
+
+    def pending(
+        self, cut_of: Callable[[str], Cutoffs], after: str | None, limit: int
+    ) -> tuple[list[str], str | None]:
+        """Of up to ``limit`` jobs with runs, in name order after ``after`` (None: from the
+        first), those that may have runs their ``cut_of(job)`` lets go; and the last job
+        looked at, None when none is left. One read, no write lock: a pass over jobs within
+        their retention (the usual case) never opens a write transaction.
+
+        Never leaves out a job :meth:`delete` would remove runs of: a run goes only when it
+        has ended, is scheduled before its status's cutoff and is not among the last
+        ``keep_last``, so a job with no more runs than that, or with no ended run scheduled
+        before its cutoff, has nothing to go.
+        """
+        sql = _OLDEST_FIRST if after is None else _OLDEST_AFTER
+        rows = self._conn.execute(sql, (*_ENDED, _FAILED, after, limit)).fetchall()
+        found = []
+        for job, runs, ended, failed in rows:
+            cut = cut_of(job)
+            if cut.keep_last and runs <= cut.keep_last:
+                continue
+            if (ended is not None and ended < cut.ended_before) or (
+                failed is not None and failed < cut.failed_before
+            ):
+                found.append(job)
+        return found, (rows[-1][0] if len(rows) == limit else None)
 
     def _bounds(self, job: str, cut: Cutoffs) -> tuple[object, ...] | None:
         """The parameters of ``_CANDIDATES`` for ``job``; None when nothing may go."""

@@ -4,6 +4,7 @@ incremental vacuum, the guard against pruned runs coming back, and idle-time pru
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,9 +13,9 @@ import pytest
 from pydantic import ValidationError
 
 from scheduler.core.policyspecs import HistorySpec
-from scheduler.core.retention import DEFAULT_RETENTION, Retention
+from scheduler.core.retention import DEFAULT_RETENTION, Cutoffs, Retention
 from scheduler.core.runs import EventKind, RunEvent, RunStatus, RunTrigger, iso_utc, run_id
-from scheduler.engine.pruning import BATCH, IdlePruner, prune_now
+from scheduler.engine.pruning import BATCH, IdlePruner, Rules, prune_now, rules_for
 from scheduler.store import Store
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -196,3 +197,71 @@ def test_each_loaded_job_follows_its_own_history_rule(tmp_path: Path) -> None:
     assert rules("param") is DEFAULT_RETENTION
     assert rules("gone") is DEFAULT_RETENTION
     assert all(job.history == job.spec.history for job in config.jobs.values())
+
+
+def run_pass(store: Store, rules: Callable[[], Rules]) -> list[str]:
+    """One idle pass to its end; the jobs it opened a write transaction for."""
+    written: list[str] = []
+    delete = store.prune.delete
+
+    def spy(job: str, cut: Cutoffs, limit: int) -> int:
+        written.append(job)
+        return delete(job, cut, limit)
+
+    store.prune.delete = spy  # type: ignore[method-assign]
+    pruner = IdlePruner(store, rules, lambda: NOW)
+    pruner._next_pass = 0.0  # no start-up delay in a test
+    for _ in range(100):
+        pruner.step(1.0)
+        if not pruner._todo and not pruner._scanning:
+            break
+    return written
+
+
+def test_a_pass_writes_only_for_jobs_past_their_rule(tmp_path: Path) -> None:
+    """In one pass a job past its rule is pruned and the jobs within theirs are untouched,
+    without a write transaction: more runs than keep_last but all recent, old runs but no
+    more than keep_last, failed runs past keep but within keep_failed, or a job's own
+    shorter ``history:`` that the project's rule alone would not reach."""
+    from scheduler.config.liveconfig import LiveConfig
+
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    head = "task: tests.integration.e2e_tasks:fail\nschedule:\n  interval: 1h\n"
+    (jobs / "short.yaml").write_text(f"name: short\n{head}history:\n  keep: 2d\n")
+    config = LiveConfig(jobs)
+    config.rescan(NOW)
+    hours = [NOW - n * timedelta(hours=1) for n in range(1, 21)]
+    with Store(tmp_path / "s.db") as store:
+        seed(store, "recent", hours, RunStatus.succeeded)  # over keep_last by count only
+        seed(store, "few", [NOW - 50 * DAY, NOW - 60 * DAY], RunStatus.succeeded)
+        seed(store, "failed", [NOW - 20 * DAY - n * DAY for n in range(5)], RunStatus.failed)
+        seed(store, "old", [NOW - 20 * DAY - n * DAY for n in range(5)], RunStatus.succeeded)
+        seed(store, "short", [NOW - n * DAY for n in range(1, 6)], RunStatus.succeeded)
+        counts = {job: store.count_runs(job) for job in store.prune.jobs()}
+
+        written = run_pass(store, lambda: lambda _job: RULE)
+        assert sorted(set(written)) == ["old"]
+        assert store.count_runs("old") == 3
+        assert {job: store.count_runs(job) for job in counts if job != "old"} == {
+            job: n for job, n in counts.items() if job != "old"
+        }
+
+        project = Retention(keep=100 * DAY, keep_failed=100 * DAY, keep_last=0)
+        written = run_pass(store, lambda: rules_for(config.jobs, project))
+        assert sorted(set(written)) == ["short"]
+        assert [at for at, _ in statuses(store, "short")] == [NOW - 2 * DAY, NOW - DAY]
+
+
+def test_a_pass_with_every_run_within_its_rule_writes_nothing(tmp_path: Path) -> None:
+    """Runs all newer than the loosest rule's cutoff: the pass removes nothing and opens no
+    write transaction, whatever their number."""
+    with Store(tmp_path / "s.db") as store:
+        for job in ("a", "b"):
+            seed(store, job, [NOW - n * timedelta(hours=1) for n in range(1, 11)], RunStatus.failed)
+        project = Retention(keep=DAY, keep_failed=2 * DAY, keep_last=0)
+        assert run_pass(store, lambda: rules_for({}, project)) == []
+        assert store.count_runs() == 20
+        seed(store, "b", [NOW - 3 * DAY], RunStatus.failed)
+        assert set(run_pass(store, lambda: rules_for({}, project))) == {"b"}
+        assert store.count_runs() == 20
