@@ -10,9 +10,11 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
+import pytest
 import redis
 from structlog.testing import capture_logs
 
+from scheduler.engine import handover, watcher
 from scheduler.engine.leader import LAST_DISPATCHED_KEY
 from scheduler.engine.points import shared_last_dispatched
 from scheduler.engine.watcher import Watcher
@@ -107,3 +109,27 @@ def test_a_restarted_leader_resumes_from_a_shared_point_later_than_its_records(
         last = store.job_states()["far"].last_scheduled
     assert last is not None
     assert last >= later
+
+
+def test_a_cold_start_shares_every_jobs_point_over_several_script_calls(
+    tmp_path: Path, redis_conn: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a cold start every job's point moved; they go out a batch per script call (one
+    call for 100,000 packed a 45 MB command), and every batch of the first heartbeat lands:
+    with no second heartbeat, none is left to publish."""
+    monkeypatch.setattr(handover, "_POINTS_PER_CALL", 3)
+    monkeypatch.setattr(watcher, "HEARTBEAT_EVERY", 3600.0)  # the first turn's beat only
+    (tmp_path / "jobs").mkdir()
+    names = [f"far-{i}" for i in range(8)]
+    for name in names:
+        (tmp_path / "jobs" / f"{name}.yaml").write_text(
+            FAR_JOB.replace("name: far", f"name: {name}")
+        )
+    with watcher_thread(tmp_path, redis_conn, "a") as a:
+        assert a.ready.wait(10)
+        wait_for(
+            lambda: set(names) <= set(shared_last_dispatched(redis_conn)),
+            timeout=10,
+            message="every job's point shared",
+        )
+        wait_for(lambda: a.progress.moved() == [], timeout=5, message="none left to publish")
