@@ -17,8 +17,13 @@ def worker_pid() -> int:
 
 
 def sleep_then_touch(seconds: float, started: str, done: str) -> str:
-    """Write this process's id to ``started``, sleep, then create ``done``."""
-    Path(started).write_text(str(os.getpid()))
+    """Write this process's id to ``started``, sleep, then create ``done``.
+
+    ``started`` appears with the id in it (written aside, then renamed): a test that waits
+    for it to exist read it empty once, between its creation and the write."""
+    aside = Path(f"{started}.tmp")
+    aside.write_text(str(os.getpid()))
+    aside.replace(started)
     time.sleep(seconds)
     Path(done).touch()
     return done
