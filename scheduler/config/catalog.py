@@ -7,7 +7,6 @@ places, and the file holding it is rejected as a whole (as the watcher would).
 
 from __future__ import annotations
 
-import gc
 import os
 import stat
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from scheduler.config.defaults import (
     is_defaults_file,
     parse_defaults,
 )
+from scheduler.config.gcpause import paused_gc
 from scheduler.config.loader import FileContext, parse_job_documents
 from scheduler.config.parsepool import in_workers, pool_size
 from scheduler.config.project import Project, TaskRules
@@ -294,13 +294,8 @@ def load_paths(
     """
     # A big tree's jobs are built here with next to no cycle among them: the collector's
     # passes over the growing heap would free nothing (a tenth of the time at 10k files).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         return _load_paths(paths, now, project)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _load_paths(paths: Sequence[Path], now: datetime | None, project: Project | None) -> Catalog:

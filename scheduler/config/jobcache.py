@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import gc
 import hashlib
 import os
 import pickle
 import struct
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from zoneinfo import ZoneInfo
 import pydantic
 import structlog
 
+from scheduler.config.gcpause import paused_gc
 from scheduler.core.job import LoadedJob
 
 log = structlog.get_logger("scheduler.config")
@@ -148,19 +148,6 @@ def save(data_dir: Path, entries: Mapping[str, Entry], salt: str = "") -> None:
 
 def _version(salt: str) -> str:
     return code_version() + ":" + hashlib.sha256(salt.encode()).hexdigest()[:16]
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection inside: building 100,000 jobs' objects would otherwise
-    run the collector over the growing heap hundreds of times (it is what costs most)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _well_formed(entries: object) -> bool:

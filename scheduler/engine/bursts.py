@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 
-from scheduler.config.jobcache import paused_gc
+from scheduler.config.gcpause import paused_gc
 from scheduler.config.liveconfig import LiveConfig
 from scheduler.core.catchup import late_beyond
 from scheduler.core.clock import Clock

@@ -30,7 +30,8 @@ from typing import Any
 import redis
 import structlog
 
-from scheduler.config.jobcache import Entries, paused_gc
+from scheduler.config.gcpause import paused_gc
+from scheduler.config.jobcache import Entries
 from scheduler.config.liveconfig import LiveConfig
 from scheduler.core.catchup import DEFAULT_GRACE
 from scheduler.core.clock import Clock
