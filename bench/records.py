@@ -57,9 +57,11 @@ def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat()
 
 
-def rows_of(j: int, per_job: int, end_at: datetime = END) -> list[tuple[object, ...]]:
+def rows_of(
+    j: int, per_job: int, end_at: datetime = END, name_of: Callable[[int], str] = job_name
+) -> list[tuple[object, ...]]:
     """One job's runs, oldest first: 90% succeeded, 5% failed (with a traceback), 5% skipped."""
-    name = job_name(j)
+    name = name_of(j)
     end = end_at.timestamp() - j  # jobs a second apart
     out = []
     for k in range(per_job):
@@ -89,11 +91,21 @@ def rows_of(j: int, per_job: int, end_at: datetime = END) -> list[tuple[object, 
     return out
 
 
-def generate(path: Path, rows: int, jobs: int, end_at: datetime = END) -> float:
-    """Fill a new records file; returns the seconds it took."""
+def generate(
+    path: Path,
+    rows: int,
+    jobs: int,
+    end_at: datetime = END,
+    *,
+    name_of: Callable[[int], str] = job_name,
+    add: bool = False,
+) -> float:
+    """Fill a new records file (``add``: add the runs to an existing one, whose job states
+    a watcher wrote, none written here); returns the seconds it took."""
     start = time.perf_counter()
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    if not add:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
     Store(path).close()  # the real schema, indexes and auto_vacuum
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=DELETE")
@@ -109,18 +121,21 @@ def generate(path: Path, rows: int, jobs: int, end_at: datetime = END) -> float:
         conn.execute(f"DROP INDEX {name}")
     per_job = rows // jobs
     insert = f"INSERT INTO runs ({COLUMNS}) VALUES ({', '.join('?' * 17)})"
+    report = max(500, jobs // 20 // 500 * 500)  # some twenty lines, whatever the size
     conn.execute("BEGIN")
     for j in range(jobs):
-        conn.executemany(insert, rows_of(j, per_job, end_at))
+        conn.executemany(insert, rows_of(j, per_job, end_at, name_of))
         if j % 500 == 499:
             conn.execute("COMMIT")
             conn.execute("BEGIN")
+        if j % report == report - 1:
             print(f"  {(j + 1) * per_job:,} rows, {time.perf_counter() - start:.0f} s", flush=True)
-    conn.execute(
-        "INSERT INTO job_state (job, last_scheduled, next_run, definition_hash, enabled,"
-        " updated_at) SELECT job, MAX(scheduled_for), MAX(scheduled_for), 'x', 1,"
-        " MAX(scheduled_for) FROM runs GROUP BY job"
-    )
+    if not add:
+        conn.execute(
+            "INSERT INTO job_state (job, last_scheduled, next_run, definition_hash, enabled,"
+            " updated_at) SELECT job, MAX(scheduled_for), MAX(scheduled_for), 'x', 1,"
+            " MAX(scheduled_for) FROM runs GROUP BY job"
+        )
     conn.execute("COMMIT")
     for _, sql in indexes:
         conn.execute(sql)
