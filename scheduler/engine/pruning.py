@@ -59,15 +59,28 @@ class JobRules:
         job = self._jobs.get(name)
         return self._project if job is None else self._project.over(job.history)
 
-    def latest_cutoff(self, now: datetime) -> str:
-        """The latest instant before which any job's rule lets a run go at ``now``: a run
-        scheduled at or after it stays, whatever its job."""
+    def _distinct(self) -> set[Retention]:
         rules = {self._project}
         for job in self._jobs.values():
             spec = job.history
             if spec is not None:
                 rules.add(self._project.over(spec))
-        return max(max(c.ended_before, c.failed_before) for c in (r.cutoffs(now) for r in rules))
+        return rules
+
+    def latest_cutoff(self, now: datetime) -> str:
+        """The latest instant before which any job's rule lets a run go at ``now``: a run
+        scheduled at or after it stays, whatever its job."""
+        cuts = (r.cutoffs(now) for r in self._distinct())
+        return max(max(c.ended_before, c.failed_before) for c in cuts)
+
+    def fewest_kept(self) -> int:
+        """The lowest ``keep_last`` of any job's rule: a job with no more runs keeps all."""
+        return min(r.keep_last for r in self._distinct())
+
+
+def _kept(rules: Rules) -> int:
+    """How many runs every job keeps whatever their age (0: unknown, or none)."""
+    return rules.fewest_kept() if isinstance(rules, JobRules) else 0
 
 
 def rules_for(jobs: Mapping[str, LoadedJob], project: Retention) -> Rules:
@@ -126,7 +139,11 @@ def prune_now(store: Store, rules: Rules, now: datetime, *, dry_run: bool) -> Pr
     before = store.path.stat().st_size
     found = []
     cut_of = _cutoffs(rules, now)
-    pending = store.prune.pending(cut_of, None, -1)[0] if _may_prune(store, rules, now) else []
+    pending = (
+        store.prune.pending(cut_of, None, -1, kept=_kept(rules))[0]
+        if _may_prune(store, rules, now)
+        else []
+    )
     for job in pending:
         cut = cut_of(job)
         due = store.prune.count(job, cut)
@@ -153,6 +170,7 @@ class IdlePruner:
         self._todo: list[str] = []  # jobs found past their rule, the next one last
         self._scanning = False  # a pass is looking for such jobs, after self._after
         self._after: str | None = None
+        self._kept = 0  # no rule of the pass keeps fewer of a job's runs
         self._next_pass = time.monotonic() + 30.0  # start-up has more urgent work
         self._removed = 0
         self._freed = False
@@ -176,7 +194,10 @@ class IdlePruner:
                 return
             self._next_pass = start + PASS_EVERY.total_seconds()
             self._removed = 0
-            self._scanning, self._after = _may_prune(self._store, self._rules(), self._now()), None
+            rules = self._rules()
+            self._scanning, self._after = _may_prune(self._store, rules, self._now()), None
+            # For the pass (a job reloaded meanwhile with a lower keep_last waits for the next).
+            self._kept = _kept(rules) if self._scanning else 0
         cut_of = _cutoffs(self._rules(), self._now())
         deadline = start + budget
         while time.monotonic() < deadline:
@@ -189,7 +210,9 @@ class IdlePruner:
                     self._todo.pop()
             elif self._scanning:
                 # Only the jobs past their rule get a write transaction (see Prune.pending).
-                found, self._after = self._store.prune.pending(cut_of, self._after, SCAN)
+                found, self._after = self._store.prune.pending(
+                    cut_of, self._after, SCAN, kept=self._kept
+                )
                 self._scanning = self._after is not None
                 self._todo = list(reversed(found))
             else:

@@ -30,8 +30,23 @@ _OLDEST = (
     " MIN(CASE WHEN status = ?4 THEN scheduled_for END) FROM runs WHERE {after}"
     " GROUP BY job ORDER BY job LIMIT ?6"
 )
-_OLDEST_FIRST = _OLDEST.format(after="job IS NOT NULL AND ?5 IS NULL")
-_OLDEST_AFTER = _OLDEST.format(after="job > ?5")
+#: The same for the jobs of a page with more than ?7 runs, and the page's last job (where
+#: the next page starts) and size whatever its runs: a count per job over ``runs_job_time``,
+#: then four index seeks per job that has more, instead of every run's status and instant
+#: (a pass at 100,000 jobs x 3 runs: 0.33 -> 0.09 s of CPU).
+_MORE_THAN = (
+    "WITH page AS (SELECT job, COUNT(*) AS n FROM runs WHERE {after} GROUP BY job"
+    " ORDER BY job LIMIT ?6) SELECT job, n,"
+    " (SELECT MIN(scheduled_for) FROM runs AS r WHERE r.job = page.job"
+    " AND r.status IN (?1, ?2, ?3)),"
+    " (SELECT MIN(scheduled_for) FROM runs AS r WHERE r.job = page.job AND r.status = ?4),"
+    " (SELECT COUNT(*) FROM page) FROM page"
+    " WHERE n > ?7 OR job = (SELECT MAX(job) FROM page) ORDER BY job"
+)
+_FIRST = "job IS NOT NULL AND ?5 IS NULL"
+_AFTER = "job > ?5"
+_OLDEST_FIRST, _OLDEST_AFTER = _OLDEST.format(after=_FIRST), _OLDEST.format(after=_AFTER)
+_MORE_FIRST, _MORE_AFTER = _MORE_THAN.format(after=_FIRST), _MORE_THAN.format(after=_AFTER)
 _CANDIDATES = (
     "SELECT id, scheduled_for FROM runs WHERE job = ?1 AND status IN (?2, ?3, ?4)"
     " AND scheduled_for < ?5 UNION ALL SELECT id, scheduled_for FROM runs"
@@ -70,20 +85,34 @@ class Prune:
         return None if row is None else row[0]
 
     def pending(
-        self, cut_of: Callable[[str], Cutoffs], after: str | None, limit: int
+        self,
+        cut_of: Callable[[str], Cutoffs],
+        after: str | None,
+        limit: int,
+        *,
+        kept: int = 0,
     ) -> tuple[list[str], str | None]:
         """Of up to ``limit`` jobs with runs, in name order after ``after`` (None: from the
         first), those that may have runs their ``cut_of(job)`` lets go; and the last job
         looked at, None when none is left. One read, no write lock: a pass over jobs within
-        their retention (the usual case) never opens a write transaction.
+        their retention (the usual case) never opens a write transaction. ``kept``: no
+        job's ``keep_last`` is below it, so a job with no more runs has nothing to go and
+        its runs are not read.
 
         Never leaves out a job :meth:`delete` would remove runs of: a run goes only when it
         has ended, is scheduled before its status's cutoff and is not among the last
         ``keep_last``, so a job with no more runs than that, or with no ended run scheduled
         before its cutoff, has nothing to go.
         """
-        sql = _OLDEST_FIRST if after is None else _OLDEST_AFTER
-        rows = self._conn.execute(sql, (*_ENDED, _FAILED, after, limit)).fetchall()
+        if kept > 0:
+            sql = _MORE_FIRST if after is None else _MORE_AFTER
+            paged = self._conn.execute(sql, (*_ENDED, _FAILED, after, limit, kept)).fetchall()
+            rows = [row[:4] for row in paged]
+            full = bool(paged) and paged[0][4] == limit
+        else:
+            sql = _OLDEST_FIRST if after is None else _OLDEST_AFTER
+            rows = self._conn.execute(sql, (*_ENDED, _FAILED, after, limit)).fetchall()
+            full = len(rows) == limit
         found = []
         for job, runs, ended, failed in rows:
             cut = cut_of(job)
@@ -93,7 +122,7 @@ class Prune:
                 failed is not None and failed < cut.failed_before
             ):
                 found.append(job)
-        return found, (rows[-1][0] if len(rows) == limit else None)
+        return found, (rows[-1][0] if full else None)
 
     def _bounds(self, job: str, cut: Cutoffs) -> tuple[object, ...] | None:
         """The parameters of ``_CANDIDATES`` for ``job``; None when nothing may go."""

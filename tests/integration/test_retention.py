@@ -265,3 +265,59 @@ def test_a_pass_with_every_run_within_its_rule_writes_nothing(tmp_path: Path) ->
         seed(store, "b", [NOW - 3 * DAY], RunStatus.failed)
         assert set(run_pass(store, lambda: rules_for({}, project))) == {"b"}
         assert store.count_runs() == 20
+
+
+def test_pages_that_skip_jobs_within_keep_last_find_the_same_jobs(tmp_path: Path) -> None:
+    """Told that no rule keeps fewer than ``kept`` runs, a read leaves unread the runs of
+    jobs that have no more; page by page it finds the same jobs and ends at the same
+    cursors as the read of every job's runs."""
+    rule = Retention(keep=10 * DAY, keep_failed=30 * DAY, keep_last=3)
+    old = [NOW - 40 * DAY - n * DAY for n in range(5)]
+    with Store(tmp_path / "s.db") as store:
+        for k in range(7):
+            seed(store, f"few-{k}", old[:3], RunStatus.succeeded)  # old, but only keep_last
+        seed(store, "many-old", old, RunStatus.succeeded)
+        seed(store, "many-failed", old, RunStatus.failed)
+        seed(store, "many-recent", [NOW - n * DAY for n in range(1, 6)], RunStatus.succeeded)
+        seed(store, "zz-last", old, RunStatus.succeeded)
+
+        def pages(limit: int, kept: int) -> list[tuple[list[str], str | None]]:
+            out: list[tuple[list[str], str | None]] = []
+            after = None
+            while True:
+                found, after = store.prune.pending(
+                    lambda _job: rule.cutoffs(NOW), after, limit, kept=kept
+                )
+                out.append((found, after))
+                if after is None:
+                    return out
+
+        for limit in (1, 2, 3, 5, 11, 12, -1):
+            assert pages(limit, 3) == pages(limit, 0)
+        found = [job for page, _ in pages(4, 3) for job in page]
+        assert found == ["many-failed", "many-old", "zz-last"]
+
+
+def test_a_pass_reads_only_the_jobs_over_the_fewest_kept(tmp_path: Path) -> None:
+    """The lowest keep_last of the rules in force bounds what a pass reads: a job's own
+    lower ``keep_last`` lowers it, and that job is pruned to its own rule."""
+    from scheduler.config.liveconfig import LiveConfig
+
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    head = "task: tests.integration.e2e_tasks:fail\nschedule:\n  interval: 1h\n"
+    (jobs / "lean.yaml").write_text(f"name: lean\n{head}history:\n  keep_last: 1\n")
+    (jobs / "plain.yaml").write_text(f"name: plain\n{head}")
+    config = LiveConfig(jobs)
+    config.rescan(NOW)
+    project = Retention(keep=10 * DAY, keep_failed=10 * DAY, keep_last=4)
+    rules = rules_for(config.jobs, project)
+    assert rules.fewest_kept() == 1  # type: ignore[attr-defined]
+    assert rules_for({}, project).fewest_kept() == 4  # type: ignore[attr-defined]
+    old = [NOW - 40 * DAY - n * DAY for n in range(3)]
+    with Store(tmp_path / "s.db") as store:
+        seed(store, "lean", old, RunStatus.succeeded)
+        seed(store, "plain", old, RunStatus.succeeded)
+        assert run_pass(store, lambda: rules) == ["lean"]
+        assert store.count_runs("lean") == 1
+        assert store.count_runs("plain") == 3
