@@ -32,7 +32,8 @@ from scheduler.engine.gate import Gate
 from scheduler.engine.ledger import Ledger
 from scheduler.engine.progress import Progress
 from scheduler.engine.redishealth import RedisHealth
-from scheduler.store import JobState, Store
+from scheduler.engine.startstate import FreshRows, row_stands, still_ahead
+from scheduler.store import JobState, StateRow, Store
 
 log = structlog.get_logger("scheduler.watcher")
 
@@ -252,11 +253,12 @@ class Scheduler:
             states = self._store.job_states()
         # (job, the instant to send now, its trigger, the job's next instant)
         resumed: list[tuple[LoadedJob, datetime, RunTrigger, datetime | None]] = []
+        fresh = FreshRows(self._store, self._clock)  # every job of a cold start
         for job in self._config.jobs.values():
             state = states.pop(job.name, None)  # freed as the due queue grows
             same = state is not None and state.definition_hash == job.definition_hash
             self._progress.set_canary(job.name, state.canary_left if same and state else job.canary)
-            if same and state is not None and _still_ahead(state, now) and job.enabled:
+            if same and state is not None and still_ahead(state, now) and job.enabled:
                 # Nothing fell due while it was down: its saved next instant stands (computed
                 # from the same definition). At 100,000 jobs working it out again is most
                 # of a restart.
@@ -264,7 +266,7 @@ class Scheduler:
                 assert state.last_scheduled is not None
                 self._due.set(job.name, state.next_run)
                 # Its row is not rewritten as it is: 100,000 writes were a third of a restart.
-                if _row_stands(state, job):
+                if row_stands(state, job):
                     self._progress.set_last(job.name, state.last_scheduled)
                 else:
                     self._save_state(job, state.next_run, last=state.last_scheduled)
@@ -286,7 +288,8 @@ class Scheduler:
                 self._due.set(job.name, plan.next_run)
                 self._save_state(job, plan.next_run, last=state.last_scheduled)
             else:
-                self.schedule_from(job, since.get(job.name, now))
+                fresh.add(self._scheduled_from(job, since.get(job.name, now)))
+        fresh.flush()
         requests = [self._request(job, t, trigger) for job, t, trigger, _ in resumed]
         if self.send(requests):
             for job, instant, _, nxt in resumed:
@@ -297,9 +300,17 @@ class Scheduler:
 
     def schedule_from(self, job: LoadedJob, since: datetime) -> None:
         """Schedule ``job`` from ``since``: its instants after that are due (late if past)."""
+        self._store.save_job_states(
+            [self._scheduled_from(job, since)], updated_at=self._clock.now()
+        )
+
+    def _scheduled_from(self, job: LoadedJob, since: datetime) -> StateRow:
+        """``schedule_from``, its state row returned for the caller to write."""
         nxt = job.schedule.next_after(since) if job.enabled else None
         self._due.set(job.name, nxt)
-        self._save_state(job, nxt, last=since)
+        self._progress.set_last(job.name, since)
+        canary = self._progress.canary_left(job.name)
+        return (job.name, since, nxt, job.definition_hash, job.file, job.enabled, canary)
 
     def advance(self, job: LoadedJob, instant: datetime, now: datetime) -> list[RunRequest]:
         """Set the job's next instant after ``instant``; runs it fell far behind on come back.
@@ -385,15 +396,3 @@ class Scheduler:
                 stale=len(plan.stale),
                 first=None if first is None else iso_utc(first),
             )
-
-
-def _still_ahead(state: JobState, now: datetime) -> bool:
-    """The saved next instant is after ``now`` and after the last one accounted for."""
-    last, nxt = state.last_scheduled, state.next_run
-    return last is not None and nxt is not None and last < nxt and nxt > now
-
-
-def _row_stands(state: JobState, job: LoadedJob) -> bool:
-    """The saved row already holds what ``_save_state`` would write for ``job`` resuming
-    at its saved instants (the canary left is the row's own; ``updated_at`` aside)."""
-    return state.source_file == job.file and state.enabled == job.enabled

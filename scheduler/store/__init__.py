@@ -14,7 +14,7 @@ connection and its transactions), :mod:`.instants`.
 """
 
 from scheduler.core.errors import StoreError, StoreMissingError, StoreVersionError
-from scheduler.store.jobstate import JobState
+from scheduler.store.jobstate import JobState, StateRow
 from scheduler.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from scheduler.store.runrow import RunRow
 from scheduler.store.store import WRITER_BUSY_TIMEOUT_MS, Store
@@ -25,6 +25,7 @@ __all__ = [
     "WRITER_BUSY_TIMEOUT_MS",
     "JobState",
     "RunRow",
+    "StateRow",
     "Store",
     "StoreError",
     "StoreMissingError",

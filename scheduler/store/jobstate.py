@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
@@ -26,6 +26,20 @@ class JobState(NamedTuple):
     enabled: bool
     updated_at: datetime | None
     canary_left: int = 0  # runs still to go with dry_run forced
+
+
+#: A job state to write: job, last_scheduled, next_run, definition_hash, source_file,
+#: enabled, canary_left (as ``save_job_state`` takes them).
+StateRow = tuple[str, datetime | None, datetime | None, str | None, str | None, bool, int]
+
+_UPSERT = (
+    "INSERT INTO job_state (job, last_scheduled, next_run, definition_hash,"
+    " source_file, enabled, updated_at, canary_left) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (job) DO UPDATE SET last_scheduled = excluded.last_scheduled,"
+    " next_run = excluded.next_run, definition_hash = excluded.definition_hash,"
+    " source_file = excluded.source_file, enabled = excluded.enabled,"
+    " updated_at = excluded.updated_at, canary_left = excluded.canary_left"
+)
 
 
 class Held(Protocol):
@@ -72,15 +86,27 @@ class JobStates:
             canary_left,
         )
         with self._write() as conn:
-            conn.execute(
-                "INSERT INTO job_state (job, last_scheduled, next_run, definition_hash,"
-                " source_file, enabled, updated_at, canary_left) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (job) DO UPDATE SET last_scheduled = excluded.last_scheduled,"
-                " next_run = excluded.next_run, definition_hash = excluded.definition_hash,"
-                " source_file = excluded.source_file, enabled = excluded.enabled,"
-                " updated_at = excluded.updated_at, canary_left = excluded.canary_left",
-                values,
+            conn.execute(_UPSERT, values)
+
+    def save_job_states(self, rows: Sequence[StateRow], *, updated_at: datetime) -> None:
+        """``save_job_state`` for each of ``rows`` (one statement run over all of them: the
+        start writes a row per job, and one call each was a third of a cold start's tail)."""
+        at = aware(updated_at, "updated_at")
+        values = [
+            (
+                job,
+                aware_or_none(last, "last_scheduled"),
+                aware_or_none(nxt, "next_run"),
+                digest,
+                source,
+                int(enabled),
+                at,
+                canary,
             )
+            for job, last, nxt, digest, source, enabled, canary in rows
+        ]
+        with self._write() as conn:
+            conn.executemany(_UPSERT, values)
 
     def job_states(self, held: Mapping[str, Held] | None = None) -> dict[str, JobState]:
         """Every saved job state, by job name.

@@ -40,9 +40,12 @@ _WRITES: dict[str, object] = {
     "record_missed": True,
     "record_skipped": True,
     "save_job_state": None,
+    "save_job_states": None,
     "set_meta": None,
     "forget_job": False,
 }
+#: Writes of many rows at once, their rows the first argument.
+_BULK_WRITES = frozenset({"save_job_states"})
 _READS: dict[str, Callable[[], object]] = {
     "active_runs": list,
     "history": list,
@@ -61,13 +64,15 @@ class ResilientStore(Store):
         super()._compose(db, readonly=readonly)
         self._waiting: list[Callable[[], object]] = []
         self._batch_ops: list[Callable[[], object]] | None = None
+        self._batch_writes = 0  # in the batch's ops (``_guard_write``)
         self._error: str | None = None
         self.failing_since: float | None = None  # time.time() of the first failure
         self.dropped = 0
         self._batch_failed = False
         self.batch = self._batch
         for name, default in _WRITES.items():
-            setattr(self, name, self._guard_write(getattr(self, name), default))
+            bulk = name in _BULK_WRITES
+            setattr(self, name, self._guard_write(getattr(self, name), default, bulk=bulk))
         for name, empty in _READS.items():
             setattr(self, name, self._guard_read(getattr(self, name), empty))
 
@@ -93,7 +98,9 @@ class ResilientStore(Store):
             del self._waiting[:over]
             self.dropped += over
 
-    def _guard_write(self, write: Callable[..., Any], default: object) -> Callable[..., Any]:
+    def _guard_write(
+        self, write: Callable[..., Any], default: object, *, bulk: bool = False
+    ) -> Callable[..., Any]:
         def guarded(*args: Any, **kwargs: Any) -> Any:
             op = _Write(write, args, kwargs)
             if self._waiting:  # in order: after what already waits
@@ -102,6 +109,8 @@ class ResilientStore(Store):
             ops = self._batch_ops
             if ops is not None:
                 ops.append(op)
+                # A bulk write (its rows first) is kept as long as its rows' worth of writes.
+                self._batch_writes += len(args[0]) if bulk else 1
             try:
                 done = op()
             except sqlite3.Error as exc:
@@ -109,7 +118,7 @@ class ResilientStore(Store):
                 if ops is None:
                     self._keep([op])
                 return default
-            if ops is not None and len(ops) >= BATCH_KEPT and not self._batch_failed:
+            if ops is not None and self._batch_writes >= BATCH_KEPT and not self._batch_failed:
                 self._commit_so_far(ops)
             return done
 
@@ -122,6 +131,7 @@ class ResilientStore(Store):
             self._failed(exc)
             return
         ops.clear()  # written for good: nothing of them to replay
+        self._batch_writes = 0
 
     def _guard_read(
         self, read: Callable[..., Any], empty: Callable[[], object]
@@ -143,6 +153,7 @@ class ResilientStore(Store):
             return
         ops: list[Callable[[], object]] = []
         self._batch_ops = ops
+        self._batch_writes = 0
         self._batch_failed = False
         try:
             with ExitStack() as stack:

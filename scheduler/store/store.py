@@ -118,6 +118,7 @@ class Store:
         self.last_runs = runs.last_runs
         self.count_runs = runs.count_runs
         self.save_job_state = jobs.save_job_state
+        self.save_job_states = jobs.save_job_states
         self.job_states = jobs.job_states
         self.forget_job = jobs.forget_job
         self.set_meta = meta.set_meta

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from scheduler.core.runs import RunStatus, RunTrigger, run_id
-from scheduler.store import resilient
+from scheduler.store import StateRow, resilient
 from scheduler.store.resilient import ResilientStore
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
@@ -111,6 +111,44 @@ def test_a_long_batch_failing_half_way_writes_everything_once_the_file_takes_it(
         with store.batch():
             for n in range(40):
                 _state(store, f"j{n:02d}")
+        assert store.failure is not None
+        cap(store, 1_000_000)
+        assert store.retry() is True
+        assert set(store.job_states()) == {"first", *(f"j{n:02d}" for n in range(40))}
+
+
+def _rows(first: int, count: int) -> list[StateRow]:
+    later = T0 + timedelta(hours=1)
+    return [
+        (f"j{n:02d}", T0, later, "h", f"jobs.d/j{n:02d}.yaml", True, 0)
+        for n in range(first, first + count)
+    ]
+
+
+def test_a_bulk_write_counts_its_rows_towards_committing_as_it_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The start writes job states some thousands per call: a batch of such calls keeps
+    no more rows for a replay than BATCH_KEPT single writes would."""
+    monkeypatch.setattr(resilient, "BATCH_KEPT", 5)
+    path = tmp_path / "s.db"
+    with ResilientStore(path) as store, store.batch():
+        store.save_job_states(_rows(0, 3), updated_at=T0)
+        assert store._batch_ops is not None
+        assert len(store._batch_ops) == 1
+        store.save_job_states(_rows(3, 3), updated_at=T0)  # 6 rows: committed
+        assert len(store._batch_ops) == 0
+        with closing(sqlite3.connect(path)) as other:
+            seen = other.execute("SELECT count(*) FROM job_state").fetchone()[0]
+        assert seen == 6
+
+
+def test_a_failed_bulk_write_is_written_once_the_file_takes_it(tmp_path: Path) -> None:
+    with ResilientStore(tmp_path / "s.db") as store:
+        _state(store, "first")
+        cap(store)
+        with store.batch():
+            store.save_job_states(_rows(0, 40), updated_at=T0)
         assert store.failure is not None
         cap(store, 1_000_000)
         assert store.retry() is True

@@ -599,6 +599,36 @@ def test_job_state_upsert_round_trips_aware_datetimes(store: Store) -> None:
     assert state.last_scheduled == datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
 
 
+def test_job_states_saved_in_bulk_are_the_rows_saved_one_by_one(store: Store) -> None:
+    """``save_job_states`` writes (and replaces) what ``save_job_state`` would, row for row."""
+    local = datetime(2026, 3, 29, 9, 0, tzinfo=PARIS)
+    store.save_job_state(
+        job="a",
+        last_scheduled=None,
+        next_run=None,
+        definition_hash="old",
+        source_file="jobs.d/old.yaml",
+        enabled=True,
+        updated_at=T0,
+    )
+    store.save_job_states(
+        [
+            ("a", local, local + timedelta(days=1), "h1", "jobs.d/a.yaml", False, 2),
+            ("b", None, None, None, None, True, 0),
+        ],
+        updated_at=T0 + timedelta(minutes=1),
+    )
+    at = T0 + timedelta(minutes=1)
+    assert store.job_states() == {
+        "a": JobState("a", local, local + timedelta(days=1), "h1", "jobs.d/a.yaml", False, at, 2),
+        "b": JobState("b", None, None, None, None, True, at, 0),
+    }
+    with pytest.raises(ValueError, match="next_run"):
+        store.save_job_states(
+            [("c", T0, local.replace(tzinfo=None), "h", "f", True, 0)], updated_at=T0
+        )
+
+
 def test_job_states_share_one_datetime_per_instant(store: Store) -> None:
     """Jobs due at the same instant read back one object for it (each is held for good)."""
     for name in ("a", "b"):
