@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.benchkit import REPO, machine_info, md_table, pct, publish
 from scheduler.core.retention import DEFAULT_RETENTION, Retention
-from scheduler.engine.pruning import BATCH, prune_now
+from scheduler.engine.pruning import BATCH, JobRules, prune_now
 from scheduler.store import Store
 
 END = datetime(2026, 12, 1, tzinfo=UTC)
@@ -250,7 +250,7 @@ def prune_million(path: Path, rows: int, per_job: int) -> tuple[int, float, list
 
         store.prune.delete = timed  # type: ignore[method-assign]
         start = time.perf_counter()
-        report = prune_now(store, lambda _job: rule, END, dry_run=False)
+        report = prune_now(store, JobRules({}, rule), END, dry_run=False)
         took = time.perf_counter() - start
     for suffix in ("", "-wal", "-shm"):
         Path(f"{copy}{suffix}").unlink(missing_ok=True)

@@ -23,7 +23,7 @@ from scheduler.config.project import Project
 from scheduler.core.catalog import Catalog
 from scheduler.core.errors import StoreError, StoreMissingError, WatcherRunningError
 from scheduler.core.runs import iso_utc
-from scheduler.engine.pruning import PruneReport, prune_now, rules_for
+from scheduler.engine.pruning import JobRules, PruneReport, prune_now
 from scheduler.engine.recordhealth import status_key
 from scheduler.engine.results import results_group
 from scheduler.engine.runhistory import DB_NAME, store_path
@@ -38,7 +38,7 @@ def prune(
     catalog: Catalog, project: Project, data_dir: Path, now: datetime, *, dry_run: bool
 ) -> PruneReport:
     """Apply every job's retention rule now (``dry_run``: only count what would go)."""
-    rules = rules_for(catalog.jobs, project.retention)
+    rules = JobRules(catalog.jobs, project.retention)
     path = store_path(data_dir)
     try:
         store = Store.open_readonly(path) if dry_run else Store(path)

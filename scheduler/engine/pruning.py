@@ -44,8 +44,6 @@ IDLE_SHARE = 0.5
 #: far longer than its few milliseconds.
 IDLE_MARGIN_S = 0.5
 
-Rules = Callable[[str], Retention]
-
 
 class JobRules:
     """Each job's rule: its ``history:`` over the project's; a job no longer defined (its
@@ -78,17 +76,7 @@ class JobRules:
         return min(r.keep_last for r in self._distinct())
 
 
-def _kept(rules: Rules) -> int:
-    """How many runs every job keeps whatever their age (0: unknown, or none)."""
-    return rules.fewest_kept() if isinstance(rules, JobRules) else 0
-
-
-def rules_for(jobs: Mapping[str, LoadedJob], project: Retention) -> Rules:
-    """Each job's rule (see :class:`JobRules`)."""
-    return JobRules(jobs, project)
-
-
-def _cutoffs(rules: Rules, now: datetime) -> Callable[[str], Cutoffs]:
+def _cutoffs(rules: JobRules, now: datetime) -> Callable[[str], Cutoffs]:
     """Each job's cutoffs at ``now``; most jobs share one rule (the project's, the same
     object), whose cutoffs are worked out once."""
     cuts: dict[Retention, Cutoffs] = {}
@@ -103,11 +91,9 @@ def _cutoffs(rules: Rules, now: datetime) -> Callable[[str], Cutoffs]:
     return cut_of
 
 
-def _may_prune(store: Store, rules: Rules, now: datetime) -> bool:
+def _may_prune(store: Store, rules: JobRules, now: datetime) -> bool:
     """Whether any recorded run is older than the latest cutoff of any rule: when none is
     (every run within its retention, the usual case), a pass has nothing to look at."""
-    if not isinstance(rules, JobRules):
-        return True
     oldest = store.prune.oldest()
     return oldest is not None and oldest < rules.latest_cutoff(now)
 
@@ -134,13 +120,13 @@ class PruneReport:
         }
 
 
-def prune_now(store: Store, rules: Rules, now: datetime, *, dry_run: bool) -> PruneReport:
+def prune_now(store: Store, rules: JobRules, now: datetime, *, dry_run: bool) -> PruneReport:
     """Apply (or, ``dry_run``, count) every job's rule at ``now``, to the end."""
     before = store.path.stat().st_size
     found = []
     cut_of = _cutoffs(rules, now)
     pending = (
-        store.prune.pending(cut_of, None, -1, kept=_kept(rules))[0]
+        store.prune.pending(cut_of, None, -1, kept=rules.fewest_kept())[0]
         if _may_prune(store, rules, now)
         else []
     )
@@ -163,7 +149,7 @@ def prune_now(store: Store, rules: Rules, now: datetime, *, dry_run: bool) -> Pr
 class IdlePruner:
     """The watcher's pruning, a little at a time in idle moments (see module)."""
 
-    def __init__(self, store: Store, rules: Callable[[], Rules], clock: Callable[[], datetime]):
+    def __init__(self, store: Store, rules: Callable[[], JobRules], clock: Callable[[], datetime]):
         self._store = store
         self._rules = rules
         self._now = clock
@@ -197,7 +183,7 @@ class IdlePruner:
             rules = self._rules()
             self._scanning, self._after = _may_prune(self._store, rules, self._now()), None
             # For the pass (a job reloaded meanwhile with a lower keep_last waits for the next).
-            self._kept = _kept(rules) if self._scanning else 0
+            self._kept = rules.fewest_kept() if self._scanning else 0
         cut_of = _cutoffs(self._rules(), self._now())
         deadline = start + budget
         while time.monotonic() < deadline:

@@ -46,7 +46,7 @@ from scheduler.engine.leader import LeaderElector
 from scheduler.engine.ledger import Ledger
 from scheduler.engine.maintenance import apply_rewind
 from scheduler.engine.progress import Progress
-from scheduler.engine.pruning import IdlePruner, rules_for
+from scheduler.engine.pruning import IdlePruner, JobRules
 from scheduler.engine.recordhealth import RecordHealth
 from scheduler.engine.reload import Reload
 from scheduler.engine.renewal import LeaseRenewal
@@ -185,7 +185,7 @@ class Watcher:
         # Retention, in idle time; and the records' health when SQLite refuses writes.
         self.pruner = IdlePruner(
             store,
-            lambda: rules_for(self.config.jobs, self.config.project.retention),
+            lambda: JobRules(self.config.jobs, self.config.project.retention),
             clock.now,
         )
         self.record_health = (

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from scheduler.core.policyspecs import HistorySpec
 from scheduler.core.retention import DEFAULT_RETENTION, Cutoffs, Retention
 from scheduler.core.runs import EventKind, RunEvent, RunStatus, RunTrigger, iso_utc, run_id
-from scheduler.engine.pruning import BATCH, IdlePruner, Rules, prune_now, rules_for
+from scheduler.engine.pruning import BATCH, IdlePruner, JobRules, prune_now
 from scheduler.store import Store
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -59,9 +59,9 @@ def test_prune_by_age_failed_longer_and_never_active(tmp_path: Path) -> None:
         seed(store, "a", days[0::3], RunStatus.succeeded)
         seed(store, "a", days[1::3], RunStatus.failed)
         seed(store, "a", days[2::3], RunStatus.enqueued)  # never final: never pruned
-        dry = prune_now(store, lambda _job: RULE, NOW, dry_run=True)
+        dry = prune_now(store, JobRules({}, RULE), NOW, dry_run=True)
         assert store.count_runs("a") == 60
-        report = prune_now(store, lambda _job: RULE, NOW, dry_run=False)
+        report = prune_now(store, JobRules({}, RULE), NOW, dry_run=False)
         left = statuses(store, "a")
         assert report.jobs == dry.jobs
         assert report.jobs[0].total == 60 - len(left)
@@ -81,10 +81,10 @@ def test_keep_last_keeps_the_newest_however_old(tmp_path: Path) -> None:
     with Store(tmp_path / "s.db") as store:
         old = [NOW - 365 * DAY - n * DAY for n in range(10)]
         seed(store, "quiet", old, RunStatus.succeeded)
-        prune_now(store, lambda _job: RULE, NOW, dry_run=False)
+        prune_now(store, JobRules({}, RULE), NOW, dry_run=False)
         assert [at for at, _ in statuses(store, "quiet")] == sorted(old)[-3:]
         none_kept = Retention(keep=10 * DAY, keep_failed=10 * DAY, keep_last=0)
-        prune_now(store, lambda _job: none_kept, NOW, dry_run=False)
+        prune_now(store, JobRules({}, none_kept), NOW, dry_run=False)
         assert store.count_runs("quiet") == 0
 
 
@@ -93,7 +93,7 @@ def test_a_pruned_run_never_comes_back(tmp_path: Path) -> None:
     with Store(tmp_path / "s.db") as store:
         days = [NOW - n * DAY for n in range(40, 0, -1)]
         seed(store, "a", days, RunStatus.succeeded)
-        prune_now(store, lambda _job: RULE, NOW, dry_run=False)
+        prune_now(store, JobRules({}, RULE), NOW, dry_run=False)
         gone = days[0]
         replayed = RunEvent(
             kind=EventKind.succeeded,
@@ -126,7 +126,7 @@ def test_new_file_vacuums_incrementally_and_an_old_one_is_converted(tmp_path: Pa
         with closing(sqlite3.connect(tmp_path / "s.db")) as conn:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         big = (tmp_path / "s.db").stat().st_size
-        prune_now(store, lambda _job: RULE, NOW + 30 * DAY, dry_run=False)
+        prune_now(store, JobRules({}, RULE), NOW + 30 * DAY, dry_run=False)
         with closing(sqlite3.connect(tmp_path / "s.db")) as conn:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         assert (tmp_path / "s.db").stat().st_size < big / 4
@@ -151,7 +151,7 @@ def test_idle_pruner_works_in_small_steps(tmp_path: Path) -> None:
                 [NOW - 40 * DAY - n * timedelta(minutes=1) for n in range(3 * BATCH)],
                 RunStatus.succeeded,
             )
-        pruner = IdlePruner(store, lambda: lambda _job: RULE, lambda: NOW)
+        pruner = IdlePruner(store, lambda: JobRules({}, RULE), lambda: NOW)
         pruner._next_pass = 0.0  # no start-up delay in a test
         assert pruner.step(0.1) < 0.2
         steps = 1
@@ -180,7 +180,6 @@ def test_each_loaded_job_follows_its_own_history_rule(tmp_path: Path) -> None:
     """The watcher's jobs (kept compact) follow their ``history:``, and a job without one
     the project's rule, even when a param happens to be named ``history``."""
     from scheduler.config.liveconfig import LiveConfig
-    from scheduler.engine.pruning import rules_for
 
     jobs = tmp_path / "jobs"
     jobs.mkdir()
@@ -191,7 +190,7 @@ def test_each_loaded_job_follows_its_own_history_rule(tmp_path: Path) -> None:
     config = LiveConfig(jobs)
     config.rescan(NOW)
     assert set(config.jobs) == {"own", "plain", "param"}
-    rules = rules_for(config.jobs, DEFAULT_RETENTION)
+    rules = JobRules(config.jobs, DEFAULT_RETENTION)
     assert rules("own") == DEFAULT_RETENTION.over(HistorySpec(keep_last=5))
     assert rules("plain") is DEFAULT_RETENTION
     assert rules("param") is DEFAULT_RETENTION
@@ -199,7 +198,7 @@ def test_each_loaded_job_follows_its_own_history_rule(tmp_path: Path) -> None:
     assert all(job.history == job.spec.history for job in config.jobs.values())
 
 
-def run_pass(store: Store, rules: Callable[[], Rules]) -> list[str]:
+def run_pass(store: Store, rules: Callable[[], JobRules]) -> list[str]:
     """One idle pass to its end; the jobs it opened a write transaction for."""
     written: list[str] = []
     delete = store.prune.delete
@@ -240,7 +239,7 @@ def test_a_pass_writes_only_for_jobs_past_their_rule(tmp_path: Path) -> None:
         seed(store, "short", [NOW - n * DAY for n in range(1, 6)], RunStatus.succeeded)
         counts = {job: store.count_runs(job) for job in store.prune.jobs()}
 
-        written = run_pass(store, lambda: lambda _job: RULE)
+        written = run_pass(store, lambda: JobRules({}, RULE))
         assert sorted(set(written)) == ["old"]
         assert store.count_runs("old") == 3
         assert {job: store.count_runs(job) for job in counts if job != "old"} == {
@@ -248,7 +247,7 @@ def test_a_pass_writes_only_for_jobs_past_their_rule(tmp_path: Path) -> None:
         }
 
         project = Retention(keep=100 * DAY, keep_failed=100 * DAY, keep_last=0)
-        written = run_pass(store, lambda: rules_for(config.jobs, project))
+        written = run_pass(store, lambda: JobRules(config.jobs, project))
         assert sorted(set(written)) == ["short"]
         assert [at for at, _ in statuses(store, "short")] == [NOW - 2 * DAY, NOW - DAY]
 
@@ -260,10 +259,10 @@ def test_a_pass_with_every_run_within_its_rule_writes_nothing(tmp_path: Path) ->
         for job in ("a", "b"):
             seed(store, job, [NOW - n * timedelta(hours=1) for n in range(1, 11)], RunStatus.failed)
         project = Retention(keep=DAY, keep_failed=2 * DAY, keep_last=0)
-        assert run_pass(store, lambda: rules_for({}, project)) == []
+        assert run_pass(store, lambda: JobRules({}, project)) == []
         assert store.count_runs() == 20
         seed(store, "b", [NOW - 3 * DAY], RunStatus.failed)
-        assert set(run_pass(store, lambda: rules_for({}, project))) == {"b"}
+        assert set(run_pass(store, lambda: JobRules({}, project))) == {"b"}
         assert store.count_runs() == 20
 
 
@@ -311,9 +310,9 @@ def test_a_pass_reads_only_the_jobs_over_the_fewest_kept(tmp_path: Path) -> None
     config = LiveConfig(jobs)
     config.rescan(NOW)
     project = Retention(keep=10 * DAY, keep_failed=10 * DAY, keep_last=4)
-    rules = rules_for(config.jobs, project)
-    assert rules.fewest_kept() == 1  # type: ignore[attr-defined]
-    assert rules_for({}, project).fewest_kept() == 4  # type: ignore[attr-defined]
+    rules = JobRules(config.jobs, project)
+    assert rules.fewest_kept() == 1
+    assert JobRules({}, project).fewest_kept() == 4
     old = [NOW - 40 * DAY - n * DAY for n in range(3)]
     with Store(tmp_path / "s.db") as store:
         seed(store, "lean", old, RunStatus.succeeded)
