@@ -26,6 +26,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import redis
+from redis.commands.core import Script
+from redis.exceptions import NoScriptError
 from rq import Queue, Retry
 from rq.job import Job
 
@@ -80,6 +82,9 @@ def rq_options(spec: JobSpec) -> RqOptions:
         retry_intervals=intervals,
     )
 
+
+#: A script, its KEYS and its ARGV.
+ScriptCall = tuple[Script, list[Any], list[Any]]
 
 #: Runs claimed by one call of ``CLAIM_STAGED``.
 CLAIM_CHUNK = 1000
@@ -201,14 +206,10 @@ class Dispatcher:
             # Not staged, or the job changed since: the whole job is sent now.
             same = self._staged.pop(request.run_id, None) == request
             (staged if same else direct).append(i)
-        pipe = self._conn.pipeline(transaction=False)
         chunks = [staged[k : k + CLAIM_CHUNK] for k in range(0, len(staged), CLAIM_CHUNK)]
-        for chunk in chunks:
-            self._claim(pipe, [requests[i] for i in chunk], fence)
-        for i in direct:
-            keys, args = self._script_call(self._queue(requests[i].queue), requests[i], fence)
-            self._script(keys=keys, args=args, client=pipe)
-        replies = list(pipe.execute())
+        calls = [self._claim([requests[i] for i in chunk], fence) for chunk in chunks]
+        calls += [self._script_call(requests[i], fence) for i in direct]
+        replies = run_scripts(self._conn, calls)
         claims, singles = replies[: len(chunks)], replies[len(chunks) :]
         results: list[Any] = [None] * len(requests)
         for chunk, claimed in zip(chunks, claims, strict=True):
@@ -240,12 +241,8 @@ class Dispatcher:
         """The claims' results as outcomes, once the runs not staged went the long way."""
         unstaged = [i for i, result in enumerate(results) if result == _NOT_STAGED]
         if unstaged:  # the staged copy expired or another watcher took it: the long way
-            pipe = self._conn.pipeline(transaction=False)
-            for i in unstaged:
-                request = requests[i]
-                keys, args = self._script_call(self._queue(request.queue), request, fence)
-                self._script(keys=keys, args=args, client=pipe)
-            for i, result in zip(unstaged, pipe.execute(), strict=True):
+            calls = [self._script_call(requests[i], fence) for i in unstaged]
+            for i, result in zip(unstaged, run_scripts(self._conn, calls), strict=True):
                 results[i] = result
         return [
             Dispatched(request, result == 1, now, fenced=result == _FENCED)
@@ -258,14 +255,14 @@ class Dispatcher:
         args += [STAGE_PREFIX, MARKER_PREFIX, Job.redis_job_namespace_prefix]
         return [*args, Queue.redis_queue_namespace_prefix]
 
-    def _claim(self, pipe: Any, requests: list[RunRequest], fence: str) -> None:
-        """Queue on ``pipe`` one claim of these staged runs (see ``CLAIM_STAGED``)."""
+    def _claim(self, requests: list[RunRequest], fence: str) -> ScriptCall:
+        """One claim of these staged runs (see ``CLAIM_STAGED``)."""
         args = self._claim_head(fence)
         for request in requests:
             _, job, instant_ms = _ha_args(fence, request)
             args += [request.run_id, request.queue, job, instant_ms]
         keys = [LEASE_KEY, LAST_DISPATCHED_KEY, Queue.redis_queues_keys]
-        self._claim_script(keys=keys, args=args, client=pipe)
+        return self._claim_script, keys, args
 
     def _job_fields(self, queue: Queue, request: RunRequest) -> tuple[Any, list[Any]]:
         opts = self._options(request.job)
@@ -290,15 +287,15 @@ class Dispatcher:
                 fields += [key, value if isinstance(value, bytes | str) else str(value)]
         return job, fields
 
-    def _script_call(
-        self, queue: Queue, request: RunRequest, fence: str
-    ) -> tuple[list[Any], list[Any]]:
+    def _script_call(self, request: RunRequest, fence: str) -> ScriptCall:
+        """One run sent whole (see ``ENQUEUE_ONCE``)."""
+        queue = self._queue(request.queue)
         job, fields = self._job_fields(queue, request)
         keys = [MARKER_PREFIX + request.run_id, job.key, queue.key, Queue.redis_queues_keys]
         keys += [LEASE_KEY, LAST_DISPATCHED_KEY]
         args = [job.id, int(MARKER_TTL.total_seconds()), self._owner or "1"]
         args += [*_ha_args(fence, request), *fields]
-        return keys, args
+        return self._script, keys, args
 
 
 def _ha_args(fence: str, request: RunRequest) -> list[str | int]:
@@ -307,3 +304,31 @@ def _ha_args(fence: str, request: RunRequest) -> list[str | int]:
         return [fence, "", 0]
     instant = datetime.fromisoformat(request.scheduled_for)
     return [fence, request.job, int(instant.timestamp() * 1000)]
+
+
+def run_scripts(conn: redis.Redis, calls: Sequence[ScriptCall]) -> list[Any]:
+    """The replies of these script calls, sent as plain EVALSHA in one pipeline.
+
+    redis-py's pipeline asks SCRIPT EXISTS before every pipeline that holds a script: one
+    more round trip before the runs are visible. A NOSCRIPT reply (Redis restarted or
+    flushed its scripts) ran nothing, so those calls are sent again once their scripts are
+    loaded. Raises the first error a call got, or redis.RedisError if Redis fails.
+    """
+    replies = _evalsha(conn, calls)
+    missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+    if missing:
+        for script in {id(calls[i][0]): calls[i][0] for i in missing}.values():
+            script.sha = conn.script_load(script.script)
+        for i, reply in zip(missing, _evalsha(conn, [calls[i] for i in missing]), strict=True):
+            replies[i] = reply
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
+    return replies
+
+
+def _evalsha(conn: redis.Redis, calls: Sequence[ScriptCall]) -> list[Any]:
+    pipe = conn.pipeline(transaction=False)
+    for script, keys, args in calls:
+        pipe.evalsha(script.sha, len(keys), *keys, *args)
+    return list(pipe.execute(raise_on_error=False))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import redis
 from rq import Queue
 from rq.job import Job
@@ -125,3 +126,37 @@ def test_a_batch_larger_than_one_claim_is_claimed_whole(redis_conn: redis.Redis)
     assert [o.request for o in outcomes] == runs
     assert all(o.enqueued for o in outcomes)
     assert queued(redis_conn) == [r.run_id for r in runs]
+
+
+def test_a_batch_is_one_round_trip_and_survives_a_script_flush(
+    redis_conn: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staged and whole runs go out in one pipeline of EVALSHA, with no SCRIPT EXISTS asked
+    first; after Redis forgot the scripts (a restart, SCRIPT FLUSH) the NOSCRIPT replies,
+    which ran nothing, are sent again and every run still lands once."""
+    asked: list[tuple[object, ...]] = []
+    ask = redis.client.Pipeline.immediate_execute_command
+
+    def spy(self: redis.client.Pipeline, *args: object, **options: object) -> object:
+        asked.append(args)
+        return ask(self, *args, **options)
+
+    monkeypatch.setattr(redis.client.Pipeline, "immediate_execute_command", spy)
+    dispatcher = Dispatcher(redis_conn, owner="w")
+    sent: list[RunRequest] = []
+    for minute in range(2):
+        at = T0 + timedelta(minutes=minute)
+        staged = [request("a", at), request("b", at)]
+        dispatcher.stage_burst(staged)
+        batch = [*staged, request("c", at, trigger=RunTrigger.manual)]
+        redis_conn.script_flush()
+        outcomes = dispatcher.enqueue(batch, at)
+        assert [o.request for o in outcomes] == batch
+        assert all(o.enqueued for o in outcomes)
+        sent += batch
+    assert queued(redis_conn) == [r.run_id for r in sent]
+    assert asked == []
+
+    again = [request("a", T0), request("a", T0 + timedelta(hours=1))]
+    redis_conn.script_flush()
+    assert [o.enqueued for o in dispatcher.enqueue(again, T0)] == [False, True]
