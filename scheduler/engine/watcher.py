@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import math
 import os
 import queue
 import socket
@@ -197,7 +198,9 @@ class Watcher:
         self.renewal = None if leader is None else LeaseRenewal(leader)
         self._observer: Any = None
         self._cache_saver: threading.Thread | None = None
-        self._last_beat = 0.0
+        # The first turn beats: time.monotonic() counts from boot, under HEARTBEAT_EVERY
+        # on a machine (or CI container) just started.
+        self._last_beat = -math.inf
         # The first pass waits for the reader to apply the stream's backlog.
         self._next_reconcile = time.monotonic() + 5.0
 
