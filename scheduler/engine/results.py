@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import os
 import queue
 import threading
@@ -224,8 +225,20 @@ class Results:
 
     def _block_ms(self) -> int:
         # Within the connection's socket timeout, which a longer wait would trip.
-        timeout = self._conn.connection_pool.connection_kwargs.get("socket_timeout")
+        timeout = _socket_timeout(self._conn.connection_pool)
         return READ_BLOCK_MS if not timeout else min(READ_BLOCK_MS, int(timeout * 500))
+
+
+def _socket_timeout(pool: Any) -> float | None:
+    """The pool's socket timeout (s): the one it was given, else its connection class's
+    default, which recent redis-py sets to 5 s (a client made without one still has one)."""
+    if "socket_timeout" in pool.connection_kwargs:
+        return pool.connection_kwargs["socket_timeout"]  # type: ignore[no-any-return]
+    for cls in pool.connection_class.__mro__:  # Connection passes it on to its base
+        param = inspect.signature(cls.__init__).parameters.get("socket_timeout")
+        if param is not None and param.default is not param.empty:
+            return param.default  # type: ignore[no-any-return]
+    return None
 
 
 def _named_client(conn: redis.Redis, name: str) -> redis.Redis:

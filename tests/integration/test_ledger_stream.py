@@ -8,6 +8,7 @@ watcher applies what its previous life published but never committed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -281,16 +282,40 @@ def test_stopping_cuts_short_a_read_still_waiting_for_entries(
     """The reader waits long for entries (an idle watcher wakes rarely), yet stopping ends
     it at once: its wait is cut short, not waited out."""
     monkeypatch.setattr(results_module, "READ_BLOCK_MS", 600_000)  # longer than any bound
+    with waiting_reader(tmp_path, redis_conn) as (results, stopping):
+        stopping.set()
+        results.join(timeout=30)
+        assert results._thread is not None
+        assert not results._thread.is_alive()
+
+
+def test_an_idle_read_waits_within_a_default_socket_timeout(
+    tmp_path: Path, redis_conn: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client made without a socket timeout has redis-py's default one (5 s): an idle
+    reader's waits end within it, rather than in a timeout error and a back-off during
+    which results go unread."""
+    monkeypatch.setattr(results_module, "READ_BLOCK_MS", 600_000)
+    with capture_logs() as logs, waiting_reader(tmp_path, redis_conn) as (results, stopping):
+        stopping.wait(6.0)  # past the 5 s timeout
+        stopping.set()
+        results.join(timeout=30)
+    assert [e for e in logs if e["event"] == "results.unavailable"] == []
+
+
+@contextlib.contextmanager
+def waiting_reader(tmp_path: Path, conn: redis.Redis) -> Iterator[tuple[Results, threading.Event]]:
+    """A results reader on its thread, once it waits for entries; and its stop event."""
     store = Store(tmp_path / "scheduler.db")
-    ledger = Ledger(store=store, conn=redis_conn, watcher="w")
+    ledger = Ledger(store=store, conn=conn, watcher="w")
     stopping = threading.Event()
     results = Results(
         store=store,
-        conn=redis_conn,
-        gate=Gate(store=store, conn=redis_conn, watcher="w", ledger=ledger),
+        conn=conn,
+        gate=Gate(store=store, conn=conn, watcher="w", ledger=ledger),
         config=LiveConfig(tmp_path / "jobs"),
         clock=FixedClock(T0),
-        reader=EventReader(redis_conn, group="store-w", consumer="watcher"),
+        reader=EventReader(conn, group="store-w", consumer="watcher"),
         stopping=stopping,
         wake=threading.Event(),
         ledger=ledger,
@@ -299,13 +324,13 @@ def test_stopping_cuts_short_a_read_still_waiting_for_entries(
 
     def waiting() -> bool:
         return any(
-            c.get("cmd") == "xreadgroup" and "b" in str(c.get("flags"))
-            for c in redis_conn.client_list()
+            c.get("cmd") == "xreadgroup" and "b" in str(c.get("flags")) for c in conn.client_list()
         )
 
-    wait_for(waiting, timeout=10, message="the reader waiting for entries")
-    stopping.set()
-    results.join(timeout=30)
-    assert results._thread is not None
-    assert not results._thread.is_alive()
-    store.close()
+    try:
+        wait_for(waiting, timeout=10, message="the reader waiting for entries")
+        yield results, stopping
+    finally:
+        stopping.set()
+        results.join(timeout=30)
+        store.close()
