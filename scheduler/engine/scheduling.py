@@ -4,10 +4,9 @@ The loop hands the scheduler the current time; the bursts staged ahead (``engine
 go out first, then it pops the runs due, lets the gate admit the others (pauses, overlap),
 enqueues them, records each in SQLite and logs it, and sets each job's next instant. A
 job far behind is settled by its misfire rule (``core.catchup``: catch-ups to send, the
-rest recorded missed). While Redis is down the
-runs go back on the due queue and out once it answers. Its records are ledger entries
-(``engine.ledger``), published in one round trip once the runs are visible, for the other
-watchers' records.
+rest recorded missed). While Redis is down the runs go back on the due queue and out once
+it answers. Its records (``engine.recorder``) are ledger entries (``engine.ledger``),
+published in one round trip once the runs are visible, for the other watchers' records.
 """
 
 from __future__ import annotations
@@ -16,31 +15,27 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import redis
-import structlog
 
 from scheduler.config.liveconfig import LiveConfig
-from scheduler.core import catchup
-from scheduler.core.catchup import Resume, late_beyond, resume, step
+from scheduler.core.catchup import late_beyond, resume, step
 from scheduler.core.clock import Clock
 from scheduler.core.duequeue import DueQueue
 from scheduler.core.job import LoadedJob
 from scheduler.core.policies import Reason
-from scheduler.core.runs import EventKind, RunEvent, RunRequest, RunTrigger, iso_utc, run_id
+from scheduler.core.runs import RunRequest, RunTrigger
 from scheduler.engine.bursts import Bursts
 from scheduler.engine.dispatch import Dispatched, Dispatcher
 from scheduler.engine.gate import Gate
 from scheduler.engine.ledger import Ledger
 from scheduler.engine.progress import Progress
+from scheduler.engine.recorder import RunRecorder
 from scheduler.engine.redishealth import RedisHealth
 from scheduler.engine.startstate import FreshRows, row_stands, still_ahead
 from scheduler.store import JobState, StateRow, Store
 
-log = structlog.get_logger("scheduler.watcher")
-
 #: Runs dispatched per Redis pipeline.
 BATCH = 2000
 _TINY = timedelta(microseconds=1)
-_DEDUPLICATED = str(Reason.deduplicated)
 
 
 class Scheduler:
@@ -74,7 +69,6 @@ class Scheduler:
         self._gate = gate
         self._dispatcher = dispatcher
         self._grace = grace
-        self._fenced = fenced
         self._bursts = Bursts(
             config=config,
             due=due,
@@ -83,6 +77,9 @@ class Scheduler:
             gate=gate,
             dispatcher=dispatcher,
             grace=grace,
+        )
+        self._recorder = RunRecorder(
+            ledger=ledger, gate=gate, progress=progress, clock=clock, fenced=fenced
         )
         self._fired: dict[tuple[str, datetime], Dispatched] = {}
         self._health = RedisHealth()
@@ -124,7 +121,7 @@ class Scheduler:
                 if done is None
             ]
             with self._store.batch():
-                self._record([done for done in early if done is not None])
+                self._recorder.sent([done for done in early if done is not None])
                 ok = self.send(requests)
                 follow_up: list[RunRequest] = []
                 for (run, job), done in zip(sent, early, strict=True):
@@ -145,7 +142,7 @@ class Scheduler:
             if not ok:
                 break
         if fired:  # visible in Redis, so recorded, though their jobs moved meanwhile
-            self._record(list(fired.values()))
+            self._recorder.sent(list(fired.values()))
             self._ledger.flush()
 
     def fire_bursts(self, now: datetime) -> None:
@@ -193,40 +190,8 @@ class Scheduler:
             self._health.failed(exc)
             return False
         self._health.recovered()
-        self._record(outcomes)
+        self._recorder.sent(outcomes)
         return True
-
-    def _record(self, outcomes: list[Dispatched]) -> None:
-        """Record and log what became of runs sent (those refused by the fence dropped)."""
-        if any(o.fenced for o in outcomes):
-            outcomes = self._fenced(outcomes)
-        sent_at = iso_utc(self._clock.now())  # when the runs became visible in their queues
-        record = self._ledger.record
-        for outcome in outcomes:
-            req = outcome.request
-            bound = log.bind(job=req.job, run_id=req.run_id, scheduled_for=req.scheduled_for)
-            # A duplicate is an expected outcome (another watcher, an earlier attempt): the
-            # run exists in Redis, so it is recorded here too, and logged at info level.
-            record(
-                RunEvent(
-                    kind=EventKind.enqueued,
-                    run_id=req.run_id,
-                    job=req.job,
-                    scheduled_for=req.scheduled_for,
-                    trigger=req.trigger,
-                    at=sent_at,
-                    canary=req.canary,
-                    note=None if outcome.enqueued else "enqueued by another watcher or earlier",
-                    reason=None if outcome.enqueued else _DEDUPLICATED,
-                )
-            )
-            self._gate.sent(req)
-            if req.canary:
-                self._progress.canary_sent(req.job)
-            if outcome.enqueued:
-                bound.info("run.enqueued", trigger=str(req.trigger), queue=req.queue)
-            else:
-                bound.info("run.deduplicated", trigger=str(req.trigger))
 
     # -- each job's next instant -----------------------------------------------------
 
@@ -281,7 +246,7 @@ class Scheduler:
                 plan = resume(
                     job.schedule, state.last_scheduled, now, grace=timedelta(0), rule=rule
                 )
-                self._record_missed(job, plan, Reason.downtime, "watcher was down")
+                self._recorder.missed(job, plan, Reason.downtime, "watcher was down")
                 # An instant due exactly now is on time (and takes the catch-up's place).
                 resumed += [(job, t, RunTrigger.schedule, plan.next_run) for t in plan.late]
                 resumed += [(job, t, RunTrigger.catch_up, plan.next_run) for t in plan.catch_ups]
@@ -325,7 +290,7 @@ class Scheduler:
         if plan is not None:
             extra = [self._request(job, t, RunTrigger.schedule) for t in plan.late]
             extra += [self._request(job, t, RunTrigger.catch_up) for t in plan.catch_ups]
-            self._record_missed(job, plan, Reason.behind, "watcher fell behind")
+            self._recorder.missed(job, plan, Reason.behind, "watcher fell behind")
             last = max([instant, *plan.dispatched])
         self._due.set(job.name, nxt)
         self._save_state(job, nxt, last=last)
@@ -366,33 +331,3 @@ class Scheduler:
             updated_at=self._clock.now(),
             canary_left=self._progress.canary_left(job.name),
         )
-
-    def _record_missed(self, job: LoadedJob, plan: Resume, reason: Reason, why: str) -> None:
-        """Record the instants ``plan`` does not run, each with its reason (the ledger)."""
-        rows = catchup.missed(plan, reason)
-        at = iso_utc(self._clock.now())
-        for row in rows:
-            self._ledger.record(
-                RunEvent(
-                    kind=EventKind.missed,
-                    run_id=run_id(job.name, row.instant),
-                    job=job.name,
-                    scheduled_for=iso_utc(row.instant),
-                    trigger=RunTrigger.schedule,
-                    at=at,
-                    note=why,
-                    reason=str(row.reason),
-                )
-            )
-        if plan.missed_total:
-            first = min((row.instant for row in rows), default=None)
-            log.warning(
-                "run.missed",
-                job=job.name,
-                count=plan.missed_total,
-                recorded=len(rows),
-                reason=why,
-                policy=str(job.spec.misfire.policy),
-                stale=len(plan.stale),
-                first=None if first is None else iso_utc(first),
-            )
