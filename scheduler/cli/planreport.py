@@ -1,4 +1,5 @@
-"""How a plan is printed: text for people, Markdown for a pull-request comment, JSON for tools.
+"""How a plan is printed: text for people, JSON for tools (Markdown for a pull-request
+comment: :mod:`scheduler.cli.planmarkdown`).
 
 Times are ISO-8601 in each job's own time zone, with the UTC offset
 (``2026-03-29T03:00:00+02:00``). The JSON shape is stable; ``null`` stands for "absent"::
@@ -44,12 +45,9 @@ from scheduler.core.catalog import Catalog
 from scheduler.core.diff import ChangeKind, JobChange, Plan, PlanWarning
 from scheduler.core.job import LoadedJob
 
-MARKER = "<!-- scheduler-plan -->"
-"""First line of the Markdown, so a CI bot can find and update its earlier comment."""
 _MAX_VALUE = 120
-#: Per-job details stop before this size: GitHub refuses comments over 65,536 characters.
-MAX_MARKDOWN = 60_000
-_SYMBOL = {
+#: The mark of each kind of change in the text and Markdown listings.
+SYMBOL = {
     ChangeKind.added: "+",
     ChangeKind.removed: "-",
     ChangeKind.renamed: ">",
@@ -126,8 +124,8 @@ def _job_json(c: JobChange) -> dict[str, Any]:
         "file": c.new.file if c.new else None,
         "line": c.new.line if c.new else None,
         "old_file": c.old.file if c.old else None,
-        "schedule": _schedule(c.new),
-        "old_schedule": _schedule(c.old),
+        "schedule": schedule_text(c.new),
+        "old_schedule": schedule_text(c.old),
         "timezone": c.new.spec.schedule.timezone if c.new else None,
         "old_timezone": c.old.spec.schedule.timezone if c.old else None,
         "enabled": c.new.spec.enabled if c.new else None,
@@ -154,14 +152,14 @@ def plan_text(plan: Plan, sides: Sides) -> str:
     lines = [f"plan: {sides.heading()}", _summary_line(plan)]
     warnings = plan.all_warnings
     if warnings:
-        lines += ["", f"{_plural(len(warnings), 'warning')}:"]
+        lines += ["", f"{plural(len(warnings), 'warning')}:"]
         lines += [f"  ! {w.job + ': ' if w.job else ''}[{w.code}] {w.message}" for w in warnings]
     for c in plan.changed:
         lines += ["", _title_text(c)]
         if c.old is None or c.new is None:
             lines.append(f"    {_definition(c.new or c.old)}")
         else:
-            lines += [f"    {f.path}: {_value(f.old)} -> {_value(f.new)}" for f in c.fields]
+            lines += [f"    {f.path}: {value_text(f.old)} -> {value_text(f.new)}" for f in c.fields]
         lines += _runs_text(c)
     if not plan.changed:
         lines += ["", "no job changes"]
@@ -179,23 +177,23 @@ def invalid_text(catalog: Catalog, sides: Sides) -> str:
 
 def _title_text(c: JobChange) -> str:
     name = f"{c.old_name} -> {c.name}" if c.old_name else c.name
-    return f"{_SYMBOL[c.kind]} {name}  {c.kind.value}  {_files(c)}"
+    return f"{SYMBOL[c.kind]} {name}  {c.kind.value}  {_files(c)}"
 
 
 def _definition(job: LoadedJob | None) -> str:
     assert job is not None
     spec = job.spec
-    text = f"{spec.task} on {spec.queue}, {_schedule(job)} [{_tz(job)}]"
+    text = f"{spec.task} on {spec.queue}, {schedule_text(job)} [{zone(job)}]"
     if spec.params:
-        text += f", params {_value(spec.params)}"
+        text += f", params {value_text(spec.params)}"
     return text if spec.enabled else f"{text} (disabled)"
 
 
 def _runs_text(c: JobChange) -> list[str]:
-    before = _column(c.old, c.next_before, len(c.next_after))
-    after = _column(c.new, c.next_after, len(c.next_before))
-    head_b = f"before ({_tz(c.old)})" if c.old else "before"
-    head_a = f"after ({_tz(c.new)})" if c.new else "after"
+    before = runs_column(c.old, c.next_before, len(c.next_after))
+    after = runs_column(c.new, c.next_after, len(c.next_before))
+    head_b = f"before ({zone(c.old)})" if c.old else "before"
+    head_a = f"after ({zone(c.new)})" if c.new else "after"
     width = max(len(s) for s in [head_b, *before])
     rows = [f"    next runs  {head_b.ljust(width)}  {head_a}"]
     pad = " " * len("    next runs  ")
@@ -203,7 +201,11 @@ def _runs_text(c: JobChange) -> list[str]:
     return rows
 
 
-def _column(job: LoadedJob | None, runs: tuple[datetime, ...], other: int) -> list[str]:
+# -- shared -----------------------------------------------------------------------------
+
+
+def runs_column(job: LoadedJob | None, runs: tuple[datetime, ...], other: int) -> list[str]:
+    """A job's next runs as cells, padded to ``other`` rows (the other side's count)."""
     if job is None:
         cells = ["-"]
     elif not job.enabled:
@@ -211,151 +213,8 @@ def _column(job: LoadedJob | None, runs: tuple[datetime, ...], other: int) -> li
     elif not runs:
         cells = ["(no run)"]
     else:
-        cells = [_when(t) for t in runs]
+        cells = [when(t) for t in runs]
     return cells + [""] * (max(other, 1) - len(cells))
-
-
-# -- Markdown ---------------------------------------------------------------------------
-
-
-def plan_markdown(plan: Plan, sides: Sides) -> str:
-    out = [MARKER, f"### Scheduler plan: {_md_heading(sides)}", "", _summary_md(plan)]
-    warnings = plan.all_warnings
-    if warnings:
-        out += ["", "> [!WARNING]", f"> **{_plural(len(warnings), 'warning')}**", ">"]
-        for w in warnings:
-            who = f"**{_code(w.job)}** " if w.job else ""
-            out.append(f"> - {who}`{w.code}`: {_md_text(w.message)}")
-    if not plan.changed:
-        out += ["", "No job changes."]
-        return "\n".join(out) + "\n"
-    out += ["", "| | Job | Change | Schedule | Next run | Warnings | File |"]
-    out += ["|---|---|---|---|---|---|---|"]
-    for c in plan.changed:
-        job = c.new or c.old
-        runs = c.next_after if c.new else ()
-        nxt = _when(runs[0]) if runs else ("disabled" if c.new and not c.new.spec.enabled else "—")
-        out.append(
-            f"| {_SYMBOL[c.kind]} | {_md_name(c)} | {c.kind.value} | "
-            f"{_md_text(_schedule(job) or '')} ({_md_text(_tz(job))}) | {nxt} | "
-            f"{len(c.warnings) or ''} | {_md_files(c)} |"
-        )
-    size = sum(len(line) + 1 for line in out)
-    for i, c in enumerate(plan.changed):
-        block = ["", *_details_md(c)]
-        size += sum(len(line) + 1 for line in block)
-        if size > MAX_MARKDOWN:
-            rest = len(plan.changed) - i
-            out += [
-                "",
-                f"_{_plural(rest, 'more job')} not detailed: a comment holds "
-                "65,536 characters; `--format text` or `json` shows every job._",
-            ]
-            break
-        out += block
-    return "\n".join(out) + "\n"
-
-
-def invalid_markdown(catalog: Catalog, sides: Sides) -> str:
-    from scheduler.cli.report import validation_text
-
-    return "\n".join(
-        [
-            MARKER,
-            f"### Scheduler plan: {_md_heading(sides)}",
-            "",
-            "> [!CAUTION]",
-            "> The jobs in this change are **invalid**; `scheduler validate` reports:",
-            "",
-            "```text",
-            validation_text(catalog).replace("```", "'''"),
-            "```",
-            "",
-        ]
-    )
-
-
-def _details_md(c: JobChange) -> list[str]:
-    notes = [c.kind.value, _plural(len(c.fields), "field")]
-    if c.warnings:
-        notes.append(f"⚠️ {_plural(len(c.warnings), 'warning')}")
-    name = f"{c.old_name} → {c.name}" if c.old_name else c.name
-    summary = f"<code>{_html(name)}</code> · {' · '.join(notes)}"
-    out = [f"<details><summary>{summary}</summary>", ""]
-    out += [f"- ⚠️ `{w.code}`: {_md_text(w.message)}" for w in c.warnings]
-    if c.warnings:
-        out.append("")
-    if c.fields:
-        out += ["| Field | Before | After |", "|---|---|---|"]
-        out += [f"| `{f.path}` | {_md_value(f.old)} | {_md_value(f.new)} |" for f in c.fields]
-        out.append("")
-    before = _column(c.old, c.next_before, len(c.next_after))
-    after = _column(c.new, c.next_after, len(c.next_before))
-    head_b = f"Before ({_tz(c.old)})" if c.old else "Before"
-    head_a = f"After ({_tz(c.new)})" if c.new else "After"
-    out += [f"| Next runs | {head_b} | {head_a} |", "|---|---|---|"]
-    out += [f"| {i} | {b} | {a} |" for i, (b, a) in enumerate(zip(before, after, strict=True), 1)]
-    return [*out, "", "</details>"]
-
-
-def _md_heading(sides: Sides) -> str:
-    base = _code(sides.base_label)
-    if sides.base_commit:
-        base += f" ({sides.base_commit[:10]})"
-    if not sides.base_exists:
-        base += f", no {_code(sides.base_dir)} there"
-    head = sides.head_label if sides.uncommitted is not None else _code(sides.head_label)
-    if sides.uncommitted:
-        head += " (uncommitted changes included)"
-    return f"{base} → {head}"
-
-
-def _summary_md(plan: Plan) -> str:
-    counts = plan.summary
-    parts = [f"**{counts[k.value]} {k.value}**" for k in _SYMBOL if counts[k.value]]
-    parts.append(f"{counts[ChangeKind.unchanged.value]} unchanged")
-    return " · ".join(parts)
-
-
-def _md_name(c: JobChange) -> str:
-    return f"{_code(c.old_name)} → {_code(c.name)}" if c.old_name else _code(c.name)
-
-
-def _md_value(value: Any) -> str:
-    return "—" if value is None else _md_cell(_code(_value(value)))
-
-
-def _md_files(c: JobChange) -> str:
-    job = c.new or c.old
-    assert job is not None
-    if c.old and c.new and c.moved:
-        return f"{_md_cell(_code(c.old.file))} → {_md_cell(_code(c.new.file))}"
-    return _md_cell(_code(job.file))
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _md_text(text: str) -> str:
-    """Plain prose in Markdown: no HTML, no accidental code, emphasis, links or cells."""
-    out = text.replace("&", "&amp;").replace("<", "&lt;")
-    for ch in "\\`*[]|":
-        out = out.replace(ch, "\\" + ch)
-    return out
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _code(text: str) -> str:
-    fence = "``" if "`" in text else "`"
-    pad = " " if fence == "``" else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-# -- shared -----------------------------------------------------------------------------
 
 
 def _summary_line(plan: Plan) -> str:
@@ -371,7 +230,8 @@ def _files(c: JobChange) -> str:
     return job.file
 
 
-def _schedule(job: LoadedJob | None) -> str | None:
+def schedule_text(job: LoadedJob | None) -> str | None:
+    """The job's schedule in words (``cron 0 3 * * * (At 03:00)``); None without a job."""
     if job is None:
         return None
     from scheduler.core.describe import describe_schedule
@@ -379,11 +239,13 @@ def _schedule(job: LoadedJob | None) -> str | None:
     return describe_schedule(job.spec.schedule)
 
 
-def _tz(job: LoadedJob | None) -> str:
+def zone(job: LoadedJob | None) -> str:
+    """The job's time zone; empty without a job."""
     return job.spec.schedule.timezone if job else ""
 
 
-def _value(value: Any) -> str:
+def value_text(value: Any) -> str:
+    """A field's value as JSON, cut at 120 characters."""
     text = "(none)" if value is None else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
 
@@ -392,9 +254,11 @@ def _iso(t: datetime) -> str:
     return t.isoformat(timespec="microseconds" if t.microsecond else "seconds")
 
 
-def _when(t: datetime) -> str:
+def when(t: datetime) -> str:
+    """An instant as ISO-8601 with its offset and weekday."""
     return f"{_iso(t)} {t:%a}"
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
+    """``n`` and ``word``, with an s unless one."""
     return f"{n} {word}{'' if n == 1 else 's'}"

@@ -129,14 +129,8 @@ def _report(
     old_root: str,
     new_root: str,
 ) -> None:
-    from scheduler.cli.planreport import (
-        invalid_json,
-        invalid_markdown,
-        invalid_text,
-        plan_json,
-        plan_markdown,
-        plan_text,
-    )
+    from scheduler.cli.planmarkdown import invalid_markdown, plan_markdown
+    from scheduler.cli.planreport import invalid_json, invalid_text, plan_json, plan_text
     from scheduler.cli.report import dumps
     from scheduler.core.diff import diff_catalogs
 
