@@ -82,9 +82,11 @@ def run_(
 ) -> None:
     """Run the watcher: follow the jobs dir and enqueue each due run into RQ."""
     from scheduler.cli.log import RQ_INFO_ENV, configure
+
+    # First: the logging decides how structlog is imported (see configure).
+    configure("console" if log_format == "console" else "json", rq_info=verbose)
     from scheduler.engine import daemon
 
-    configure("console" if log_format == "console" else "json", rq_info=verbose)
     os.environ["SCHEDULER_LOG_FORMAT"] = log_format  # embedded workers log the same way
     os.environ[RQ_INFO_ENV] = "1" if verbose else "0"
     code = daemon.run(
@@ -137,14 +139,16 @@ def worker(
 ) -> None:
     """Run an RQ worker for the scheduler's runs (QUEUES default: default)."""
     from scheduler.cli.log import RQ_INFO_ENV, configure
-    from scheduler.worker import lifeline
-    from scheduler.worker.rqworker import SchedulerWorker
 
-    lifeline.hold_from_env()  # started by `scheduler run`: do not outlive it
+    # First: the logging decides how structlog is imported (see configure).
     configure(
         "console" if log_format == "console" else "json",
         rq_info=os.environ.get(RQ_INFO_ENV) != "0",
     )
+    from scheduler.worker import lifeline
+    from scheduler.worker.rqworker import SchedulerWorker
+
+    lifeline.hold_from_env()  # started by `scheduler run`: do not outlive it
     # Like `rq worker`, make task modules in the working directory importable.
     sys.path.insert(0, os.getcwd())
     conn = connect_redis(data_dir, redis_url)
