@@ -86,8 +86,9 @@ bench-prune-burst: $(STAMP)
 	$(BIN)/python bench/prune_burst.py
 
 # Leader loss (kill -9 and SIGTERM) to the new leader's first dispatch, two watchers (~2 min).
+# JOBS=100000 TRIALS=2: with 100,000 jobs due hours away, the takeover itself (~6 min).
 bench-failover: $(STAMP)
-	$(BIN)/python bench/failover.py
+	$(BIN)/python bench/failover.py $(if $(JOBS),--jobs $(JOBS)) $(if $(TRIALS),--trials $(TRIALS))
 
 # `scheduler web` at 10,000 jobs under 200 clients (wrk if on PATH), and the burst's p99
 # lateness without and with that load (~3 min). QUICK=1: a smoke run.

@@ -134,6 +134,18 @@ def wait(predicate: Any, timeout: float, what: str) -> Any:
     raise SystemExit(f"bench: timed out waiting for {what}")
 
 
+def lost_leases(watchers: list[Watcher]) -> list[str]:
+    """Every ``leader.lost`` any watcher logged, as "name: reason". None is expected: a
+    killed leader logs nothing, a stopped one ``leader.released``, and a leader that lost
+    its lease while it started or resumed 100,000 jobs would show here."""
+    return [
+        f"{w.name}: {r.get('reason')}"
+        for w in watchers
+        for r in w.records()
+        if r.get("event") == "leader.lost"
+    ]
+
+
 def trial(setup: Setup, pair: list[Watcher], mode: str, n: int) -> Figures:
     """One loss of the leader and its figures; a fresh standby replaces it afterwards."""
     leader = wait(lambda: next((w for w in pair if w.leads()), None), 900, "a leader")
@@ -198,11 +210,13 @@ def main() -> None:
         url = server.start()
         setup = Setup(root, url, args.lease, args.checkout.resolve(), args.jobs)
         pair = [Watcher(setup, "w0"), Watcher(setup, "w1")]
+        everyone = list(pair)
         n = 2
         try:
             for mode, figures in results.items():
                 for _ in range(args.trials):
                     took = trial(setup, pair, mode, n)
+                    everyone.append(pair[-1])
                     n += 1
                     figures.append(took)
                     extra = ""
@@ -221,14 +235,17 @@ def main() -> None:
             for w in pair:
                 w.proc.wait(30)
             server.stop()
-    report = render(results, args, lease_s)
+        lost = lost_leases(everyone)
+    report = render(results, args, lease_s, lost)
     path = RESULTS.with_name(f"failover-{args.jobs}.md") if args.jobs else RESULTS
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(report)
     print(report)
 
 
-def render(results: dict[str, list[Figures]], args: argparse.Namespace, lease_s: float) -> str:
+def render(
+    results: dict[str, list[Figures]], args: argparse.Namespace, lease_s: float, lost: list[str]
+) -> str:
     jobs = f"{args.jobs:,} jobs due hours away and " if args.jobs else ""
     who = "" if args.checkout.resolve() == REPO else f", watchers of `{args.checkout}`"
     header = ["leader lost by", "trials", "new leader: p50", "max", "first dispatch: p50", "max"]
@@ -268,6 +285,9 @@ def render(results: dict[str, list[Figures]], args: argparse.Namespace, lease_s:
         "way the new leader sends the instants the handover spanned at once (late, within "
         "the grace); when none passed, its first dispatch waits for the job's next instant "
         "(up to 1 s here), which is why the two columns differ.",
+        "",
+        f"Leases lost (`leader.lost` in any watcher's log, each cold start included): "
+        f"{len(lost)}{': ' + ', '.join(lost) if lost else ''}.",
         "",
     ]
     if args.jobs:
