@@ -57,23 +57,19 @@ class JobRules:
         job = self._jobs.get(name)
         return self._project if job is None else self._project.over(job.history)
 
-    def _distinct(self) -> set[Retention]:
+    def loosest(self, now: datetime) -> tuple[str, int]:
+        """The latest instant before which any job's rule lets a run go at ``now`` (a run
+        scheduled at or after it stays, whatever its job), and the lowest ``keep_last`` of
+        any job's rule (a job with no more runs keeps them all). One walk over the jobs,
+        once a pass: two were half of its CPU at 100,000 jobs."""
         rules = {self._project}
         for job in self._jobs.values():
             spec = job.history
             if spec is not None:
                 rules.add(self._project.over(spec))
-        return rules
-
-    def latest_cutoff(self, now: datetime) -> str:
-        """The latest instant before which any job's rule lets a run go at ``now``: a run
-        scheduled at or after it stays, whatever its job."""
-        cuts = (r.cutoffs(now) for r in self._distinct())
-        return max(max(c.ended_before, c.failed_before) for c in cuts)
-
-    def fewest_kept(self) -> int:
-        """The lowest ``keep_last`` of any job's rule: a job with no more runs keeps all."""
-        return min(r.keep_last for r in self._distinct())
+        cuts = (r.cutoffs(now) for r in rules)
+        latest = max(max(c.ended_before, c.failed_before) for c in cuts)
+        return latest, min(r.keep_last for r in rules)
 
 
 def _cutoffs(rules: JobRules, now: datetime) -> Callable[[str], Cutoffs]:
@@ -91,11 +87,12 @@ def _cutoffs(rules: JobRules, now: datetime) -> Callable[[str], Cutoffs]:
     return cut_of
 
 
-def _may_prune(store: Store, rules: JobRules, now: datetime) -> bool:
-    """Whether any recorded run is older than the latest cutoff of any rule: when none is
-    (every run within its retention, the usual case), a pass has nothing to look at."""
+def _may_prune(store: Store, latest: str) -> bool:
+    """Whether any recorded run is older than ``latest``, the latest cutoff of any rule:
+    when none is (every run within its retention, the usual case), a pass has nothing to
+    look at."""
     oldest = store.prune.oldest()
-    return oldest is not None and oldest < rules.latest_cutoff(now)
+    return oldest is not None and oldest < latest
 
 
 @dataclass(frozen=True)
@@ -125,10 +122,9 @@ def prune_now(store: Store, rules: JobRules, now: datetime, *, dry_run: bool) ->
     before = store.path.stat().st_size
     found = []
     cut_of = _cutoffs(rules, now)
+    latest, kept = rules.loosest(now)
     pending = (
-        store.prune.pending(cut_of, None, -1, kept=rules.fewest_kept())[0]
-        if _may_prune(store, rules, now)
-        else []
+        store.prune.pending(cut_of, None, -1, kept=kept)[0] if _may_prune(store, latest) else []
     )
     for job in pending:
         cut = cut_of(job)
@@ -180,10 +176,9 @@ class IdlePruner:
                 return
             self._next_pass = start + PASS_EVERY.total_seconds()
             self._removed = 0
-            rules = self._rules()
-            self._scanning, self._after = _may_prune(self._store, rules, self._now()), None
             # For the pass (a job reloaded meanwhile with a lower keep_last waits for the next).
-            self._kept = rules.fewest_kept() if self._scanning else 0
+            latest, self._kept = self._rules().loosest(self._now())
+            self._scanning, self._after = _may_prune(self._store, latest), None
         cut_of = _cutoffs(self._rules(), self._now())
         deadline = start + budget
         while time.monotonic() < deadline:

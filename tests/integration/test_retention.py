@@ -311,8 +311,8 @@ def test_a_pass_reads_only_the_jobs_over_the_fewest_kept(tmp_path: Path) -> None
     config.rescan(NOW)
     project = Retention(keep=10 * DAY, keep_failed=10 * DAY, keep_last=4)
     rules = JobRules(config.jobs, project)
-    assert rules.fewest_kept() == 1
-    assert JobRules({}, project).fewest_kept() == 4
+    assert rules.loosest(NOW)[1] == 1
+    assert JobRules({}, project).loosest(NOW)[1] == 4
     old = [NOW - 40 * DAY - n * DAY for n in range(3)]
     with Store(tmp_path / "s.db") as store:
         seed(store, "lean", old, RunStatus.succeeded)
