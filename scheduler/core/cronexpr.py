@@ -41,46 +41,68 @@ class CronSyntaxError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class CronExpr:
-    """A validated cron expression; ``fields`` has macros expanded (5 or 6 fields)."""
+    """A validated cron expression (``text`` normalized; ``fields`` has macros expanded).
+
+    One is held per distinct expression for as long as the watcher runs (100,000 at
+    scale), so it keeps only what ``next_local`` reads: the day's table where there is one
+    (``daily``: seconds since midnight of every match, on ``weekdays``, Python's numbering,
+    None for every day), croniter's spelling of the fields where there is not (``engine``),
+    and whether it names fixed times. ``fields`` are split from ``text`` when asked: the
+    two tuples of them and their strings were most of each expression's size.
+    """
 
     text: str
-    fields: tuple[str, ...]
-    engine_fields: tuple[str, ...] = ()
-    # Seconds since midnight of every match, for the expressions _daily_times reads, and
-    # the days they run on (Python weekdays; None: every day).
-    daily: tuple[int, ...] | None = None
-    weekdays: frozenset[int] | None = None
+    daily: tuple[int, ...] | None
+    weekdays: frozenset[int] | None
+    engine: tuple[str, ...] | None
+    fixed_time: bool  # Debian cron's test: neither minute nor hour begins with ``*``
 
-    def __post_init__(self) -> None:
-        if not self.engine_fields:
-            normalized = tuple(_normalize(i, f) for i, f in enumerate(self.fields))
-            object.__setattr__(self, "engine_fields", normalized)
-        if self.daily is None:
-            object.__setattr__(self, "daily", _daily_times(self.fields))
-            object.__setattr__(self, "weekdays", _weekdays(self.fields))
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return _split(self.text)
+
+    @property
+    def engine_fields(self) -> tuple[str, ...]:
+        """The fields as croniter is given them (see ``_normalize``)."""
+        if self.engine is not None:
+            return self.engine
+        return tuple(_normalize(i, f) for i, f in enumerate(self.fields))
 
     @property
     def has_seconds(self) -> bool:
         return len(self.fields) == 6
 
     @property
-    def fixed_time(self) -> bool:
-        """Debian cron's test: neither minute nor hour begins with ``*``."""
-        return not self.fields[0].startswith("*") and not self.fields[1].startswith("*")
-
-    @property
     def day_or(self) -> bool:
         """Vixie cron: day-of-month OR day-of-week only when neither begins with ``*``."""
-        return not self.fields[2].startswith("*") and not self.fields[4].startswith("*")
+        fields = self.fields
+        return not fields[2].startswith("*") and not fields[4].startswith("*")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (restore_cron, (self.text, self.fields, self.engine_fields, self.daily))
+        return (restore_cron, (self.text, self.daily, self.weekdays, self.engine, self.fixed_time))
 
     def next_local(self, after: datetime) -> datetime | None:
         """The first matching wall-clock time strictly after ``after`` (both naive)."""
         if self.daily is not None:
             return _next_daily(self.daily, self.weekdays, after)
-        return _next_match(self.engine_fields, self.day_or, after)
+        assert self.engine is not None
+        return _next_match(self.engine, self.day_or, after)
+
+
+def _split(text: str) -> tuple[str, ...]:
+    """The fields of a normalized expression, a macro expanded."""
+    if text.startswith("@"):
+        text = MACROS.get(text.lower(), text)
+    return tuple(text.split())
+
+
+def _compile(text: str, fields: tuple[str, ...]) -> CronExpr:
+    """What ``CronExpr`` holds of an expression whose fields are syntactically plausible."""
+    daily = _daily_times(fields)
+    weekdays = None if daily is None else _weekdays(fields)
+    engine = None if daily is not None else tuple(_normalize(i, f) for i, f in enumerate(fields))
+    fixed = not fields[0].startswith("*") and not fields[1].startswith("*")
+    return CronExpr(text, daily, weekdays, engine, fixed)
 
 
 _RESTORED: dict[str, CronExpr] = {}
@@ -88,16 +110,17 @@ _RESTORED: dict[str, CronExpr] = {}
 
 def restore_cron(
     text: str,
-    fields: tuple[str, ...],
-    engine_fields: tuple[str, ...],
     daily: tuple[int, ...] | None,
+    weekdays: frozenset[int] | None,
+    engine: tuple[str, ...] | None,
+    fixed_time: bool,
 ) -> CronExpr:
     """An expression unpickled (the job cache, which pickles in chunks, each with its own
     copies): the jobs sharing it share one object again. Not validated again: it was
     when parsed, by the same code (the cache is keyed by it)."""
     found = _RESTORED.get(text)
     if found is None:
-        found = CronExpr(text=text, fields=fields, engine_fields=engine_fields, daily=daily)
+        found = CronExpr(text, daily, weekdays, engine, fixed_time)
         if len(_RESTORED) < _MAX_RESTORED:
             _RESTORED[text] = found
     return found
@@ -137,7 +160,7 @@ def _parse_cached(text: str) -> CronExpr:
         )
     for index, field in enumerate(fields):
         _reject_extensions(index, field)
-    expr = CronExpr(text=text, fields=fields)
+    expr = _compile(text, fields)
     if expr.daily is not None:
         return expr  # in-range numbers and steps: nothing croniter could reject, a run a week
     try:
@@ -147,7 +170,7 @@ def _parse_cached(text: str) -> CronExpr:
         # Only a day-of-month/month/day-of-week combination can match no date at all;
         # with all three "*" every day matches, and searching for a run (a croniter
         # step, as costly as the parse) would say nothing new.
-        fires = expr.fields[2:5] == ("*", "*", "*") or expr.next_local(_REFERENCE) is not None
+        fires = fields[2:5] == ("*", "*", "*") or expr.next_local(_REFERENCE) is not None
     except _CRONITER_ERRORS:
         raise CronSyntaxError(_explain_bad_fields(fields)) from None
     if not fires:
