@@ -195,18 +195,25 @@ def read_job_file(
 
 def read_job_bytes(path: Path | str, source: str) -> bytes | FileResult:
     """The file's bytes, or a FileResult holding why they cannot be had."""
+    return read_job_bytes_stat(path, source)[0]
+
+
+def read_job_bytes_stat(
+    path: Path | str, source: str
+) -> tuple[bytes | FileResult, os.stat_result | None]:
+    """``read_job_bytes``, and what ``fstat`` said of the file before it was read (None if
+    it was not): a stamp from it needs no second ``stat`` by path."""
     try:
         # Not blocking: a FIFO would block open() (and a read) forever; fstat then says what
         # it is. A file descriptor, not a file object: this runs for every file of a tree.
         fd = os.open(path, _READ_FLAGS)
     except OSError as exc:
-        return FileResult(
-            source, errors=[JobFileError(source, 1, 1, "", f"cannot read: {exc.strerror}")]
-        )
+        return _cannot_read(source, exc), None
     try:
         found = os.fstat(fd)
         if not stat.S_ISREG(found.st_mode):
-            return FileResult(source, errors=[JobFileError(source, 1, 1, "", "not a regular file")])
+            error = JobFileError(source, 1, 1, "", "not a regular file")
+            return FileResult(source, errors=[error]), None
         # The size it has, not the limit: read(limit) allocates the limit (1 MB) for every
         # file. A byte more shows a file that grew since; then the rest is read.
         size = min(found.st_size, MAX_FILE_BYTES)
@@ -217,14 +224,18 @@ def read_job_bytes(path: Path | str, source: str) -> bytes | FileResult:
                 break
             raw += more
     except OSError as exc:
-        return FileResult(
-            source, errors=[JobFileError(source, 1, 1, "", f"cannot read: {exc.strerror}")]
-        )
+        return _cannot_read(source, exc), None
     finally:
         os.close(fd)
     if len(raw) > MAX_FILE_BYTES:
-        return FileResult(source, errors=[JobFileError(source, 1, 1, "", TOO_LARGE)])
-    return raw
+        return FileResult(source, errors=[JobFileError(source, 1, 1, "", TOO_LARGE)]), found
+    return raw, found
+
+
+def _cannot_read(source: str, exc: OSError) -> FileResult:
+    return FileResult(
+        source, errors=[JobFileError(source, 1, 1, "", f"cannot read: {exc.strerror}")]
+    )
 
 
 _READ_FLAGS = (

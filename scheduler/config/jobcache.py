@@ -73,6 +73,12 @@ def stamp(path: str | os.PathLike[str], defaults_digest: str) -> int | None:
         st = os.stat(path)
     except OSError:
         return None
+    return stamp_of(st, defaults_digest, now)
+
+
+def stamp_of(st: os.stat_result, defaults_digest: str, now: int) -> int | None:
+    """``stamp`` from the file's stat (taken before it was read) and ``time.time_ns()``
+    read before that stat."""
     if max(st.st_mtime_ns, st.st_ctime_ns) > now - RACY_NS:
         return None
     fields = _STAT.pack(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import operator
 import sys
 from datetime import UTC, datetime, time
 from functools import lru_cache
@@ -17,7 +18,7 @@ from scheduler.core.catchup import MisfireRule
 from scheduler.core.cronexpr import parse_cron
 from scheduler.core.durations import parse_duration
 from scheduler.core.models import DstSpec, JobSpec, ScheduleSpec
-from scheduler.core.policies import OverlapPolicy
+from scheduler.core.policies import MisfirePolicy, OverlapPolicy
 from scheduler.core.policyspecs import HistorySpec
 from scheduler.core.runs import RunRequest, RunTrigger, iso_utc, run_id
 from scheduler.core.schedule import (
@@ -134,20 +135,10 @@ class LoadedJob:
         if self._spec is None:
             return self
         spec = self._spec
-        job = LoadedJob(
-            spec,
-            self.file,
-            self.line,
-            self.column,
-            self.document,
-            self.name_line,
-            self.defaults_files,
-            self.positions,
-        )
+        # Worked out (cached) here, then every slot copied as it is (no __init__ again).
+        self.schedule, self.definition_hash, self.misfire  # noqa: B018
+        job = restore_job(_slot_values(self))
         s = object.__setattr__
-        s(job, "_schedule", self.schedule)
-        s(job, "_hash", self.definition_hash)
-        s(job, "_misfire", self.misfire)
         data = _spec_json(spec, with_params=True) if _json_exact(spec.params) else None
         if data is None:
             s(job, "_spec_json", _spec_json(spec, with_params=False))
@@ -216,7 +207,7 @@ class LoadedJob:
         found = self._hash
         if found is None:
             spec = self.spec.model_dump(mode="json", exclude={"history"})
-            canonical = json.dumps(spec, sort_keys=True)
+            canonical = _CANONICAL.encode(spec)
             found = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
             object.__setattr__(self, "_hash", found)
         return found
@@ -237,8 +228,7 @@ class LoadedJob:
         found = self._misfire
         if found is None:
             m = self.spec.misfire
-            grace = None if m.grace is None else parse_duration(m.grace)
-            found = _shared(MisfireRule(policy=m.policy, grace=grace, max_catchup=m.max_catchup))
+            found = _misfire_rule(m.policy, m.grace, m.max_catchup)
             object.__setattr__(self, "_misfire", found)
         return found
 
@@ -268,6 +258,18 @@ class LoadedJob:
             timezone=self.spec.schedule.timezone,
             canary=canary,
         )
+
+
+#: ``json.dumps(spec, sort_keys=True)``'s encoder made once (``dumps`` makes one per call
+#: given an option): what every stored definition hash was computed from, never to change.
+_CANONICAL = json.JSONEncoder(sort_keys=True)
+
+
+@lru_cache(maxsize=4096)
+def _misfire_rule(policy: MisfirePolicy, grace: str | None, max_catchup: int) -> MisfireRule:
+    """One rule per distinct misfire setting (most jobs share a few)."""
+    delay = None if grace is None else parse_duration(grace)
+    return _shared(MisfireRule(policy=policy, grace=delay, max_catchup=max_catchup))
 
 
 #: Specs of compact jobs rebuilt lately: a burst reads the same few thousand many times.
@@ -321,6 +323,7 @@ class Params:
 #: Each slot's own setter (its descriptor's ``__set__``): no attribute lookup by name per
 #: slot of each of 100,000 jobs unpickled.
 _SLOT_SETTERS = tuple(getattr(LoadedJob, name).__set__ for name in LoadedJob.__slots__)
+_slot_values = operator.attrgetter(*LoadedJob.__slots__)
 
 
 def restore_job(state: tuple[Any, ...]) -> LoadedJob:
@@ -334,8 +337,6 @@ def restore_job(state: tuple[Any, ...]) -> LoadedJob:
 
 
 _SHARED: dict[object, object] = {}
-
-
 _T = TypeVar("_T")
 
 

@@ -1,0 +1,75 @@
+"""A job's compact form (what the watcher holds and the job cache stores) and its
+definition hash, which the store's job states and every restart compare against."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+
+from scheduler.config.loader import parse_job_documents
+from scheduler.core.job import LoadedJob
+
+PINNED = """name: pinned-job
+description: "Grüße, ünïcode, \\"quotes\\" and: commas, in text"
+task: examples.bots:birthday
+queue: mail
+params: {dry_run: true, limit: 3, ratio: 0.5, tags: [a, b], nested: {k: v}}
+schedule:
+  cron: "30 9 * * 1-5"
+  timezone: Europe/Paris
+  jitter: 30s
+misfire: {policy: skip, grace: 5m}
+retries: {max: 2}
+history: {keep: 30d}
+canary: 2
+"""
+
+
+def _job(text: str, file: str = "jobs.d/pinned.yaml") -> LoadedJob:
+    result = parse_job_documents(text, file)
+    assert result.ok, result.errors
+    return result.jobs[0]
+
+
+def test_definition_hash_is_the_sorted_json_of_the_spec_without_history() -> None:
+    """The digest stays what every stored job state holds: SHA-256 of the spec's JSON dump,
+    keys sorted, ``json.dumps``' default separators and ASCII escapes, history left out."""
+    job = _job(PINNED)
+    dump = job.spec.model_dump(mode="json", exclude={"history"})
+    canonical = json.dumps(dump, sort_keys=True).encode("utf-8")
+    assert job.definition_hash == hashlib.sha256(canonical).hexdigest()[:16]
+    assert job.definition_hash == "5363120b6bf6ec3d"  # as computed before any speed-up
+
+
+def test_compact_keeps_everything_but_the_spec_object() -> None:
+    """The compact job answers as the full one, and survives pickling (the cache, the
+    workers of a cold start) unchanged."""
+    job = _job(PINNED)
+    compact = job.compact()
+    assert compact is not job
+    assert compact._spec is None
+    assert job._spec is not None  # the full job is left as it was
+    for name in ("name", "file", "line", "column", "document", "name_line", "enabled"):
+        assert getattr(compact, name) == getattr(job, name)
+    assert (compact.canary, compact.overlap, compact.queue) == (job.canary, job.overlap, job.queue)
+    assert compact.definition_hash == job.definition_hash
+    assert compact.schedule is job.schedule
+    assert compact.misfire == job.misfire
+    assert compact.spec == job.spec
+    assert compact.params == job.params
+    assert compact.history == job.history
+    again = pickle.loads(pickle.dumps(compact))
+    assert again.definition_hash == job.definition_hash
+    assert again.spec == job.spec
+    assert compact.compact() is compact
+
+
+def test_equal_misfire_rules_are_one_object() -> None:
+    """Jobs with the same misfire settings share one rule (100,000 jobs hold few)."""
+    other = PINNED.replace("pinned-job", "other-job")
+    a, b = _job(PINNED).compact(), _job(other, "jobs.d/other.yaml").compact()
+    assert a.misfire is b.misfire
+    assert a.definition_hash != b.definition_hash
+    plain = _job("name: plain\ntask: a.b:c\nschedule: {cron: '* * * * *'}\n").compact()
+    assert plain.misfire != a.misfire
