@@ -43,6 +43,7 @@ import structlog
 
 from scheduler.config.gcpause import paused_gc
 from scheduler.core.job import LoadedJob
+from scheduler.core.schedule import forget_restored
 
 log = structlog.get_logger("scheduler.config")
 
@@ -125,6 +126,8 @@ def load(data_dir: Path, salt: str = "") -> Entries:
     except Exception as exc:  # any damage: ignored, the files are read again
         log.info("config.cache_ignored", path=str(path), reason=str(exc)[:200])
         return {}
+    finally:
+        forget_restored()
     return entries
 
 

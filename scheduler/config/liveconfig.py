@@ -33,6 +33,7 @@ from scheduler.config.project import Project, load_project
 from scheduler.core.catalog import FileResult, duplicate_name_error
 from scheduler.core.errors import JobFileError
 from scheduler.core.job import LoadedJob
+from scheduler.core.schedule import forget_restored
 
 #: (display path, content digest, its compact jobs, its stamp) for a valid file; (display
 #: path, None, (), None) for one the caller must read itself, which locates its problems.
@@ -139,6 +140,7 @@ class LiveConfig:
                 yield self._apply(path, source, now)
         finally:
             self._stop_ahead()
+            forget_restored()  # the workers' jobs came pickled: their expressions are shared
         if not self._cached:  # all served: its table, sized for every file, goes too
             self._cached = {}
 

@@ -129,6 +129,12 @@ def restore_cron(
 _MAX_RESTORED = 1 << 17
 
 
+def forget_restored() -> None:
+    """Let go of the index ``restore_cron`` shares expressions by (see
+    ``schedule.forget_restored``)."""
+    _RESTORED.clear()
+
+
 def parse_cron(text: str) -> CronExpr:
     """Validate ``text`` and return it parsed; raise CronSyntaxError naming the bad field."""
     return _parse_cached(" ".join(str(text).split()))

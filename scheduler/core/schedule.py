@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
+from scheduler.core import cronexpr
 from scheduler.core.cronexpr import CronExpr
 from scheduler.core.localtime import exists, first_instant, next_offset_change, offset, wall
 from scheduler.core.policies import DstGap, DstRepeat
@@ -85,6 +86,9 @@ class CronSchedule(_Rebuilt):
     gap: DstGap = DstGap.run_after
     repeat: DstRepeat = DstRepeat.first
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (restore_cron_schedule, (self.expr, self.tz, self.gap, self.repeat))
+
     def next_after(self, t: datetime) -> datetime | None:
         _require_aware(t)
         t = t.astimezone(UTC)
@@ -147,6 +151,37 @@ class CronSchedule(_Rebuilt):
             if change is None:
                 return instant
             cursor, inclusive = change, True
+
+
+_RESTORED: dict[tuple[str, tzinfo], CronSchedule] = {}
+
+
+def restore_cron_schedule(
+    expr: CronExpr, tz: tzinfo, gap: DstGap, repeat: DstRepeat
+) -> CronSchedule:
+    """A cron schedule unpickled (the job cache, the parse's workers): the jobs with the
+    same expression in the same zone, under the default DST rules (nearly all), share one
+    object, as they share the expression."""
+    if gap is not DstGap.run_after or repeat is not DstRepeat.first:
+        return CronSchedule(expr, tz, gap, repeat)
+    key = (expr.text, tz)
+    found = _RESTORED.get(key)
+    if found is None:
+        found = CronSchedule(expr, tz)
+        if len(_RESTORED) < _MAX_RESTORED:
+            _RESTORED[key] = found
+    return found
+
+
+_MAX_RESTORED = 1 << 17
+
+
+def forget_restored() -> None:
+    """Let go of the indexes unpickled schedules and expressions are shared by, once a whole
+    job cache or parse is read: its jobs hold what they share, and the indexes (an entry
+    per distinct schedule, 10 MB at 100,000) would only sit beside them."""
+    _RESTORED.clear()
+    cronexpr.forget_restored()
 
 
 @dataclass(frozen=True, slots=True)
