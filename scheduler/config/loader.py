@@ -17,6 +17,7 @@ from scheduler.config.messages import (
 from scheduler.config.project import TaskRules
 from scheduler.config.yamlsource import Document, format_loc, parse_documents
 from scheduler.core.catalog import FileResult
+from scheduler.core.cronexpr import parse_cron
 from scheduler.core.errors import JobFileError, JobFileWarning
 from scheduler.core.job import LoadedJob
 from scheduler.core.models import JobSpec, ScheduleSpec
@@ -171,6 +172,9 @@ def _dated_warnings(job: LoadedJob, doc: Document, now: datetime) -> list[JobFil
 
 
 def _may_have_no_future_run(sched: ScheduleSpec) -> bool:
-    # Daily, weekly and interval schedules recur for ever without an end; asking them for
-    # their next instant (the costliest part of validate at scale) could only say so.
-    return sched.end is not None or sched.cron is not None or sched.at is not None
+    # Daily, weekly and interval schedules recur for ever without an end, and so does a
+    # cron read as a day's table (set times on set weekdays: runs every week); asking them
+    # for their next instant (the costliest part of validate at scale) could only say so.
+    if sched.end is not None or sched.at is not None:
+        return True
+    return sched.cron is not None and parse_cron(sched.cron).daily is None

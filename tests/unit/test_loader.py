@@ -600,6 +600,31 @@ def test_window_that_ended_warns_when_now_is_given():
 
 
 @pytest.mark.parametrize(
+    "cron",
+    ["0 0 1 1 *", "0 9 * * 1", "30 2 * * 0"],
+    ids=["croniter", "day-table", "day-table-dst"],
+)
+def test_window_left_without_a_run_warns_at_the_schedule(cron):
+    """A window that ends before the next run says the schedule has no future run."""
+    result = load(
+        HEAD + f"schedule:\n  cron: '{cron}'\n  timezone: Europe/Paris\n"
+        "  end: 2026-06-05T00:00:00\n",
+        now=datetime(2026, 6, 1, 12, 0, tzinfo=UTC),
+    )
+    assert [(w.line, w.path, w.message) for w in result.warnings] == [
+        (4, "schedule", "this schedule has no future run")
+    ]
+
+
+@pytest.mark.parametrize(
+    "cron", ["0 0 29 2 *", "0 9 * * 1", "*/15 * * * *", "30 2 * * *", "@yearly"]
+)
+def test_cron_without_an_end_has_a_future_run(cron):
+    """A cron without an end always runs again: no warning (a day's table is not asked)."""
+    only_job(HEAD + f"schedule:\n  cron: '{cron}'\n  timezone: Europe/Paris\n", now=NOW)
+
+
+@pytest.mark.parametrize(
     "schedule",
     ["  at: 2020-01-01T00:00:00\n", "  cron: '* * * * *'\n  end: 2020-01-01T00:00:00\n"],
     ids=["at", "end"],
