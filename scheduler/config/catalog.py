@@ -294,22 +294,29 @@ def display_path(path: Path | str, *, cwd: str | None = None) -> str:
 
 
 def load_paths(
-    paths: Sequence[Path], now: datetime | None = None, *, project: Project | None = None
+    paths: Sequence[Path],
+    now: datetime | None = None,
+    *,
+    project: Project | None = None,
+    helper: bool = False,
 ) -> Catalog:
     """Load explicit files and directories (directories are searched for job files).
 
     A directory's defaults files apply to the job files under it; an explicit file gets
     the defaults of its own folder. ``project`` gives the task rules (default: the
     project of the first path). A file reached twice (named twice, or through a symlink)
-    is read once.
+    is read once. ``helper``: on two or three cores, a big tree is read with one forked
+    helper process (``splitread``); a caller with threads of its own leaves it off.
     """
     # A big tree's jobs are built here with next to no cycle among them: the collector's
     # passes over the growing heap would free nothing (a tenth of the time at 10k files).
     with paused_gc():
-        return _load_paths(paths, now, project)
+        return _load_paths(paths, now, project, helper)
 
 
-def _load_paths(paths: Sequence[Path], now: datetime | None, project: Project | None) -> Catalog:
+def _load_paths(
+    paths: Sequence[Path], now: datetime | None, project: Project | None, helper: bool
+) -> Catalog:
     rules = project.rules if project is not None else _rules_for(paths)
     files: dict[str, tuple[str, FileContext]] = {}
     problems: list[FileResult] = []
@@ -334,6 +341,10 @@ def _load_paths(paths: Sequence[Path], now: datetime | None, project: Project | 
     workers = pool_size(len(tasks), min_cores=4)
     if workers:
         results = list(in_workers(_read_and_lint, tasks, workers))
+    elif helper and pool_size(len(tasks)):
+        from scheduler.config.splitread import read_split  # validate only: not at import
+
+        results = read_split(_read_and_find, _read_and_lint, tasks)
     else:
         results = [_read(*task) for task in tasks]
     return build_catalog([*problems, *results])
@@ -361,13 +372,19 @@ def _read(path: str, now: datetime | None, context: FileContext, cwd: str) -> Fi
 def _read_and_lint(task: tuple[str, datetime | None, FileContext, str]) -> FileResult:
     """One file read by a worker process, with its jobs' lint (the costly part of checking
     a job after parsing it) done there too, and its jobs compact (they pickle small)."""
+    result = _read_and_find(task)
+    result.jobs = [job.compact() for job in result.jobs]
+    return result
+
+
+def _read_and_find(task: tuple[str, datetime | None, FileContext, str]) -> FileResult:
+    """One file read, with its jobs' lint findings when ``now`` is given."""
     from scheduler.core.lint import job_findings  # only validate lints: not at import
 
     result = _read(*task)
     now = task[1]
     if now is not None:
         result.findings = job_findings(result.jobs, now)
-    result.jobs = [job.compact() for job in result.jobs]
     return result
 
 

@@ -9,7 +9,7 @@ import operator
 import sys
 from datetime import UTC, datetime, time
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from pydantic_core import PydanticSerializationError
@@ -173,7 +173,9 @@ class LoadedJob:
 
     @property
     def params(self) -> dict[str, Any]:
-        """The task's keyword arguments (``spec.params``, without rebuilding a compact spec)."""
+        """The task's keyword arguments (``spec.params``; a compact job's spec not rebuilt)."""
+        if self._params is None and self._spec is None and self._spec_json is not None:
+            return cast(dict[str, Any], json.loads(self._spec_json).get("params", {}))
         return self._params.value if self._params is not None else self.spec.params
 
     def position(self, path: str) -> tuple[int, int]:

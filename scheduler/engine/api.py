@@ -25,9 +25,14 @@ if TYPE_CHECKING:
 MAX_COUNT = 10_000
 
 
-def validate(paths: Sequence[Path], now: datetime, *, project: Project | None = None) -> Catalog:
-    """Load and check every job file under ``paths``; the catalog holds all problems."""
-    return load_paths(paths, now, project=project)
+def validate(
+    paths: Sequence[Path], now: datetime, *, project: Project | None = None, helper: bool = False
+) -> Catalog:
+    """Load and check every job file under ``paths``; the catalog holds all problems.
+
+    ``helper``: a big tree may be read with a forked helper process (``load_paths``).
+    """
+    return load_paths(paths, now, project=project, helper=helper)
 
 
 def check_tasks(catalog: Catalog, project: Project, *, import_tasks: bool) -> None:

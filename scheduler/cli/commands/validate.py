@@ -50,7 +50,7 @@ def validate(
     now = now_utc()
     targets = list(paths) or [jobs_dir]
     project = load_project(targets[0] if targets[0].is_dir() else targets[0].parent)
-    catalog = api.validate(targets, now, project=project)
+    catalog = api.validate(targets, now, project=project, helper=True)
     api.check_tasks(catalog, project, import_tasks=import_tasks)
     api.lint(catalog, now, strict=strict)
     if fmt == "json":

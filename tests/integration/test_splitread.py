@@ -1,0 +1,141 @@
+"""validate's read with one forked helper: the same report as one process, in order, and
+the helper's failure costs time, never results.
+
+Real files in ``tmp_path`` and a real forked child; the split is forced on for a small tree
+(its threshold is about when it pays, not about what it reads).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from scheduler.config import catalog as catalog_module
+from scheduler.config import splitread
+from scheduler.config.project import load_project
+from scheduler.engine import api
+
+NOW = datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
+
+
+def job_text(name: str, schedule: str = "cron: '0 9 * * *'") -> str:
+    """A valid one-job document named ``name``."""
+    return f"name: {name}\ntask: pkg.mod:func\nschedule:\n  {schedule}\n"
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A ``jobs.d`` with defaults in one folder, a pile-up, DST, production mode, bad files."""
+    monkeypatch.chdir(tmp_path)
+    path = Path("jobs.d")
+    (path / "eu").mkdir(parents=True)
+    (path / "eu" / "_defaults.yaml").write_text("timezone: Europe/Paris\n")
+    for i in range(40):
+        folder = path / "eu" if i % 2 else path
+        (folder / f"job-{i:02d}.yaml").write_text(
+            job_text(f"job-{i:02d}", f"daily: '0{i % 10}:30'")
+        )
+    for i in range(25):  # a pile-up across the two shares
+        (path / f"crowd-{i:02d}.yaml").write_text(job_text(f"crowd-{i:02d}", "cron: '0 3 * * *'"))
+    (path / "multi.yaml").write_text(job_text("m-1") + "---\n" + job_text("m-2", "interval: 15m"))
+    (path / "bad-cron.yaml").write_text(job_text("bad", "cron: '61 * * * *'"))
+    (path / "twice.yaml").write_text(job_text("job-03"))
+    (path / "latin1.yaml").write_bytes(b"name: caf\xe9\n")
+    (path / "empty.yaml").write_text("# nothing yet\n")
+    (path / "zz-dst.yaml").write_text(
+        job_text("zz-dst", "cron: '30 2 * * *'\n  timezone: Europe/Paris")
+        + "params:\n  dry_run: false\n"
+    )
+    return path
+
+
+def report(root: Path, monkeypatch: pytest.MonkeyPatch, *, helper: bool) -> list[object]:
+    """validate's findings on ``root``, the split forced on (or off) whatever the size."""
+    # Two cores: no pool (it wants four), a helper where asked.
+    monkeypatch.setattr(
+        catalog_module, "pool_size", lambda files, min_cores=2: 2 if min_cores <= 2 else 0
+    )
+    monkeypatch.setattr(splitread, "spare_core", lambda: True)
+    monkeypatch.setattr(splitread, "CHUNK", 8)  # both sides take a few chunks
+    catalog = api.validate([root], NOW, helper=helper)
+    api.check_tasks(catalog, load_project(root), import_tasks=False)
+    api.lint(catalog, NOW)
+    return [
+        len(catalog.files),
+        sorted(catalog.jobs),
+        [f.file for f in catalog.files],
+        [p.as_dict() for p in [*catalog.errors, *catalog.warnings]],
+    ]
+
+
+def test_validate_with_a_helper_reports_the_same(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The helper's share (linted there, jobs compact) gives the same report, in order."""
+    alone = report(root, monkeypatch, helper=False)
+    splits: list[int] = []
+    real = splitread.read_split
+
+    def spy(own, sent, items):  # type: ignore[no-untyped-def]
+        splits.append(len(items))
+        return real(own, sent, items)
+
+    monkeypatch.setattr(splitread, "read_split", spy)
+    assert report(root, monkeypatch, helper=True) == alone
+    assert splits == [alone[0]]
+    codes = {p.get("code") for p in alone[3]}  # type: ignore[attr-defined]
+    assert codes >= {"pile-up", "dst-skipped", "production-mode"}
+
+
+def test_a_failing_helper_costs_time_not_results(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A helper that dies leaves its share to this process: the report is unchanged."""
+    alone = report(root, monkeypatch, helper=False)
+    parent = os.getpid()
+
+    def dies(task: object) -> object:
+        if os.getpid() != parent:
+            os._exit(3)
+        raise AssertionError("the helper's work ran in this process")
+
+    monkeypatch.setattr(catalog_module, "_read_and_lint", dies)
+    assert report(root, monkeypatch, helper=True) == alone
+
+
+def test_no_helper_without_a_spare_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One core, or a load that keeps every core busy: no helper is started."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.8, 1.0, 1.0))
+    assert not splitread.spare_core()
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.4, 1.0, 1.0))
+    assert splitread.spare_core()
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert not splitread.spare_core()
+
+
+def test_read_split_keeps_order_and_its_edges(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Results come in the items' order, however many chunks each side took."""
+    monkeypatch.setattr(splitread, "spare_core", lambda: True)
+    for count in (0, 1, splitread.CHUNK, splitread.CHUNK + 1, 5 * splitread.CHUNK + 7):
+        items = list(range(count))
+        assert splitread.read_split(lambda x: x * 2, lambda x: x * 2, items) == [
+            x * 2 for x in items
+        ]
+
+
+def test_a_helper_raising_is_read_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A helper whose work raises exits non-zero; its share is done here instead."""
+    monkeypatch.setattr(splitread, "spare_core", lambda: True)
+    parent = os.getpid()
+
+    def fails_there(x: int) -> int:
+        if os.getpid() != parent:
+            raise ValueError("boom")
+        return x + 1
+
+    items = list(range(3 * splitread.CHUNK))
+    assert splitread.read_split(lambda x: x + 1, fails_there, items) == [x + 1 for x in items]
