@@ -8,7 +8,8 @@ local store and keeps it; :meth:`Ledger.flush` sends every kept entry in one pip
 steps that record call ``flush`` at their end, inside their SQLite transaction, after the
 runs are visible in their queues: dispatch is never delayed, and an entry is on the stream
 before its row is committed, so a watcher killed in between finds the entry when it comes
-back (entries of an earlier life are applied, only this life's own are skipped). While
+back (entries of an earlier life are applied, only this life's own are skipped); a batch
+long enough to commit part-way publishes what is recorded before each such commit. While
 Redis is down the entries wait and go with a later flush (reconciliation flushes every few
 seconds); past ``MAX_PENDING`` the oldest are dropped, with a warning.
 """
@@ -22,6 +23,7 @@ import structlog
 
 from scheduler.core.runs import RunEvent
 from scheduler.store import Store
+from scheduler.store.resilient import ResilientStore
 from scheduler.worker.events import publish_many
 
 log = structlog.get_logger("scheduler.ledger")
@@ -44,13 +46,16 @@ class Ledger:
         self.origin = f"{watcher}#{secrets.token_hex(4)}"
         self._pending: list[RunEvent] = []
         self._failing = False
+        if isinstance(store, ResilientStore):  # a long batch commits part-way: publish first
+            store.publish_first = self._publish_all
 
     def record(self, entry: RunEvent) -> bool:
         """Apply ``entry`` to this watcher's store now and keep it to publish; True if it
         created the run's row or moved its status."""
-        changed = self._apply(entry)
+        # Kept first: a batch that its row takes past its length commits part-way, and
+        # publishes what is kept before (``ResilientStore.publish_first``).
         self._pending.append(entry)
-        return changed
+        return self._apply(entry)
 
     def publish(self, entry: RunEvent) -> None:
         """Keep an entry applied to the store already, to publish with the others."""
@@ -60,6 +65,11 @@ class Ledger:
     def pending(self) -> int:
         """How many entries wait to be published."""
         return len(self._pending)
+
+    def _publish_all(self) -> bool:
+        """Flush; True if every entry recorded so far is on the stream."""
+        self.flush()
+        return not self._pending
 
     def flush(self) -> None:
         """Publish the kept entries, in the order recorded, in one round trip.

@@ -7,7 +7,10 @@ them again once the file takes writes. Replaying is safe because every write is
 idempotent (see :mod:`scheduler.store`): a run's entries apply by their rules in any
 order, job state and meta are last-wins. A failed transaction (a :meth:`batch`) is kept
 whole, since SQLite may have rolled all of it back; a batch of more than ``BATCH_KEPT``
-writes commits as it goes, and only its writes since the last commit are kept. Reads that
+writes commits as it goes, and only its writes since the last commit are kept. Before such
+a commit, :attr:`ResilientStore.publish_first` publishes the ledger entries recorded so far
+(the ledger's rows are on the results stream before they are committed, as at a batch's
+end); while they cannot be, the batch commits only at its end. Reads that
 fail return nothing. While writes wait, the watcher leaves the stream's entries
 unacknowledged, so a watcher that dies meanwhile reads them again when it comes back:
 nothing is lost either way.
@@ -64,7 +67,10 @@ class ResilientStore(Store):
         super()._compose(db, readonly=readonly)
         self._waiting: list[Callable[[], object]] = []
         self._batch_ops: list[Callable[[], object]] | None = None
-        self._batch_writes = 0  # in the batch's ops (``_guard_write``)
+        self._batch_writes = 0  # in the batch's ops since it last tried to commit
+        #: Called before a batch commits part-way: publishes the ledger entries recorded so
+        #: far (:class:`scheduler.engine.ledger.Ledger` sets it), False if some could not be.
+        self.publish_first: Callable[[], bool] | None = None
         self._error: str | None = None
         self.failing_since: float | None = None  # time.time() of the first failure
         self.dropped = 0
@@ -125,6 +131,13 @@ class ResilientStore(Store):
         return guarded
 
     def _commit_so_far(self, ops: list[Callable[[], object]]) -> None:
+        publish = self.publish_first
+        if publish is not None and not publish():
+            # Committed unpublished, the rows of a watcher killed before its batch's end
+            # would never reach the other watchers. Kept, they go with the batch (a killed
+            # watcher then starts from what it last committed); tried again further on.
+            self._batch_writes = 0
+            return
         try:
             self._db.commit_so_far()
         except sqlite3.Error as exc:  # the writes since the last commit wait, as in any failure

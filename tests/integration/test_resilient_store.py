@@ -153,3 +153,38 @@ def test_a_failed_bulk_write_is_written_once_the_file_takes_it(tmp_path: Path) -
         cap(store, 1_000_000)
         assert store.retry() is True
         assert set(store.job_states()) == {"first", *(f"j{n:02d}" for n in range(40))}
+
+
+def test_a_long_batch_commits_part_way_only_once_what_it_recorded_is_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the ledger's entries cannot be published (Redis down), the batch commits at
+    its end only: committed part-way, a killed watcher's rows would never reach the
+    others. Once they are, it commits as it goes again."""
+    monkeypatch.setattr(resilient, "BATCH_KEPT", 5)
+    path = tmp_path / "s.db"
+    published: list[bool] = []
+
+    def seen() -> int:
+        with closing(sqlite3.connect(path)) as other:
+            return int(other.execute("SELECT count(*) FROM job_state").fetchone()[0])
+
+    def publish() -> bool:
+        published.append(redis_up[0])
+        return redis_up[0]
+
+    redis_up = [False]
+    with ResilientStore(path) as store:
+        store.publish_first = publish
+        with store.batch():
+            for n in range(12):
+                _state(store, f"j{n:02d}")
+            assert seen() == 0
+            assert published == [False, False]  # asked again BATCH_KEPT writes later
+            redis_up[0] = True
+            for n in range(12, 15):  # the 5th write since it last asked
+                _state(store, f"j{n:02d}")
+            assert seen() == 15
+            _state(store, "j15")
+        assert published == [False, False, True]
+        assert len(store.job_states()) == 16
