@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from json.encoder import encode_basestring as _json_text  # the C one where built
 from typing import TYPE_CHECKING, Any
 
 from scheduler.core.errors import JobFileProblem
@@ -23,6 +24,35 @@ def validation_json(catalog: Catalog) -> dict[str, Any]:
         "errors": [e.as_dict() for e in catalog.errors],
         "warnings": [w.as_dict() for w in catalog.warnings],
     }
+
+
+def validation_dumps(catalog: Catalog) -> str:
+    """``dumps(validation_json(catalog))``, the same text, written without the pure-Python
+    indenting encoder: a big tree's report holds thousands of warnings (10,000 files: about
+    0.1 s of validate's 2)."""
+    errors, warnings = catalog.errors, catalog.warnings
+    valid = "true" if not errors else "false"
+    return (
+        f'{{\n  "valid": {valid},\n  "files": {len(catalog.files)},\n'
+        f'  "jobs": {len(catalog.jobs)},\n  "errors": {_problems_json(errors)},\n'
+        f'  "warnings": {_problems_json(warnings)}\n}}'
+    )
+
+
+def _problems_json(problems: Sequence[JobFileProblem]) -> str:
+    """Problems as ``dumps`` indents their ``as_dict()`` under a top-level key."""
+    if not problems:
+        return "[]"
+    text = _json_text
+    blocks = []
+    for p in problems:
+        code = f',\n      "code": {text(p.code)}' if p.code else ""
+        blocks.append(
+            f'    {{\n      "file": {text(p.file)},\n      "line": {int(p.line)},\n'
+            f'      "column": {int(p.column)},\n      "path": {text(p.path)},\n'
+            f'      "message": {text(p.message)}{code}\n    }}'
+        )
+    return "[\n" + ",\n".join(blocks) + "\n  ]"
 
 
 def validation_text(catalog: Catalog) -> str:

@@ -38,7 +38,7 @@ def validate(
     rare-date, dst-skipped, dst-repeated, pile-up, production-mode); --strict makes
     warnings errors.
     """
-    from scheduler.cli.report import dumps, validation_github, validation_json, validation_text
+    from scheduler.cli.report import validation_dumps, validation_github, validation_text
     from scheduler.config.project import load_project
     from scheduler.engine import api
 
@@ -54,7 +54,7 @@ def validate(
     api.check_tasks(catalog, project, import_tasks=import_tasks)
     api.lint(catalog, now, strict=strict)
     if fmt == "json":
-        click.echo(dumps(validation_json(catalog)))
+        click.echo(validation_dumps(catalog))
     elif fmt == "github":
         out = validation_github(catalog)
         if out:
