@@ -67,8 +67,9 @@ bench: $(STAMP)
 bench-dispatch: $(STAMP)
 	$(BIN)/python bench/dispatch.py
 
-# The watcher's start at 100,000 jobs: cold, restarted (the job cache), peak RSS, idle CPU
-# (~5 min). BASELINE=DIR also runs another checkout the same way, side by side.
+# The watcher's start at 100,000 jobs: cold, restarted (the job cache), peak RSS, idle CPU,
+# then the same with a ledger of 300,000 runs (~8 min). BASELINE=DIR also runs another
+# checkout the same way, side by side.
 bench-startup: $(STAMP)
 	$(BIN)/python bench/startup.py $(if $(BASELINE),--baseline $(BASELINE))
 
@@ -86,7 +87,7 @@ bench-prune-burst: $(STAMP)
 	$(BIN)/python bench/prune_burst.py
 
 # Leader loss (kill -9 and SIGTERM) to the new leader's first dispatch, two watchers (~2 min).
-# JOBS=100000 TRIALS=2: with 100,000 jobs due hours away, the takeover itself (~6 min).
+# JOBS=100000 TRIALS=2: with 100,000 jobs due hours away, the takeover itself (~10 min).
 bench-failover: $(STAMP)
 	$(BIN)/python bench/failover.py $(if $(JOBS),--jobs $(JOBS)) $(if $(TRIALS),--trials $(TRIALS))
 
