@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -91,7 +92,7 @@ class LiveConfig:
         self._cache_fresh = bool(self._cached)  # until a file is parsed: nothing to write
         #: The files being parsed by worker processes, and their results as they come.
         self._ahead: Generator[_Parsed, None, None] | None = None
-        self._ahead_files: set[str] = set()
+        self._ahead_next: _Parsed | None = None  # taken from _ahead, its file not applied yet
         self.defaults = DefaultsTree()
         self._defaults_rejected: dict[str, list[JobFileError]] = {}
         self._files: dict[str, _FileState] = {}
@@ -135,9 +136,13 @@ class LiveConfig:
         for name in sorted(gone):
             yield self.apply(Path(name), now)
         self._parse_ahead(present)
+        # Let go of one by one as applied: held to the end, these paths (a second copy of
+        # each, beside the jobs' own) would sit beside the due queue a cold start fills.
+        sources, paths = deque(present), deque(present.values())
+        del present
         try:
-            for source, path in present.items():
-                yield self._apply(path, source, now)
+            while sources:
+                yield self._apply(paths.popleft(), sources.popleft(), now)
         finally:
             self._stop_ahead()
             forget_restored()  # the workers' jobs came pickled: their expressions are shared
@@ -159,7 +164,7 @@ class LiveConfig:
         return self._apply(path, display_path(path), now)
 
     def _apply(self, path: Path | str, source: str, now: datetime) -> Change:
-        parsed = self._take_parsed(source) if self._ahead_files else None
+        parsed = self._take_parsed(source) if self._ahead is not None else None
         if parsed is not None:  # read and parsed by a worker just now (see _parse_ahead)
             return self._serve(source, parsed)  # held as it came, as a cached file's jobs
         defaults = defaults_for(self.defaults, self.root, path)
@@ -247,24 +252,29 @@ class LiveConfig:
         context_of = FileContexts(self.defaults, self.root, self.project.rules)
         tasks = [(present[source], source, context_of(present[source])) for source in todo]
         self._ahead = in_workers(_parse_for_cache, tasks, workers)
-        self._ahead_files = set(todo)
         self._cache_fresh = False
 
     def _take_parsed(self, source: str) -> _FileState | None:
         """What a worker made of the valid file ``source`` (waiting for it if due), or None
-        (not sent to the workers, or not valid: ``apply`` reads it and says why)."""
-        if source not in self._ahead_files or self._ahead is None:
+        (not sent to the workers, or not valid: ``apply`` reads it and says why).
+
+        The results come in the order the files were sent, ``present``'s: the next one names
+        the next file sent, and a file it does not name was not sent (no set of the names
+        sent is kept: at 100,000 files it was 4 MB, held while the jobs pile up).
+        """
+        found = self._ahead_next
+        if found is None and self._ahead is not None:
+            found = self._ahead_next = next(self._ahead, None)
+        if found is None or found[0] != source:
             return None
-        self._ahead_files.discard(source)
-        for parsed, digest, jobs, stamp in self._ahead:
-            if parsed == source:
-                return None if digest is None else (digest, jobs, stamp)
-        return None
+        self._ahead_next = None
+        _, digest, jobs, stamp = found
+        return None if digest is None else (digest, jobs, stamp)
 
     def _stop_ahead(self) -> None:
         if self._ahead is not None:
             self._ahead.close()  # shuts the pool down, even when a reload failed half-way
-        self._ahead, self._ahead_files = None, set()
+        self._ahead, self._ahead_next = None, None
 
     @property
     def _salt(self) -> str:

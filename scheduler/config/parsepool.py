@@ -66,8 +66,11 @@ def in_workers(
     # reads files and runs pure code, so the parent's other threads do not concern it.
     context = multiprocessing.get_context("fork")
     chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+    del items  # each chunk is then held by its pending call only, until its results are in
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for results in pool.map(_run_chunk, repeat(work), chunks):
+        done = pool.map(_run_chunk, repeat(work), chunks)
+        del chunks
+        for results in done:
             yield from results
 
 

@@ -42,7 +42,7 @@ def first_instant(local: datetime, tz: tzinfo) -> datetime:
     Europe/Paris jumps from 02:00 to 03:00 means 03:00 CEST.
     """
     before = local.replace(tzinfo=tz, fold=0).astimezone(UTC)
-    if exists(local, tz):
+    if before.astimezone(tz).replace(tzinfo=None) == local:  # exists(), its UTC at hand
         return before
     # In a gap, fold=1 reads the local time with the later (larger) offset, which
     # puts it before the transition; fold=0 puts it after.

@@ -65,11 +65,21 @@ class Reload:
         self._queues: set[str] = set(queues)
         self._queues_changed = queues_changed
 
-    def load_all(self, now: datetime) -> None:
+    def load_all(self, now: datetime, *, ahead: bool = False) -> None:
         """Read every job file at start-up (carrying renames over); the jobs are not
-        scheduled yet, and ``log_generation`` reports the result once they are."""
+        scheduled yet, and ``log_generation`` reports the result once they are.
+
+        ``ahead`` (a start with no job state stored): each enabled job goes on the due queue
+        from ``now`` as it is read, while worker processes parse the next files, instead of
+        after them all (``Scheduler.start_jobs(ahead=True)`` takes them from there).
+        """
+        due = self._due
         for change in self._config.rescan_changes(now):
             self._log_rejected(change)
+            if ahead:
+                for job in change.added:
+                    if job.enabled:
+                        due.set(job.name, job.schedule.next_after(now))
         self._carry_renames(list(self._config.jobs.values()))
         self._check_queues()
 

@@ -202,6 +202,7 @@ class Scheduler:
         standby: bool = False,
         since: Mapping[str, datetime] | None = None,
         states: dict[str, JobState] | None = None,
+        ahead: bool = False,
     ) -> None:
         """Put every loaded job on schedule at start-up, from its stored state if any.
 
@@ -210,6 +211,7 @@ class Scheduler:
         any other is scheduled from ``since[job]`` where given, else from ``now``. A standby
         resumes nothing: the leader dispatches, and it resumes at takeover. ``states``: the
         stored states as just read (else they are read here), each taken out once used.
+        ``ahead``: the jobs on the due queue were put there from ``now`` (``Reload.load_all``).
         """
         since = since or {}
         if standby:
@@ -253,7 +255,9 @@ class Scheduler:
                 self._due.set(job.name, plan.next_run)
                 self._save_state(job, plan.next_run, last=state.last_scheduled)
             else:
-                fresh.add(self._scheduled_from(job, since.get(job.name, now)))
+                start = since.get(job.name, now)
+                known = ahead and start is now and job.name in self._due
+                fresh.add(self._scheduled_from(job, start, known=known))
         fresh.flush()
         requests = [self._request(job, t, trigger) for job, t, trigger, _ in resumed]
         if self.send(requests):
@@ -269,10 +273,14 @@ class Scheduler:
             [self._scheduled_from(job, since)], updated_at=self._clock.now()
         )
 
-    def _scheduled_from(self, job: LoadedJob, since: datetime) -> StateRow:
-        """``schedule_from``, its state row returned for the caller to write."""
-        nxt = job.schedule.next_after(since) if job.enabled else None
-        self._due.set(job.name, nxt)
+    def _scheduled_from(self, job: LoadedJob, since: datetime, *, known: bool = False) -> StateRow:
+        """``schedule_from``, its state row returned for the caller to write (``known``: the
+        due queue holds its next instant after ``since`` already)."""
+        if known:
+            nxt = self._due.get(job.name)
+        else:
+            nxt = job.schedule.next_after(since) if job.enabled else None
+            self._due.set(job.name, nxt)
         self._progress.set_last(job.name, since)
         canary = self._progress.canary_left(job.name)
         return (job.name, since, nxt, job.definition_hash, job.file, job.enabled, canary)

@@ -244,9 +244,11 @@ class Watcher:
             self._shutdown()
 
     def _startup(self, now: datetime) -> None:
+        # No job state stored (a fresh data dir): every job is scheduled from now.
+        ahead = not self.store.has_job_states()
         with paused_gc():
             with self.store.batch():
-                self.reload.load_all(now)
+                self.reload.load_all(now, ahead=ahead)
             # The lease only once the files are read (the long part at scale): taken before,
             # it could lapse before the first turn renews it, and the start would begin
             # with a lost lease (and a needless takeover by a standby).
@@ -254,7 +256,7 @@ class Watcher:
             # jobs' strings, as they are held beside them.
             states = self.store.job_states(self.config.jobs)
             leading = self.handover.lead_at_start(now, states)
-            self._start_jobs(now, leading=leading, states=states)
+            self._start_jobs(now, leading=leading, states=states, ahead=ahead)
             # What start-up built lives as long as the watcher: out of the collector's
             # sight, so its passes (and the idle CPU they cost) scale with what changes, not
             # with the jobs. The garbage made meanwhile goes first (frozen, it would never be
@@ -275,12 +277,16 @@ class Watcher:
         self.config.save_cache(snapshot)
         log.info("config.cache_saved", files=len(snapshot), s=round(time.monotonic() - started, 2))
 
-    def _start_jobs(self, now: datetime, *, leading: bool, states: dict[str, JobState]) -> None:
+    def _start_jobs(
+        self, now: datetime, *, leading: bool, states: dict[str, JobState], ahead: bool
+    ) -> None:
         with self.store.batch():  # one transaction for every job's state
             # A standby resumes nothing now: the leader dispatches, and it resumes at takeover,
             # from the leader's points, which its due queue starts from.
             points = {} if leading else self.handover.standby_points()
-            self.scheduler.start_jobs(now, standby=not leading, since=points, states=states)
+            self.scheduler.start_jobs(
+                now, standby=not leading, since=points, states=states, ahead=ahead
+            )
             self.reload.log_generation()
 
     def _shutdown(self) -> None:

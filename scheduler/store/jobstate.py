@@ -92,19 +92,15 @@ class JobStates:
         """``save_job_state`` for each of ``rows`` (one statement run over all of them: the
         start writes a row per job, and one call each was a third of a cold start's tail)."""
         at = aware(updated_at, "updated_at")
-        values = [
-            (
-                job,
-                aware_or_none(last, "last_scheduled"),
-                aware_or_none(nxt, "next_run"),
-                digest,
-                source,
-                int(enabled),
-                at,
-                canary,
-            )
-            for job, last, nxt, digest, source, enabled, canary in rows
-        ]
+        # A start's rows mostly share one last instant (the start's own): converted once.
+        seen: datetime | None = None
+        seen_text: str | None = None
+        values = []
+        for job, last, nxt, digest, source, enabled, canary in rows:
+            if last is not seen:
+                seen, seen_text = last, aware_or_none(last, "last_scheduled")
+            next_text = aware_or_none(nxt, "next_run")
+            values.append((job, seen_text, next_text, digest, source, int(enabled), at, canary))
         with self._write() as conn:
             conn.executemany(_UPSERT, values)
 
@@ -151,6 +147,10 @@ class JobStates:
                 job, shared(last), shared(nxt), digest, source, bool(enabled), None, canary
             )
         return found
+
+    def has_job_states(self) -> bool:
+        """Whether any job state is saved (none: a first start on these records)."""
+        return self._conn.execute("SELECT 1 FROM job_state LIMIT 1").fetchone() is not None
 
     def forget_job(self, job: str) -> bool:
         """Delete the job's state row (its runs stay: history is never dropped); True if any."""
