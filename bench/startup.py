@@ -9,7 +9,9 @@ files of ``bench/dispatch.py``'s scenario B (one job per file, next runs 2-22 h 
 directory, so its ``scheduler`` package is imported. Per system: a cold start (fresh data
 dir) and a restart on the same data dir, each: wall time from launch to the
 ``watcher.started`` line, the process's CPU time (user+system) at that moment, which other
-load on a shared machine disturbs less, and peak RSS (VmHWM); then the CPU over an idle
+load on a shared machine disturbs less, and peak RSS (VmHWM), read again once the cold
+start's job cache is saved and at the end of the restart's idle window (a spike after
+``watcher.started`` shows there; the target is the largest); then the CPU over an idle
 window after the restart, and how often the lease was lost (``leader.lost``: never, the
 target). ``--history N`` (default 3) runs ours once more on a data dir with a ledger: a
 cold start writes its job states, ``bench/records.py`` then adds N ended runs per job
@@ -61,7 +63,7 @@ def start(checkout: Path, jobs: Path, data: Path, url: str, log: Path) -> dict[s
     return {
         "wall": parse_ts(started["timestamp"]) - proc.launched,
         "cpu": proc_cpu(proc.pid),
-        "rss_mb": proc_status(proc.pid)["VmHWM"] / 1024,
+        "rss_mb": hwm_mb(proc),
         "jobs": started.get("jobs"),
         "proc": proc,
     }
@@ -74,13 +76,34 @@ def idle_cpu(proc: LoggedProcess, seconds: float) -> float:
     return 100 * (proc_cpu(proc.pid) - c0) / (time.monotonic() - t0)
 
 
-def cache_saved(proc: LoggedProcess, checkout: Path) -> None:
-    """Wait for the job cache to be written (a checkout older than it: 60 s at most)."""
+def cache_saved(proc: LoggedProcess, checkout: Path) -> float | None:
+    """Wait for the job cache to be written (a checkout older than it: 60 s at most); the
+    process's peak RSS (VmHWM, MB) then, None if it wrote none."""
     try:
         proc.wait_event("config.cache_saved", 300 if checkout == REPO else 60)
     except RuntimeError:
         if checkout == REPO:
             raise
+        return None
+    return hwm_mb(proc)
+
+
+def hwm_mb(proc: LoggedProcess) -> float:
+    """The process's peak RSS so far (VmHWM), MB."""
+    return proc_status(proc.pid)["VmHWM"] / 1024
+
+
+def peak_mb(phase: dict[str, Any]) -> float:
+    """A start's peak RSS over everything read of it: at ``watcher.started``, after the job
+    cache's save, at the end of the idle window (a late spike is seen in the later ones)."""
+    late = [phase.get("rss_saved_mb"), phase.get("rss_end_mb")]
+    return max([phase["rss_mb"], *(x for x in late if x is not None)])
+
+
+def rss_cell(phase: dict[str, Any], later: str) -> str:
+    """ "at started / later" (MB); "-" for a reading not taken."""
+    value = phase.get(later)
+    return f"{phase['rss_mb']:.0f} / " + ("-" if value is None else f"{value:.0f}")
 
 
 def measure(
@@ -106,11 +129,13 @@ def measure(
         conn.flushdb()
     cold = start(checkout, jobs, data, url, tmp / f"{name}-cold.log")
     print(f"{name}: cold {cold['wall']:.1f} s, CPU {cold['cpu']:.1f} s", flush=True)
-    cache_saved(cold["proc"], checkout)  # the restart measured is the usual one
+    # The restart measured is the usual one; the save runs beside the first turns.
+    cold["rss_saved_mb"] = cache_saved(cold["proc"], checkout)
     cold["proc"].stop()
     warm = start(checkout, jobs, data, url, tmp / f"{name}-restart.log")
     print(f"{name}: restart {warm['wall']:.1f} s, CPU {warm['cpu']:.1f} s", flush=True)
     warm["idle"] = idle_cpu(warm["proc"], idle) if idle > 0 else None
+    warm["rss_end_mb"] = hwm_mb(warm["proc"])
     warm["proc"].stop()
     for phase in (cold, warm):
         phase["lost"] = len(phase["proc"].events("leader.lost"))
@@ -123,11 +148,12 @@ def render(args: argparse.Namespace, found: dict[str, dict[str, Any]], info: lis
     for name, r in found.items():
         c, w = r["cold"], r["restart"]
         idle = "-" if w["idle"] is None else f"{w['idle']:.2f}"
-        cells = [c["jobs"], f"{c['wall']:.1f}", f"{c['cpu']:.1f}", f"{c['rss_mb']:.0f}"]
-        cells += [f"{w['wall']:.1f}", f"{w['cpu']:.1f}", f"{w['rss_mb']:.0f}", idle]
+        cells = [c["jobs"], f"{c['wall']:.1f}", f"{c['cpu']:.1f}", rss_cell(c, "rss_saved_mb")]
+        cells += [f"{w['wall']:.1f}", f"{w['cpu']:.1f}", rss_cell(w, "rss_end_mb"), idle]
         rows.append([name, *cells, f"{c['lost']}, {w['lost']}"])
-    header = ["system", "jobs", "cold s", "cold CPU s", "cold peak RSS MB"]
-    header += ["restart s", "restart CPU s", "restart peak RSS MB", f"idle CPU % ({args.idle:g} s)"]
+    header = ["system", "jobs", "cold s", "cold CPU s", "cold peak RSS MB (started / cache saved)"]
+    header += ["restart s", "restart CPU s", "restart peak RSS MB (started / idle end)"]
+    header.append(f"idle CPU % ({args.idle:g} s)")
     header.append("leases lost: cold, restart")
     lines = [
         "# Benchmark: the watcher's start at scale",
@@ -148,16 +174,19 @@ def render(args: argparse.Namespace, found: dict[str, dict[str, Any]], info: lis
         top, bottom = ("ours", name) if name == "baseline" else (name, name.split(",")[0])
         cells = [f"{top} ÷ {bottom}"]
         for phase in ("cold", "restart"):
-            for key in ("wall", "cpu", "rss_mb"):
+            for key in ("wall", "cpu"):
                 cells.append(f"{found[top][phase][key] / found[bottom][phase][key]:.2f}")
+            cells.append(f"{peak_mb(found[top][phase]) / peak_mb(found[bottom][phase]):.2f}")
         ratios.append(cells)
     if ratios:
-        lines += ["", md_table(["", *header[2:5], *header[5:8]], ratios)]
+        peaks = ["cold s", "cold CPU s", "cold peak RSS", "restart s", "restart CPU s"]
+        lines += ["", md_table(["", *peaks, "restart peak RSS"], ratios)]
     ours = found["ours"]
+    peak = max(peak_mb(ours["cold"]), peak_mb(ours["restart"]))
     targets = [
         ["cold start (wall)", f"{ours['cold']['wall']:.1f} s", "<= 10 s"],
         ["restart, unchanged files (wall)", f"{ours['restart']['wall']:.1f} s", "<= 3 s"],
-        ["peak RSS", f"{ours['cold']['rss_mb']:.0f} MB", "<= 200 MB"],
+        ["peak RSS, cold and restart", f"{peak:.0f} MB", "<= 200 MB"],
     ]
     for name, r in found.items():
         if not name.startswith("baseline") and r["restart"]["idle"] is not None:
