@@ -15,7 +15,7 @@ from scheduler.config.messages import (
     problems_from_validation,
 )
 from scheduler.config.project import TaskRules
-from scheduler.config.yamlsource import Document, format_loc, parse_documents
+from scheduler.config.yamlsource import Document, Loc, format_loc, parse_documents
 from scheduler.core.catalog import FileResult
 from scheduler.core.cronexpr import parse_cron
 from scheduler.core.errors import JobFileError, JobFileWarning
@@ -129,13 +129,30 @@ def _validate_document(
         document=doc.index,
         name_line=name_line,
         defaults_files=context.defaults.files,
-        positions=(
-            {format_loc(loc): pos for loc, pos in doc.values.items() if loc} if positions else {}
-        ),
+        positions=_dotted(doc.values) if positions else {},
     )
     if now is not None:
         result.warnings.extend(_dated_warnings(job, doc, now))
     result.jobs.append(job)
+
+
+def _dotted(values: dict[Loc, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """Positions by dotted path; the paths of a big jobs.d recur (``schedule.cron``), so
+    each is written once and looked up after."""
+    texts = _DOTTED
+    out = {}
+    for loc, pos in values.items():
+        if loc:
+            text = texts.get(loc)
+            if text is None:
+                text = format_loc(loc)
+                if len(texts) < 4096:
+                    texts[loc] = text
+            out[text] = pos
+    return out
+
+
+_DOTTED: dict[Loc, str] = {}
 
 
 def _dated_warnings(job: LoadedJob, doc: Document, now: datetime) -> list[JobFileWarning]:

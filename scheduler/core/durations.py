@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import lru_cache
 
 _UNITS = {"y": 365 * 86400, "w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _PART = re.compile(r"(\d+)\s*([ywdhms])")
@@ -17,8 +18,12 @@ class DurationSyntaxError(ValueError):
     pass
 
 
+@lru_cache(maxsize=4096)
 def parse_duration(text: str) -> timedelta:
-    """Parse a positive duration; raise DurationSyntaxError with a reason otherwise."""
+    """Parse a positive duration; raise DurationSyntaxError with a reason otherwise.
+
+    Cached: a big jobs.d writes the same few (``30s``, ``15m``) thousands of times, each
+    read by the model's check and again for the schedule."""
     s = text.strip().lower()
     if s.startswith("-"):
         raise DurationSyntaxError(f"{text!r} is negative; durations must be positive")
