@@ -129,6 +129,7 @@ def main() -> None:
     # 15 ms of each command); the CLI uses none. Set the variable to "" to allow them.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     _without_plugin_discovery()
+    ExitNow.ends_process = True  # below: the process ends on one (_flush_and_exit)
     try:
         cli.main(prog_name="scheduler", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import click
 
@@ -111,6 +111,11 @@ class ExitNow(SystemExit):
     no atexit work matters (no user code imported, no child process or server left). Any
     other caller sees a plain ``SystemExit(code)``.
     """
+
+    #: True once ``app.main`` runs the command: the process then ends on an ExitNow, and
+    #: what the command changed in the interpreter (the collector turned off) need not be
+    #: given back. An in-process caller (click's ``CliRunner``, a library) gets it back.
+    ends_process: ClassVar[bool] = False
 
 
 def exit_now(code: int) -> None:
