@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Literal
+
+from scheduler.engine.richless import without_rich
 
 if TYPE_CHECKING:
     import structlog
@@ -30,7 +31,8 @@ def configure(fmt: LogFormat = "json", level: str = "INFO", *, rq_info: bool = T
     With ``rq_info=False`` the console format drops RQ's records below WARNING; JSON keeps
     them all.
     """
-    with _without_rich(fmt):
+    # The console format keeps rich's tracebacks where it is installed.
+    with contextlib.nullcontext() if fmt == "console" else without_rich():
         import structlog
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -62,25 +64,6 @@ def configure(fmt: LogFormat = "json", level: str = "INFO", *, rq_info: bool = T
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
-
-
-@contextlib.contextmanager
-def _without_rich(fmt: LogFormat) -> Iterator[None]:
-    """Within: ``import rich`` fails, for JSON lines, unless structlog is imported already.
-
-    ``import structlog`` imports ``structlog.dev``, and it and ``structlog.tracebacks``
-    import rich where it is installed (here a dev dependency, through schemathesis: 0.08 s
-    of every start) for console tracebacks and the repr of a traceback's locals. JSON lines
-    need neither, and are then what they are in production, where rich is absent.
-    """
-    if fmt == "console" or "structlog" in sys.modules or "rich" in sys.modules:
-        yield
-        return
-    sys.modules["rich"] = None  # type: ignore[assignment]  # `import rich`: ImportError
-    try:
-        yield
-    finally:
-        del sys.modules["rich"]
 
 
 def _duration_ms(
