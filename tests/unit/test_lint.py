@@ -405,6 +405,24 @@ class TestPileUp:
         """2026-01-01 is a Thursday: Monday jobs are not due within the sample window."""
         assert lint_catalog(catalog_of(*[cron("0 9 * * 1")] * 3), NOW, pile_up_threshold=2) == []
 
+    @pytest.mark.parametrize("skip_first", [False, True], ids=["default-first", "skip-first"])
+    def test_a_dst_rule_is_part_of_the_schedule_counted(self, skip_first: bool):
+        """02:30 in Paris on the spring-forward night: the default rule runs at 03:00, a
+        ``dst: {gap: skip}`` job not at all; jobs sharing the schedule text but not the
+        rule are not counted as one (whichever is seen first)."""
+        night = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
+        plain = [document(f"run{i}", cron("30 2 * * *", "Europe/Paris")) for i in range(3)]
+        skip = [
+            document(f"skip{i}", cron("30 2 * * *", "Europe/Paris"), "dst: {gap: skip}\n")
+            for i in range(3)
+        ]
+        docs = [*skip, *plain] if skip_first else [*plain, *skip]
+        found = lint_catalog(build_catalog([parse("---\n".join(docs))]), night, pile_up_threshold=2)
+        crowd = [w for w in found if w.code == "pile-up"]
+        assert len(crowd) == 3
+        assert all("3 enabled jobs are due in the same minute" in w.message for w in crowd)
+        assert all("skip" not in w.message for w in crowd)
+
     def test_other_kinds_count_too(self):
         """daily, weekly, interval and at runs in the same minute pile up together."""
         schedules = [

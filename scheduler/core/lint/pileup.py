@@ -158,7 +158,12 @@ def run_minutes(job: LoadedJob, runs: RunCache) -> frozenset[int]:
     if isinstance(schedule, Jitter):
         delay = int(schedule.delay.total_seconds())
         schedule = schedule.inner
-    seconds = runs.seconds(job.spec.schedule.model_dump_json(exclude={"jitter"}), schedule)
+    # The schedule as written without its jitter, and the job's DST rule, which moves or
+    # drops runs of the same text on a DST night: jobs equal in both share their runs.
+    key = job.spec.schedule.model_dump_json(exclude={"jitter"})
+    if job.spec.dst is not None:
+        key += job.spec.dst.model_dump_json()
+    seconds = runs.seconds(key, schedule)
     return frozenset((s + delay) // 60 for s in seconds)
 
 
