@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import redis
 
 from scheduler.config.liveconfig import LiveConfig
+from scheduler.core.admission import Active
 from scheduler.core.catchup import late_beyond, resume, step
 from scheduler.core.clock import Clock
 from scheduler.core.duequeue import DueQueue
@@ -142,8 +143,9 @@ class Scheduler:
             if not ok:
                 break
         if fired:  # visible in Redis, so recorded, though their jobs moved meanwhile
-            self._recorder.sent(list(fired.values()))
-            self._ledger.flush()
+            with self._store.batch():  # committed after the flush, as above
+                self._recorder.sent(list(fired.values()))
+                self._ledger.flush()
 
     def fire_bursts(self, now: datetime) -> None:
         """Claim the bursts staged for instants up to ``now``; ``dispatch_due`` records them."""
@@ -158,25 +160,35 @@ class Scheduler:
 
     def release_waiting(self, now: datetime) -> None:
         """Send the runs queue_one held back whose earlier run has ended."""
-        for run in self._gate.releasable():
-            job = self._config.jobs.get(run.job)
-            if job is None or not job.enabled:
-                self._gate.drop_waiting(run, Reason.overlap, "its job was removed or disabled", now)
-                continue
-            if run.job in self._gate.paused:
-                self._gate.drop_waiting(
-                    run, Reason.paused, "its job was paused while it waited", now
-                )
-                continue
-            request = self._request(job, run.scheduled_for, run.trigger)
-            try:
-                outcomes = self._dispatcher.enqueue([request], now)
-            except redis.RedisError as exc:
-                self._health.failed(exc)
-                return
-            if outcomes and not outcomes[0].fenced:
-                self._gate.released(run.job, run, now)
-        self._ledger.flush()
+        waiting = self._gate.releasable()
+        if not waiting:  # every turn: no empty transaction
+            self._ledger.flush()
+            return
+        # One transaction, its rows committed after the flush publishes their entries.
+        with self._store.batch():
+            for run in waiting:
+                if not self._release(run, now):
+                    return  # Redis failed: the entries go with a later flush
+            self._ledger.flush()
+
+    def _release(self, run: Active, now: datetime) -> bool:
+        """Send or drop one waiting run; False if Redis failed (the rest wait)."""
+        job = self._config.jobs.get(run.job)
+        if job is None or not job.enabled:
+            self._gate.drop_waiting(run, Reason.overlap, "its job was removed or disabled", now)
+            return True
+        if run.job in self._gate.paused:
+            self._gate.drop_waiting(run, Reason.paused, "its job was paused while it waited", now)
+            return True
+        request = self._request(job, run.scheduled_for, run.trigger)
+        try:
+            outcomes = self._dispatcher.enqueue([request], now)
+        except redis.RedisError as exc:
+            self._health.failed(exc)
+            return False
+        if outcomes and not outcomes[0].fenced:
+            self._gate.released(run.job, run, now)
+        return True
 
     def send(self, requests: list[RunRequest]) -> bool:
         """Admit, enqueue and record ``requests``; False (nothing recorded) if Redis failed."""
