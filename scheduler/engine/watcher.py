@@ -32,7 +32,6 @@ import redis
 import structlog
 
 from scheduler.config.gcpause import paused_gc
-from scheduler.config.jobcache import Entries
 from scheduler.config.liveconfig import LiveConfig
 from scheduler.core.catchup import DEFAULT_GRACE
 from scheduler.core.clock import Clock
@@ -272,7 +271,7 @@ class Watcher:
         )
         self._cache_saver.start()
 
-    def _save_cache(self, snapshot: Entries) -> None:
+    def _save_cache(self, snapshot: list[str]) -> None:
         started = time.monotonic()
         self.config.save_cache(snapshot)
         log.info("config.cache_saved", files=len(snapshot), s=round(time.monotonic() - started, 2))
