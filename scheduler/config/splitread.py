@@ -89,10 +89,11 @@ def read_split(own: Callable[[_T], _R], sent: Callable[[_T], _R], items: Sequenc
         return [own(item) for item in items]
     ends = _Ends(len(items))
     data_read, data_write = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:
         os.close(data_read)
-        _helper(sent, items, ends, data_write)  # never returns
+        _helper(sent, items, ends, data_write, parent)  # never returns
     os.close(data_write)
     results: list[_R] = []
     helped: list[Any] | None = None
@@ -118,11 +119,14 @@ def read_split(own: Callable[[_T], _R], sent: Callable[[_T], _R], items: Sequenc
     return results + helped
 
 
-def _helper(sent: Callable[[_T], _R], items: Sequence[_T], ends: _Ends, out_fd: int) -> None:
+def _helper(
+    sent: Callable[[_T], _R], items: Sequence[_T], ends: _Ends, out_fd: int, parent: int
+) -> None:
     """The helper process: chunks from the back, each pickled as done, all written to
-    ``out_fd`` once the two have met; then gone, whatever happened."""
+    ``out_fd`` once the two have met; then gone, whatever happened (``parent`` too)."""
     code = 1
     try:
+        _die_with(parent)
         import pickle
         import struct
 
@@ -140,6 +144,21 @@ def _helper(sent: Callable[[_T], _R], items: Sequence[_T], ends: _Ends, out_fd: 
         code = 0
     finally:
         os._exit(code)
+
+
+def _die_with(parent: int) -> None:
+    """Have this process killed when ``parent`` ends (Linux): killed while holding the
+    claim token, it would leave this one waiting for it for ever."""
+    import signal
+
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (ImportError, OSError, AttributeError):  # elsewhere: the rare hang stays possible
+        pass
+    if os.getppid() != parent:  # it ended before that took effect
+        os._exit(1)
 
 
 def _unpacked(data: bytes, start: int, stop: int) -> list[Any] | None:

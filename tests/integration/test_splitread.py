@@ -139,3 +139,48 @@ def test_a_helper_raising_is_read_here(monkeypatch: pytest.MonkeyPatch) -> None:
 
     items = list(range(3 * splitread.CHUNK))
     assert splitread.read_split(lambda x: x + 1, fails_there, items) == [x + 1 for x in items]
+
+
+def test_a_helper_does_not_outlive_a_killed_parent(tmp_path: Path) -> None:
+    """A parent killed with SIGKILL mid-read takes its helper with it (Linux)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    mark = tmp_path / "helper.pid"
+    script = f"""
+import os, time
+from scheduler.config import splitread
+splitread.spare_core = lambda: True
+parent = os.getpid()
+def slow(x):
+    if os.getpid() != parent:
+        open({str(mark)!r}, "w").write(str(os.getpid()))
+    time.sleep(0.05)
+    return x
+splitread.read_split(slow, slow, list(range(10_000)))
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 20
+        while not (mark.exists() and mark.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        helper = int(mark.read_text())
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(helper, 0)
+        except ProcessLookupError:
+            return
+        with open(f"/proc/{helper}/stat") as stat:  # a zombie reaped by init soon enough
+            if stat.read().split(")")[-1].split()[0] == "Z":
+                return
+        time.sleep(0.05)
+    os.kill(helper, signal.SIGKILL)  # not left behind by this test either
+    raise AssertionError(f"helper {helper} outlived its parent")
