@@ -68,7 +68,9 @@ def _validate(
     now = now_utc()
     targets = list(paths) or [jobs_dir]
     project = load_project(targets[0] if targets[0].is_dir() else targets[0].parent)
-    catalog = api.validate(targets, now, project=project, helper=True)
+    # A forked helper only where this process is the command alone (app.main): a caller in
+    # process (click's CliRunner, a library) may run threads of its own.
+    catalog = api.validate(targets, now, project=project, helper=ExitNow.ends_process)
     api.check_tasks(catalog, project, import_tasks=import_tasks)
     api.lint(catalog, now, strict=strict)
     if fmt == "json":
