@@ -55,6 +55,10 @@ class Progress:
     def published(self, jobs: Iterable[str]) -> None:
         """``jobs``' points as they are now are known to other watchers."""
         self._moved.difference_update(jobs)
+        if not self._moved:
+            # A set never shrinks as it empties: after a cold start's 100,000 moved points its
+            # table (2-4 MB) would stay for good, held for the few that move between beats.
+            self._moved = set()
 
     # -- canary runs -----------------------------------------------------------------
 
