@@ -698,9 +698,15 @@ def test_a_triggered_run_shows_queued_before_a_worker_takes_it_and_counts_as_act
     """With no worker, ``trigger``'s run is in history at once (``enqueued``, manual); while
     it waits, the job's scheduled instant is skipped under ``overlap: forbid``."""
     watcher = spawn(workers=0)
-    instant = (datetime.now(UTC) + timedelta(seconds=6)).replace(microsecond=0, tzinfo=None)
-    text = append_job("once", tmp_path / "out.txt", "x", f"at: '{instant.isoformat()}'")
-    write(watcher.jobs / "once.yaml", text + "overlap: forbid\n")
+    out = tmp_path / "out.txt"
+
+    def once(instant: datetime) -> str:
+        at = f"at: '{instant.replace(microsecond=0, tzinfo=None).isoformat()}'"
+        return append_job("once", out, "x", at) + "overlap: forbid\n"
+
+    # The instant comes only once the manual run is recorded (so counted as active): fixed
+    # before the trigger, it raced the trigger's process start and the history call after.
+    write(watcher.jobs / "once.yaml", once(datetime.now(UTC) + timedelta(days=1)))
     watcher.wait_event("config.job_loaded", job="once")
 
     run_id = trigger_json(tmp_path, watcher, "once")["run_id"]
@@ -708,20 +714,27 @@ def test_a_triggered_run_shows_queued_before_a_worker_takes_it_and_counts_as_act
         lambda: [r for r in runs(watcher.data, "once") if r.run_id == run_id],
         message="the manual run's row",
     )
-    assert datetime.now(UTC) < instant.replace(tzinfo=UTC), "too slow to test before the instant"
     assert (row.trigger, row.status) == (RunTrigger.manual, RunStatus.enqueued)
     assert row.enqueued_at is not None
     [shown] = history_json(tmp_path, "once")
     assert (shown["trigger"], shown["status"]) == ("manual", "enqueued")
     watcher.wait_event("run.enqueued", run_id=run_id, trigger="manual")
 
+    since = watcher.mark()
+    instant = (datetime.now(UTC) + timedelta(seconds=4)).replace(microsecond=0)
+    write(watcher.jobs / "once.yaml", once(instant))
+    [loaded] = watcher.wait_event("config.job_loaded", since=since, job="once")
+    # Live within 1 s per the contract: the instant, 4 s on, is still to come when it loads.
+    assert loaded["next_run"], loaded
+    assert parse_ts(loaded["next_run"]) == instant, loaded
     [skipped] = wait_for(
         lambda: [r for r in runs(watcher.data, "once") if r.trigger is RunTrigger.schedule],
         timeout=15,
         message="the scheduled run's row",
     )
     assert (skipped.status, skipped.reason) == (RunStatus.skipped, "overlap")
-    assert skipped.scheduled_for == instant.replace(tzinfo=UTC)
+    assert skipped.scheduled_for == instant
+    assert sorted(r.run_id for r in runs(watcher.data, "once")) == sorted([skipped.run_id, run_id])
 
 
 def test_health_is_0_while_the_watcher_runs_and_1_otherwise(spawn: Spawn, tmp_path: Path) -> None:
