@@ -13,33 +13,16 @@ import pytest
 
 from scheduler.config import liveconfig, parsepool
 from scheduler.config.liveconfig import LiveConfig
+from tests.integration.jobtrees import job_text, mixed_tree
 
 NOW = datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
-
-
-def job_text(name: str, schedule: str = "cron: '0 9 * * *'") -> str:
-    """A valid one-job document named ``name``."""
-    return f"name: {name}\ntask: pkg.mod:func\nschedule:\n  {schedule}\n"
 
 
 @pytest.fixture
 def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A ``jobs.d`` of valid files, with defaults in one folder and a few bad files."""
     monkeypatch.chdir(tmp_path)
-    path = Path("jobs.d")
-    (path / "eu").mkdir(parents=True)
-    (path / "eu" / "_defaults.yaml").write_text("timezone: Europe/Paris\n")
-    for i in range(40):
-        folder = path / "eu" if i % 2 else path
-        (folder / f"job-{i:02d}.yaml").write_text(
-            job_text(f"job-{i:02d}", f"daily: '0{i % 10}:30'")
-        )
-    (path / "multi.yaml").write_text(job_text("m-1") + "---\n" + job_text("m-2", "interval: 15m"))
-    (path / "bad-cron.yaml").write_text(job_text("bad", "cron: '61 * * * *'"))
-    (path / "twice.yaml").write_text(job_text("job-03"))
-    (path / "latin1.yaml").write_bytes(b"name: caf\xe9\n")
-    (path / "empty.yaml").write_text("# nothing yet\n")
-    return path
+    return mixed_tree(Path("jobs.d"))
 
 
 def pool_of(monkeypatch: pytest.MonkeyPatch, workers: int) -> list[str]:

@@ -17,34 +17,18 @@ from scheduler.config import catalog as catalog_module
 from scheduler.config import splitread
 from scheduler.config.project import load_project
 from scheduler.engine import api
+from tests.integration.jobtrees import job_text, mixed_tree
 
 NOW = datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
-
-
-def job_text(name: str, schedule: str = "cron: '0 9 * * *'") -> str:
-    """A valid one-job document named ``name``."""
-    return f"name: {name}\ntask: pkg.mod:func\nschedule:\n  {schedule}\n"
 
 
 @pytest.fixture
 def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A ``jobs.d`` with defaults in one folder, a pile-up, DST, production mode, bad files."""
     monkeypatch.chdir(tmp_path)
-    path = Path("jobs.d")
-    (path / "eu").mkdir(parents=True)
-    (path / "eu" / "_defaults.yaml").write_text("timezone: Europe/Paris\n")
-    for i in range(40):
-        folder = path / "eu" if i % 2 else path
-        (folder / f"job-{i:02d}.yaml").write_text(
-            job_text(f"job-{i:02d}", f"daily: '0{i % 10}:30'")
-        )
+    path = mixed_tree(Path("jobs.d"))
     for i in range(25):  # a pile-up across the two shares
         (path / f"crowd-{i:02d}.yaml").write_text(job_text(f"crowd-{i:02d}", "cron: '0 3 * * *'"))
-    (path / "multi.yaml").write_text(job_text("m-1") + "---\n" + job_text("m-2", "interval: 15m"))
-    (path / "bad-cron.yaml").write_text(job_text("bad", "cron: '61 * * * *'"))
-    (path / "twice.yaml").write_text(job_text("job-03"))
-    (path / "latin1.yaml").write_bytes(b"name: caf\xe9\n")
-    (path / "empty.yaml").write_text("# nothing yet\n")
     (path / "zz-dst.yaml").write_text(
         job_text("zz-dst", "cron: '30 2 * * *'\n  timezone: Europe/Paris")
         + "params:\n  dry_run: false\n"
