@@ -18,6 +18,8 @@ from collections.abc import Callable, Generator, Sequence
 from itertools import repeat
 from typing import TYPE_CHECKING, TypeVar
 
+from scheduler.config.cpus import usable_cpus
+
 if TYPE_CHECKING:
     from scheduler.config.loader import FileContext
 
@@ -40,15 +42,16 @@ def content_digest(raw: bytes, context: FileContext) -> bytes:
 
 
 def pool_size(files: int, *, min_cores: int = 2) -> int:
-    """How many worker processes reading ``files`` files is worth (0: read in-process).
+    """How many worker processes reading ``files`` files is worth (0: read in-process): one
+    per usable CPU (``cpus.usable_cpus``).
 
     ``min_cores``: fewer cores than this and the pool's own cost (sending the results
     back, work a single process would not do) outweighs what the other cores save.
     """
-    cores = os.cpu_count() or 1
-    if files < POOL_MIN_FILES or cores < max(2, min_cores) or not hasattr(os, "fork"):
+    if files < POOL_MIN_FILES or not hasattr(os, "fork"):
         return 0
-    return cores
+    cores = usable_cpus()
+    return cores if cores >= max(2, min_cores) else 0
 
 
 def in_workers(

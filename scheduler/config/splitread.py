@@ -19,6 +19,8 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from scheduler.config.cpus import usable_cpus
+
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -27,7 +29,9 @@ def spare_core() -> bool:
     """Whether a helper would have a core to itself: more than one core, and the load of
     the last minute leaving about one of them idle. On a busy machine the helper only
     competes with this process (and its pickle is work a single process does not do)."""
-    cores = os.cpu_count() or 1
+    # In a container the load is the host's: a busy host then starts no helper even where
+    # this container's CPUs are idle, the cheap side to err on.
+    cores = usable_cpus()
     try:
         load = os.getloadavg()[0]
     except OSError:  # not available here: assume other work

@@ -92,12 +92,12 @@ def test_a_failing_helper_costs_time_not_results(
 
 def test_no_helper_without_a_spare_core(monkeypatch: pytest.MonkeyPatch) -> None:
     """One core, or a load that keeps every core busy: no helper is started."""
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(splitread, "usable_cpus", lambda: 2)
     monkeypatch.setattr(os, "getloadavg", lambda: (1.8, 1.0, 1.0))
     assert not splitread.spare_core()
     monkeypatch.setattr(os, "getloadavg", lambda: (0.4, 1.0, 1.0))
     assert splitread.spare_core()
-    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(splitread, "usable_cpus", lambda: 1)
     assert not splitread.spare_core()
 
 
