@@ -109,6 +109,9 @@ class Handover:
         self._watcher = watcher
         self._store = store
         self._conn = conn
+        # Sent as EVALSHA, the text only again after a NOSCRIPT (Redis restarted, SCRIPT
+        # FLUSH), as the lease's and the dispatch's scripts are.
+        self._raise = conn.register_script(_RAISE_POINTS)
         self._config = config
         self._due = due
         self._clock = clock
@@ -324,7 +327,7 @@ class Handover:
                 args += [job, _ms(last)]
         if len(args) > 1:
             try:
-                if self._conn.eval(_RAISE_POINTS, 2, LAST_DISPATCHED_KEY, LEASE_KEY, *args) != 1:
+                if self._raise(keys=[LAST_DISPATCHED_KEY, LEASE_KEY], args=args) != 1:
                     return False
             except redis.RedisError:
                 return False
