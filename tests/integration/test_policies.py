@@ -30,6 +30,7 @@ from tests.integration.test_watcher_e2e import (
     settled,
     watchers,
     write,
+    write_one_shot,
 )
 
 
@@ -142,11 +143,14 @@ def test_retries_number_attempts_and_end_failed(spawn: Spawn, tmp_path: Path) ->
     """retries {max: 2, backoff: 1s}: three attempts, the row ends failed on attempt 3,
     and each failed attempt is logged with its number."""
     watcher = spawn()
-    at = (datetime.now(UTC) + timedelta(seconds=2)).replace(microsecond=0)
-    write(
+    write_one_shot(
+        watcher,
         watcher.jobs / "r.yaml",
-        f"name: retry\ntask: {TASKS}:fail\nschedule:\n  at: {at.isoformat()}\n"
-        "retries: {max: 2, backoff: 1s, factor: 1}\n",
+        "retry",
+        lambda at: (
+            f"name: retry\ntask: {TASKS}:fail\nschedule:\n  at: {at.isoformat()}\n"
+            "retries: {max: 2, backoff: 1s, factor: 1}\n"
+        ),
     )
     row = wait_rows(watcher.data, "retry", 1, status=RunStatus.failed, timeout=40)[0]
     assert row.attempts == 3
@@ -158,11 +162,14 @@ def test_retries_number_attempts_and_end_failed(spawn: Spawn, tmp_path: Path) ->
 def test_timeout_kills_the_run_and_says_why(spawn: Spawn, tmp_path: Path) -> None:
     """timeout: 1s on a 20 s task: recorded failed with reason timeout."""
     watcher = spawn()
-    at = (datetime.now(UTC) + timedelta(seconds=2)).replace(microsecond=0)
-    write(
+    write_one_shot(
+        watcher,
         watcher.jobs / "t.yaml",
-        f"name: tmo\ntask: {TASKS}:slow\nparams: {{seconds: 20}}\n"
-        f"schedule:\n  at: {at.isoformat()}\ntimeout: 1s\n",
+        "tmo",
+        lambda at: (
+            f"name: tmo\ntask: {TASKS}:slow\nparams: {{seconds: 20}}\n"
+            f"schedule:\n  at: {at.isoformat()}\ntimeout: 1s\n"
+        ),
     )
     row = wait_rows(watcher.data, "tmo", 1, status=RunStatus.failed, timeout=30)[0]
     assert row.reason == "timeout"
@@ -223,13 +230,16 @@ def test_on_failure_posts_a_webhook_and_logs(spawn: Spawn, tmp_path: Path) -> No
     thread.start()
     try:
         watcher = spawn()
-        at = (datetime.now(UTC) + timedelta(seconds=2)).replace(microsecond=0)
         hook = f"http://127.0.0.1:{server.server_address[1]}/alert"
         for name, url in (("alerting", hook), ("dead-hook", "http://127.0.0.1:9/x")):
-            write(
+            write_one_shot(
+                watcher,
                 watcher.jobs / f"{name}.yaml",
-                f"name: {name}\ntask: {TASKS}:fail\nschedule:\n  at: {at.isoformat()}\n"
-                f"on_failure: {{webhook: {json.dumps(url)}}}\n",
+                name,
+                lambda at, name=name, url=url: (
+                    f"name: {name}\ntask: {TASKS}:fail\nschedule:\n  at: {at.isoformat()}\n"
+                    f"on_failure: {{webhook: {json.dumps(url)}}}\n"
+                ),
             )
         wait_for(lambda: _Hook.received, timeout=30, message="the webhook POST")
         body = _Hook.received[0]

@@ -302,6 +302,27 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+def write_one_shot(
+    watcher: WatcherProcess, path: Path, job: str, text: Callable[[datetime], str]
+) -> datetime:
+    """Write ``text(instant)``, a one-shot job ``job`` due 1-2 s on, and wait for its load;
+    return the instant, once a load saw the file before it.
+
+    A reload takes the file as of when the change was seen, and the instant then runs
+    however late the loop gets to it. A machine so busy that the change is seen only after
+    the instant leaves the job with no run (next_run null): the file is written again with
+    a later instant, rather than a run awaited that cannot come.
+    """
+    for _ in range(5):
+        since = watcher.mark()
+        instant = (datetime.now(UTC) + timedelta(seconds=2)).replace(microsecond=0)
+        write(path, text(instant))
+        [loaded] = watcher.wait_event("config.job_loaded", since=since, job=job)
+        if loaded["next_run"] and parse_ts(loaded["next_run"]) == instant:
+            return instant
+    raise AssertionError(f"{job}'s file was seen after its instant 5 times\n{watcher.tail()}")
+
+
 def line_of(text: str, needle: str) -> int:
     """The 1-based number of the first line of ``text`` containing ``needle``."""
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
