@@ -91,6 +91,10 @@ class Scheduler:
         return self._health.retry_at
 
     # -- the loop's steps ------------------------------------------------------------
+    def wake_at(self, instant: datetime) -> datetime:
+        """When the loop should wake for a run due at ``instant`` (``Bursts.wake_at``)."""
+        return self._bursts.wake_at(instant)
+
     def prepare_soon(self, now: datetime) -> bool:
         """Stage the runs due soon (``Bursts.prepare``); True when some are left to stage."""
         return self._bursts.prepare(now)
@@ -147,10 +151,11 @@ class Scheduler:
                 self._recorder.sent(list(fired.values()))
                 self._ledger.flush()
 
-    def fire_bursts(self, now: datetime) -> None:
-        """Claim the bursts staged for instants up to ``now``; ``dispatch_due`` records them."""
+    def fire_bursts(self, now: datetime, *, arm: bool = False) -> None:
+        """Claim the bursts staged for instants up to ``now`` (with ``arm``, or about to be
+        reached: ``Bursts.fire``); ``dispatch_due`` records them."""
         try:
-            fired = self._bursts.fire(now)
+            fired = self._bursts.fire(now, arm=arm)
         except redis.RedisError as exc:
             self._health.failed(exc)
             return

@@ -324,7 +324,7 @@ class Watcher:
         """One turn's work; returns how long the loop may sleep after it (seconds)."""
         leader = self.options.leader
         if leader is None or leader.is_leader:  # the runs staged for now first, then the rest
-            self.scheduler.fire_bursts(self.clock.now())
+            self.scheduler.fire_bursts(self.clock.now(), arm=True)
         self.reload.apply_pending()
         self.results.drain()
         now = self.clock.now()
@@ -347,8 +347,8 @@ class Watcher:
         nxt = self.due.peek()
         delay = 0.0 if staging else MAX_SLEEP  # more to stage: turn again at once
         if nxt is not None:
-            until = (nxt.instant - self.clock.now()).total_seconds()
-            # Wake once ahead of the instant to serialise its runs, then at the instant.
+            until = (self.scheduler.wake_at(nxt.instant) - self.clock.now()).total_seconds()
+            # Wake once ahead of the instant to serialise its runs, then for the instant.
             ahead = until - PREPARE_AHEAD.total_seconds()
             delay = min(delay, ahead if ahead > 0 else max(0.0, until))
         retry_at = self.scheduler.retry_at
