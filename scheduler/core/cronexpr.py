@@ -145,6 +145,13 @@ def parse_cron(text: str) -> CronExpr:
 # (one per job is common: "30 2 * * *", "17 4 * * *", ...) or both parses pay croniter.
 @lru_cache(maxsize=1 << 17)
 def _parse_cached(text: str) -> CronExpr:
+    plain = _PLAIN_DAILY.fullmatch(text)
+    if plain is not None:
+        minute, hour, second = int(plain[1]), int(plain[2]), int(plain[3] or 0)
+        if minute < 60 and hour < 24 and second < 60:
+            # What the general path below makes of it, without its field by field checks:
+            # one time a day (the commonest expression of a large jobs.d, one per job).
+            return CronExpr(text, (hour * 3600 + minute * 60 + second,), None, None, True)
     if not text:
         raise CronSyntaxError("the cron expression is empty")
     if text.startswith("@"):
@@ -184,6 +191,8 @@ def _parse_cached(text: str) -> CronExpr:
     return expr
 
 
+# One time of day, every day: "30 2 * * *", or "30 2 * * * 15" with seconds.
+_PLAIN_DAILY = re.compile(r"([0-9]{1,2}) ([0-9]{1,2}) \* \* \*(?: ([0-9]{1,2}))?")
 # A list of in-range numbers, ranges and steps (``5``, ``1-5``, ``*/15``, ``0-30/10``).
 _SIMPLE_ITEM = re.compile(r"^(?:(\*)|(\d{1,2})(?:-(\d{1,2}))?)(?:/(\d{1,2}))?$")
 _DAILY_LIMIT = 1440  # matches per day above which the day's table is not worth holding

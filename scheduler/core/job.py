@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic_core import PydanticSerializationError
 
+from scheduler.core.canonical import canonical_json
 from scheduler.core.catchup import MisfireRule
 from scheduler.core.cronexpr import parse_cron
 from scheduler.core.durations import parse_duration
@@ -208,8 +209,9 @@ class LoadedJob:
         """
         found = self._hash
         if found is None:
-            spec = self.spec.model_dump(mode="json", exclude={"history"})
-            canonical = _CANONICAL.encode(spec)
+            spec = self.spec.model_dump(mode="json")
+            del spec["history"]  # cheaper than asking the serializer to leave it out
+            canonical = canonical_json(spec)
             found = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
             object.__setattr__(self, "_hash", found)
         return found
@@ -260,11 +262,6 @@ class LoadedJob:
             timezone=self.spec.schedule.timezone,
             canary=canary,
         )
-
-
-#: ``json.dumps(spec, sort_keys=True)``'s encoder made once (``dumps`` makes one per call
-#: given an option): what every stored definition hash was computed from, never to change.
-_CANONICAL = json.JSONEncoder(sort_keys=True)
 
 
 @lru_cache(maxsize=4096)
@@ -349,6 +346,9 @@ def _shared(value: _T) -> _T:
     return _SHARED.setdefault(value, value)  # type: ignore[return-value]
 
 
+_DEFAULT_DST = DstSpec()  # frozen: one for every job without a ``dst:`` (most)
+
+
 def build_schedule(spec: JobSpec) -> Schedule:
     """The runnable schedule a job spec describes: kind, then window, then jitter."""
     sched = spec.schedule
@@ -368,7 +368,7 @@ def build_schedule(spec: JobSpec) -> Schedule:
 
 
 def _kind_schedule(sched: ScheduleSpec, tz: ZoneInfo, dst: DstSpec | None = None) -> Schedule:
-    rule = DstSpec() if dst is None else dst
+    rule = _DEFAULT_DST if dst is None else dst
     if sched.cron is not None:
         return CronSchedule(parse_cron(sched.cron), tz, rule.gap, rule.repeat)
     if sched.interval is not None:

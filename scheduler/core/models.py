@@ -109,9 +109,12 @@ def _check_queue(value: str) -> str:
     )
 
 
-Name = Annotated[StrictStr, AfterValidator(_check_name), Field(pattern=NAME_PATTERN)]
-TaskRef = Annotated[StrictStr, AfterValidator(_check_task), Field(pattern=TASK_PATTERN)]
-QueueName = Annotated[StrictStr, AfterValidator(_check_queue), Field(pattern=QUEUE_PATTERN)]
+# Each check matches its pattern first; no Field(pattern=...) beside it: placed after a
+# validator, pydantic checks it again through a Python wrapper (a call per name, task and
+# queue of every job read), and leaves it out of the JSON Schema anyway.
+Name = Annotated[StrictStr, AfterValidator(_check_name)]
+TaskRef = Annotated[StrictStr, AfterValidator(_check_task)]
+QueueName = Annotated[StrictStr, AfterValidator(_check_queue)]
 
 
 class JobSpec(StrictSpec):

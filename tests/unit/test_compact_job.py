@@ -8,6 +8,7 @@ import json
 import pickle
 
 from scheduler.config.loader import parse_job_documents
+from scheduler.core.canonical import canonical_json
 from scheduler.core.job import LoadedJob
 
 PINNED = """name: pinned-job
@@ -40,6 +41,17 @@ def test_definition_hash_is_the_sorted_json_of_the_spec_without_history() -> Non
     canonical = json.dumps(dump, sort_keys=True).encode("utf-8")
     assert job.definition_hash == hashlib.sha256(canonical).hexdigest()[:16]
     assert job.definition_hash == "5363120b6bf6ec3d"  # as computed before any speed-up
+
+
+def test_canonical_json_is_json_dumps_with_sorted_keys() -> None:
+    """The encoder made once writes what ``json.dumps(sort_keys=True)`` writes, byte for byte."""
+    data = {
+        "z": [1, 2.5, -0.0, 1e300, 2**80, None, True, False],
+        "é": 'Grüße \u2028 \ud800 "q" \\ \n',
+        "a": {"y": {"x": []}, "b": {}},
+        "n": float("nan"),
+    }
+    assert canonical_json(data) == json.dumps(data, sort_keys=True)
 
 
 def test_compact_keeps_everything_but_the_spec_object() -> None:

@@ -124,3 +124,16 @@ def test_day_names_read_as_croniter_reads_them(text: str) -> None:
         expected = reference.get_next(datetime)
         assert expr.next_local(after) == expected
         after = expected
+
+
+@pytest.mark.parametrize("minute", ["0", "7", "07", "59"])
+@pytest.mark.parametrize("hour", ["0", "9", "09", "23"])
+@pytest.mark.parametrize("second", [None, "0", "5", "59"])
+def test_one_time_a_day_reads_as_the_general_path(
+    minute: str, hour: str, second: str | None
+) -> None:
+    """``M H * * *`` (and ``M H * * * S``) takes a shortcut; it gives what the field by
+    field reading gives."""
+    text = f"{minute} {hour} * * *" + ("" if second is None else f" {second}")
+    cronexpr._parse_cached.cache_clear()
+    assert parse_cron(text) == cronexpr._compile(text, tuple(text.split()))
