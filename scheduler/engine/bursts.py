@@ -7,7 +7,7 @@ with the burst's list (``Dispatcher.stage_burst``). At the instant a few cheap c
 run (is it still exactly what was staged? would the gate admit it without a look?) and one
 round trip carrying only the bursts' keys make them visible (``Dispatcher.fire``); the
 records and log lines follow. What was staged and never fired is invisible to workers and
-expires (``STAGE_TTL``): an edit, a pause or a removal between staging and the instant
+goes after ``STAGE_TTL``: an edit, a pause or a removal between staging and the instant
 withdraws the run from its burst, and it takes the ordinary path, or none.
 """
 

@@ -60,20 +60,25 @@ redis.call('SADD', KEYS[4], KEYS[3])
 # from the bursts' lists in Redis: then the call at the instant is a few bytes, whatever
 # the bursts' size, and ARGV names the runs withdrawn since (returned -3, left staged).
 # Nothing is visible before the script ends, so its time in Redis is the burst's lateness:
-# a run costs three commands (its marker, RENAMENX, which also answers "enqueued before?",
-# and PERSIST), and the resume points are read and written once per call.
+# a run costs two commands (its marker, and RENAMENX, which also answers "enqueued
+# before?"), and the resume points are read and written once per call. Staged copies have
+# no expiry of their own (it would move with RENAMENX, and one PERSIST a run cost a tenth
+# of the call): the burst index holds each list until its claim, and ``SWEEP_BURSTS``
+# deletes what a list left staged once its time is up. A run sent from ARGV may have been
+# given an expiry (withdrawn from its burst before), so PERSIST stays on that path.
 CLAIM_STAGED = """
--- KEYS: lease, last-dispatched hash, set of queues[, burst lists]
--- ARGV: fence, marker value, marker ttl (s), staged prefix, marker prefix, job prefix,
---       queue prefix, then without burst lists per run: job id, queue name, job ('' = not
---       scheduled), instant ms; with them: the ids of the bursts' runs not to claim
+-- KEYS: lease, last-dispatched hash, set of queues, burst index[, burst lists]
+-- ARGV: fence, marker value, marker expiry (unix ms), staged prefix, marker prefix, job
+--       prefix, queue prefix, staged ttl (s), then without burst lists per run: job id,
+--       queue name, job ('' = not scheduled), instant ms; with them: the ids of the
+--       bursts' runs not to claim
 -- Returns per run: 1 enqueued, 0 already enqueued, -1 not staged, -2 fenced, -3 withdrawn;
 -- with burst lists, one such array per list (empty for a list that is gone).
 local fenced = ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1]
-local owner, ttl, staged, marker, jobs = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local withdrawn, pushed, latest, names = {}, {}, {}, {}
+local owner, expiry, staged, marker, jobs = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local withdrawn, kept, pushed, latest, names = {}, {}, {}, {}, {}
 
-local function claim(runs, first)
+local function claim(runs, first, listed)
     local out = {}
     for i = first, #runs, 4 do
         local id, queue, job, ms = runs[i], runs[i + 1], runs[i + 2], runs[i + 3]
@@ -82,20 +87,24 @@ local function claim(runs, first)
             result = -2
         elseif withdrawn[id] then
             result = -3
-        elseif not redis.call('SET', marker .. id, owner, 'NX', 'EX', ttl) then
+            kept[#kept + 1] = staged .. id
+        elseif not redis.call('SET', marker .. id, owner, 'NX', 'PXAT', expiry) then
             result = 0
+            redis.call('DEL', staged .. id)  -- enqueued already: the copy serves no one
         else
             local moved = redis.pcall('RENAMENX', staged .. id, jobs .. id)
             if moved == 0 then  -- its job hash is there: enqueued before its marker expired
                 result = 0
+                redis.call('DEL', staged .. id)
             elseif moved ~= 1 then
                 -- Not staged (it expired, or was never staged here): its claim is undone,
                 -- and the caller sends it the long way.
                 redis.call('DEL', marker .. id)
                 result = -1
             else
-                -- The staged copy expires; a job waits in its queue as long as it must.
-                redis.call('PERSIST', jobs .. id)
+                if not listed then  -- a job waits in its queue as long as it must
+                    redis.call('PERSIST', jobs .. id)
+                end
                 local ids = pushed[queue]
                 if not ids then
                     ids = {}
@@ -119,15 +128,20 @@ local function claim(runs, first)
 end
 
 local replies
-if #KEYS > 3 then
-    for i = 8, #ARGV do withdrawn[ARGV[i]] = true end
+if #KEYS > 4 then
+    for i = 9, #ARGV do withdrawn[ARGV[i]] = true end
     replies = {}
-    for k = 4, #KEYS do
-        replies[#replies + 1] = claim(redis.call('LRANGE', KEYS[k], 0, -1), 1)
+    for k = 5, #KEYS do
+        replies[#replies + 1] = claim(redis.call('LRANGE', KEYS[k], 0, -1), 1, true)
     end
-    redis.call('DEL', unpack(KEYS, 4))
+    if not fenced then  -- a deposed leader's lists are left to the sweep
+        redis.call('DEL', unpack(KEYS, 5))
+        redis.call('ZREM', KEYS[4], unpack(KEYS, 5))
+    end
+    -- Last: the same run may be claimed from another list of this call.
+    for _, key in ipairs(kept) do redis.call('EXPIRE', key, ARGV[8]) end
 else
-    replies = claim(ARGV, 8)
+    replies = claim(ARGV, 9, false)
 end
 for queue, ids in pairs(pushed) do
     local key = ARGV[7] .. queue
@@ -152,4 +166,18 @@ for first = 1, #raised, 1000 do
     redis.call('HSET', KEYS[2], unpack(raised, first, math.min(first + 999, #raised)))
 end
 return replies
+"""
+
+# The burst lists whose time is up (never claimed: their watcher stopped or lost the lease
+# before the instant, or Redis failed at it), with what they left staged.
+SWEEP_BURSTS = """
+-- KEYS: burst index; ARGV: now (unix ms), staged prefix, most lists per call
+local lists = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+for _, list in ipairs(lists) do
+    local runs = redis.call('LRANGE', list, 0, -1)
+    for i = 1, #runs, 4 do redis.call('DEL', ARGV[2] .. runs[i]) end
+    redis.call('DEL', list)
+end
+if #lists > 0 then redis.call('ZREM', KEYS[1], unpack(lists)) end
+return #lists
 """

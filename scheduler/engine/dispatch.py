@@ -19,6 +19,7 @@ in the same atomic step, so a new leader knows where the old one stopped).
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from rq.job import Job
 from scheduler.core.durations import parse_duration
 from scheduler.core.models import JobSpec
 from scheduler.core.runs import RunRequest, RunTrigger
-from scheduler.engine.claims import CLAIM_STAGED, ENQUEUE_ONCE
+from scheduler.engine.claims import CLAIM_STAGED, ENQUEUE_ONCE, SWEEP_BURSTS
 from scheduler.engine.leader import LAST_DISPATCHED_KEY, LEASE_KEY
 
 RUNNER = "scheduler.runner.run"
@@ -93,7 +94,13 @@ _FENCED = -2
 _WITHDRAWN = -3
 STAGE_PREFIX = "scheduler:staged:"
 BURST_PREFIX = "scheduler:burst:"
+#: The burst lists not claimed yet, by the time (unix ms) when they and what they staged
+#: are deleted (``SWEEP_BURSTS``); a run withdrawn from its burst keeps its copy that long.
+BURST_INDEX = "scheduler:burst-index"
 STAGE_TTL = 3600
+#: How often staging also sweeps the lists whose time is up (s), and how many at most.
+SWEEP_EVERY = 60.0
+SWEEP_LISTS = 100
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,6 +141,8 @@ class Dispatcher:
         self._queues: dict[str, Queue] = {}
         self._script = conn.register_script(ENQUEUE_ONCE)
         self._claim_script = conn.register_script(CLAIM_STAGED)
+        self._sweep_script = conn.register_script(SWEEP_BURSTS)
+        self._next_sweep = time.monotonic()
         self._staged: dict[str, RunRequest] = {}
 
     def _queue(self, name: str) -> Queue:
@@ -151,9 +160,15 @@ class Dispatcher:
         and at the instant one script call claims the burst's runs and renames each hash
         into place; the call carries only the burst's key, so its cost on the client does
         not grow with the burst. A run withdrawn from its burst stays staged, for
-        ``enqueue``. Raises redis.RedisError if Redis fails.
+        ``enqueue``. The burst's list stays in ``BURST_INDEX`` until its claim, and is
+        swept with its staged copies ``STAGE_TTL`` after staging if never claimed. Raises
+        redis.RedisError if Redis fails.
         """
         burst = Burst(BURST_PREFIX + uuid.uuid4().hex, tuple(requests))
+        now_ms = int(time.time() * 1000)
+        if time.monotonic() >= self._next_sweep:
+            self._next_sweep = time.monotonic() + SWEEP_EVERY
+            self._sweep_script(keys=[BURST_INDEX], args=[now_ms, STAGE_PREFIX, SWEEP_LISTS])
         pipe = self._conn.pipeline(transaction=False)
         fresh = self._stage(pipe, burst.requests)
         entries: list[str | int] = []
@@ -161,7 +176,7 @@ class Dispatcher:
             _, job, instant_ms = _ha_args("", request)
             entries += [request.run_id, request.queue, job, instant_ms]
         pipe.rpush(burst.key, *entries)
-        pipe.expire(burst.key, STAGE_TTL)
+        pipe.zadd(BURST_INDEX, {burst.key: now_ms + STAGE_TTL * 1000})
         pipe.execute()
         self._remember(fresh)
         return burst
@@ -177,7 +192,7 @@ class Dispatcher:
         if not bursts:
             return []
         fence = (self._fence() if self._fence is not None else None) or ""
-        keys = [LEASE_KEY, LAST_DISPATCHED_KEY, Queue.redis_queues_keys]
+        keys = [LEASE_KEY, LAST_DISPATCHED_KEY, Queue.redis_queues_keys, BURST_INDEX]
         keys += [burst.key for burst, _ in bursts]
         args = self._claim_head(fence) + [run for _, withdrawn in bursts for run in withdrawn]
         # On the connection, not in a pipeline: a pipeline asks SCRIPT EXISTS first, one
@@ -226,7 +241,6 @@ class Dispatcher:
             _, fields = self._job_fields(self._queue(request.queue), request)
             key = STAGE_PREFIX + request.run_id
             pipe.hset(key, mapping=dict(zip(fields[::2], fields[1::2], strict=True)))
-            pipe.expire(key, STAGE_TTL)
         return fresh
 
     def _remember(self, fresh: list[RunRequest]) -> None:
@@ -250,10 +264,12 @@ class Dispatcher:
         ]
 
     def _claim_head(self, fence: str) -> list[str | int]:
-        """The ARGV of ``CLAIM_STAGED`` before its runs: fence, marker, key prefixes."""
-        args: list[str | int] = [fence, self._owner or "1", int(MARKER_TTL.total_seconds())]
+        """The ARGV of ``CLAIM_STAGED`` before its runs: fence, marker, key prefixes, TTL."""
+        # The markers' expiry as an instant: SET's EX would be rewritten to one for the AOF.
+        expiry = int((time.time() + MARKER_TTL.total_seconds()) * 1000)
+        args: list[str | int] = [fence, self._owner or "1", expiry]
         args += [STAGE_PREFIX, MARKER_PREFIX, Job.redis_job_namespace_prefix]
-        return [*args, Queue.redis_queue_namespace_prefix]
+        return [*args, Queue.redis_queue_namespace_prefix, STAGE_TTL]
 
     def _claim(self, requests: list[RunRequest], fence: str) -> ScriptCall:
         """One claim of these staged runs (see ``CLAIM_STAGED``)."""
@@ -261,7 +277,7 @@ class Dispatcher:
         for request in requests:
             _, job, instant_ms = _ha_args(fence, request)
             args += [request.run_id, request.queue, job, instant_ms]
-        keys = [LEASE_KEY, LAST_DISPATCHED_KEY, Queue.redis_queues_keys]
+        keys = [LEASE_KEY, LAST_DISPATCHED_KEY, Queue.redis_queues_keys, BURST_INDEX]
         return self._claim_script, keys, args
 
     def _job_fields(self, queue: Queue, request: RunRequest) -> tuple[Any, list[Any]]:
