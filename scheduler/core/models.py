@@ -117,6 +117,11 @@ TaskRef = Annotated[StrictStr, AfterValidator(_check_task)]
 QueueName = Annotated[StrictStr, AfterValidator(_check_queue)]
 
 
+#: Frozen, so one for every job without a ``misfire:`` (most): a model built per job cost
+#: as much as validating its name and task.
+_DEFAULT_MISFIRE = MisfireSpec()
+
+
 class JobSpec(StrictSpec):
     """One scheduled job, as written in a YAML document under jobs.d/."""
 
@@ -138,7 +143,7 @@ class JobSpec(StrictSpec):
         default_factory=list,
         description="Names this job had before: its history and state carry over on rename.",
     )
-    misfire: MisfireSpec = Field(default_factory=MisfireSpec)
+    misfire: MisfireSpec = Field(default_factory=lambda: _DEFAULT_MISFIRE)
     overlap: OverlapPolicy = Field(
         default=OverlapPolicy.forbid,
         description="A run due while the previous one is queued or running: allow, forbid "
