@@ -15,9 +15,10 @@ instants before it are never sent again (and the run id would deduplicate them a
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 
 import redis
@@ -30,8 +31,9 @@ from scheduler.core.job import LoadedJob
 from scheduler.core.runs import EventKind, RunEvent, RunRequest, RunTrigger
 from scheduler.engine.dispatch import Dispatched
 from scheduler.engine.leader import LAST_DISPATCHED_KEY, LEASE_KEY, LeaderElector
-from scheduler.engine.points import shared_last_dispatched, shared_points
+from scheduler.engine.points import points_of, shared_last_dispatched
 from scheduler.engine.progress import Progress
+from scheduler.engine.startstate import Paired
 from scheduler.store import JobState, Store
 
 log = structlog.get_logger("scheduler.handover")
@@ -135,59 +137,98 @@ class Handover:
             self._resume_unrecorded(known, self._clock.now())
         return elector.is_leader
 
-    def lead_at_start(self, now: datetime, states: dict[str, JobState] | None = None) -> bool:
-        """First try for the lease; a leader first brings its records up to the shared points.
-
-        Without HA it is always the leader. A standby loads its jobs and waits (see
-        ``standby_points``). ``states``, the job states as read at start, are kept in step
-        with what is written (the start reads them once, for this and for the scheduler).
-        """
+    def lead_at_start(self, now: datetime) -> bool:
+        """First try for the lease. Without HA it is always the leader; a standby loads its
+        jobs and waits (see ``standby_points``), and a leader brings its records up to the
+        shared points as it reads them (``resume_stored``)."""
         elector = self._leader
         if elector is None:
             return True
         elector.tick()
-        if not elector.is_leader:
-            return False
-        if states is None:
-            states = self._store.job_states()
+        return elector.is_leader
+
+    def resume_stored(
+        self, stored: Iterable[Paired], now: datetime
+    ) -> Iterator[tuple[LoadedJob, JobState | None]]:
+        """The loaded jobs of ``stored`` (``startstate.stored_states``) with their states,
+        each raised to its shared point where that is later: this watcher leads from the
+        start.
+
+        The ordinary restart path resumes from the records; where another watcher led
+        meanwhile, its dispatches are later than what this file knows. The points are read
+        a page of names at a time, as the states are: all of them at once were 11 MB at
+        100,000 jobs, held beside the states and the jobs.
+        """
         jobs = self._config.jobs
-        # The ordinary restart path resumes from the records; where another watcher led
-        # meanwhile, its dispatches are later than what this file knows. The points taken
-        # as they are scanned: all of them at once were 11 MB at 100,000 jobs, held beside
-        # the states and the jobs (the restart's peak).
-        with self._store.batch():
-            for name, point in self._shared_points():
-                state = states.get(name)  # values replaced, no key added
-                last = None if state is None else state.last_scheduled
-                if state is None or last is None:
+        # The names of the stored states, for the first turn (see leading), only once a
+        # loaded job has none: on the usual restart the records know every job, and the
+        # first turn has none to look for (asking a set of 100,000 names about 100,000
+        # others then took 11 ms, memory-bound). Until then, those of the jobs before it
+        # (all stored) and of the rows of no loaded job.
+        known: list[str] | None = None
+        unloaded: list[str] = []
+        page: list[Paired] = []
+        shared = self._leader is not None and self._has_shared_points()
+        for paired in itertools.chain(stored, [None]):
+            if paired is not None:
+                page.append(paired)
+                if len(page) < _POINTS_PER_CALL:
                     continue
-                loaded = name in jobs
-                if point > last:
-                    self._store.save_job_state(
-                        job=name,
-                        last_scheduled=point,
-                        next_run=state.next_run,
-                        definition_hash=state.definition_hash,
-                        source_file=state.source_file,
-                        enabled=state.enabled,
-                        updated_at=now,
-                    )
-                    states[name] = state._replace(
-                        last_scheduled=point, updated_at=now, canary_left=0
-                    )
-                    last = point
-                if _ms(point) >= _ms(last) and loaded:
-                    # Shared already: the start setting it again does not mark it moved, so
-                    # the first heartbeat neither publishes it nor looks at it (at 100,000
-                    # jobs, every point again cost a third of a second after start).
-                    # The state's name: the loaded job's own (the scan's copy goes).
-                    self._progress.set_known(state.job, last)
-        # Counted here: on the usual restart the records know every job, and the first turn
-        # has none to look for (asking a set of 100,000 names about 100,000 others then
-        # took 11 ms, memory-bound).
-        recorded = sum(name in jobs for name in states)  # of the jobs loaded, those known
-        self._known_at_start = None if recorded == len(jobs) else set(states)
-        return True
+            for name, job, state in self._raised(page, now) if shared else page:
+                if job is None:
+                    unloaded.append(name)
+                    continue
+                if state is None and known is None:
+                    known = [before for before in jobs if before < name]
+                elif state is not None and known is not None:
+                    known.append(name)
+                yield job, state
+            page = []
+        if self._leader is not None and known is not None:
+            self._known_at_start = {*known, *unloaded}
+
+    def _raised(self, page: list[Paired], now: datetime) -> list[Paired]:
+        """``page`` with each state raised to its job's shared point where that is later."""
+        with contextlib.suppress(redis.RedisError):  # no point read: the records stand
+            names = [name for name, _, state in page if state is not None]
+            points = iter(points_of(self._conn, names))
+            raised: list[Paired] = []
+            for name, job, state in page:
+                point = None if state is None else next(points)
+                raised.append((name, job, self._raise_state(state, point, job, now)))
+            return raised
+        return page
+
+    def _raise_state(
+        self, state: JobState | None, point: datetime | None, job: LoadedJob | None, now: datetime
+    ) -> JobState | None:
+        last = None if state is None else state.last_scheduled
+        if state is None or last is None or point is None:
+            return state
+        if point > last:
+            self._store.save_job_state(
+                job=state.job,
+                last_scheduled=point,
+                next_run=state.next_run,
+                definition_hash=state.definition_hash,
+                source_file=state.source_file,
+                enabled=state.enabled,
+                updated_at=now,
+            )
+            state = state._replace(last_scheduled=point, updated_at=now, canary_left=0)
+            last = point
+        if _ms(point) >= _ms(last) and job is not None:
+            # Shared already: the start setting it again does not mark it moved, so the
+            # first heartbeat neither publishes it nor looks at it (at 100,000 jobs, every
+            # point again cost a third of a second after start).
+            self._progress.set_known(job.name, last)
+        return state
+
+    def _has_shared_points(self) -> bool:
+        try:
+            return bool(self._conn.exists(LAST_DISPATCHED_KEY))
+        except redis.RedisError:
+            return False
 
     def standby_points(self) -> dict[str, datetime]:
         """A standby's resume point for each job the leader dispatched: the shared one.
@@ -333,11 +374,6 @@ class Handover:
                 return False
         self._progress.published(jobs)
         return True
-
-    def _shared_points(self) -> Iterator[tuple[str, datetime]]:
-        # As _shared, scanned: an error stops the scan (the points taken so far stand).
-        with contextlib.suppress(redis.RedisError):
-            yield from shared_points(self._conn)
 
     def _shared(self) -> dict[str, datetime]:
         # Without Redis there is no shared point: this watcher's own records are the best known.

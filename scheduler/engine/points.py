@@ -6,7 +6,7 @@ all when it starts leading or takes over (100,000 at scale).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 import redis
@@ -39,3 +39,20 @@ def shared_points(conn: redis.Redis) -> Iterator[tuple[str, datetime]]:
 def shared_last_dispatched(conn: redis.Redis) -> dict[str, datetime]:
     """Each job's latest dispatched scheduled instant, as every watcher's dispatches wrote it."""
     return dict(shared_points(conn))
+
+
+def points_of(conn: redis.Redis, jobs: Sequence[str]) -> list[datetime | None]:
+    """The shared points of ``jobs``, in their order (None: none, or not this version's)."""
+    if not jobs:
+        return []
+    instants: dict[bytes | str, datetime] = {}
+    found: list[datetime | None] = []
+    for ms in conn.hmget(LAST_DISPATCHED_KEY, list(jobs)):
+        instant = None if ms is None else instants.get(ms)
+        if ms is not None and instant is None:
+            try:
+                instant = instants[ms] = datetime.fromtimestamp(int(ms) / 1000, UTC)
+            except ValueError:
+                instant = None
+        found.append(instant)
+    return found

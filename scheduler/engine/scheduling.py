@@ -11,7 +11,7 @@ published in one round trip once the runs are visible, for the other watchers' r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import redis
@@ -31,7 +31,7 @@ from scheduler.engine.ledger import Ledger
 from scheduler.engine.progress import Progress
 from scheduler.engine.recorder import RunRecorder
 from scheduler.engine.redishealth import RedisHealth
-from scheduler.engine.startstate import FreshRows, row_stands, still_ahead
+from scheduler.engine.startstate import FreshRows, row_stands, still_ahead, stored_states
 from scheduler.store import JobState, StateRow, Store
 
 #: Runs dispatched per Redis pipeline.
@@ -218,7 +218,7 @@ class Scheduler:
         *,
         standby: bool = False,
         since: Mapping[str, datetime] | None = None,
-        states: dict[str, JobState] | None = None,
+        stored: Iterable[tuple[LoadedJob, JobState | None]] | None = None,
         ahead: bool = False,
     ) -> None:
         """Put every loaded job on schedule at start-up, from its stored state if any.
@@ -226,20 +226,21 @@ class Scheduler:
         A job whose definition is unchanged since the watcher stopped accounts for what
         passed meanwhile (its misfire rule: catch-ups sent now, the rest recorded missed);
         any other is scheduled from ``since[job]`` where given, else from ``now``. A standby
-        resumes nothing: the leader dispatches, and it resumes at takeover. ``states``: the
-        stored states as just read (else they are read here), each taken out once used.
-        ``ahead``: the jobs on the due queue were put there from ``now`` (``Reload.load_all``).
+        resumes nothing: the leader dispatches, and it resumes at takeover. ``stored``: each
+        loaded job with its stored state, once each (else they are read here, by name; see
+        ``startstate.stored_states``). ``ahead``: the jobs on the due queue were put there
+        from ``now`` (``Reload.load_all``).
         """
         since = since or {}
+        jobs = self._config.jobs
         if standby:
-            states = {}
-        elif states is None:
-            states = self._store.job_states()
+            stored = ((job, None) for job in jobs.values())
+        elif stored is None:
+            stored = ((j, s) for _, j, s in stored_states(self._store, jobs) if j is not None)
         # (job, the instant to send now, its trigger, the job's next instant)
         resumed: list[tuple[LoadedJob, datetime, RunTrigger, datetime | None]] = []
         fresh = FreshRows(self._store, self._clock)  # every job of a cold start
-        for job in self._config.jobs.values():
-            state = states.pop(job.name, None)  # freed as the due queue grows
+        for job, state in stored:
             same = state is not None and state.definition_hash == job.definition_hash
             self._progress.set_canary(job.name, state.canary_left if same and state else job.canary)
             if same and state is not None and still_ahead(state, now) and job.enabled:

@@ -52,7 +52,8 @@ from scheduler.engine.reload import Reload
 from scheduler.engine.renewal import LeaseRenewal
 from scheduler.engine.results import Results, results_group
 from scheduler.engine.scheduling import Scheduler
-from scheduler.store import JobState, Store
+from scheduler.engine.startstate import stored_states
+from scheduler.store import Store
 from scheduler.store.resilient import ResilientStore
 from scheduler.worker.events import EventReader
 
@@ -251,11 +252,8 @@ class Watcher:
             # The lease only once the files are read (the long part at scale): taken before,
             # it could lapse before the first turn renews it, and the start would begin
             # with a lost lease (and a needless takeover by a standby).
-            # Read once, for both: 100,000 rows take a third of a second. Sharing the loaded
-            # jobs' strings, as they are held beside them.
-            states = self.store.job_states(self.config.jobs)
-            leading = self.handover.lead_at_start(now, states)
-            self._start_jobs(now, leading=leading, states=states, ahead=ahead)
+            leading = self.handover.lead_at_start(now)
+            self._start_jobs(now, leading=leading, ahead=ahead)
             # What start-up built lives as long as the watcher: out of the collector's
             # sight, so its passes (and the idle CPU they cost) scale with what changes, not
             # with the jobs. The garbage made meanwhile goes first (frozen, it would never be
@@ -276,16 +274,20 @@ class Watcher:
         self.config.save_cache(snapshot)
         log.info("config.cache_saved", files=len(snapshot), s=round(time.monotonic() - started, 2))
 
-    def _start_jobs(
-        self, now: datetime, *, leading: bool, states: dict[str, JobState], ahead: bool
-    ) -> None:
+    def _start_jobs(self, now: datetime, *, leading: bool, ahead: bool) -> None:
         with self.store.batch():  # one transaction for every job's state
-            # A standby resumes nothing now: the leader dispatches, and it resumes at takeover,
-            # from the leader's points, which its due queue starts from.
-            points = {} if leading else self.handover.standby_points()
-            self.scheduler.start_jobs(
-                now, standby=not leading, since=points, states=states, ahead=ahead
-            )
+            if leading:
+                # The stored states read once, for the handover and the scheduler, in one
+                # pass by name (see startstate.stored_states); sharing the loaded jobs'
+                # strings, as they are held beside them.
+                stored = stored_states(self.store, self.config.jobs, none=ahead)
+                paired = self.handover.resume_stored(stored, now)
+                self.scheduler.start_jobs(now, stored=paired, ahead=ahead)
+            else:
+                # A standby resumes nothing now: the leader dispatches, and it resumes at
+                # takeover, from the leader's points, which its due queue starts from.
+                points = self.handover.standby_points()
+                self.scheduler.start_jobs(now, standby=True, since=points, ahead=ahead)
             self.reload.log_generation()
 
     def _shutdown(self) -> None:

@@ -53,6 +53,7 @@ _READS: dict[str, Callable[[], object]] = {
     "active_runs": list,
     "history": list,
     "job_states": dict,
+    "job_states_after": list,
     "has_job_states": lambda: True,  # unknown: nothing is scheduled ahead (see Watcher)
     "last_runs": dict,
     "get_meta": lambda: None,

@@ -120,6 +120,7 @@ class Store:
         self.save_job_state = jobs.save_job_state
         self.save_job_states = jobs.save_job_states
         self.job_states = jobs.job_states
+        self.job_states_after = jobs.job_states_after
         self.has_job_states = jobs.has_job_states
         self.forget_job = jobs.forget_job
         self.set_meta = meta.set_meta

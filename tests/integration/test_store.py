@@ -718,3 +718,26 @@ def test_meta_round_trip(store: Store, db_path: Path) -> None:
         got = reader.get_meta("heartbeat")
     assert got is not None
     assert got[1].tzinfo is UTC
+
+
+def test_job_states_after_reads_every_row_by_name_a_page_at_a_time(store: Store) -> None:
+    """Page after page, each starting after the last name of the one before, the rows come
+    by name, as ``job_states`` reads them (without ``updated_at``); the last page is short."""
+    for name in ("e", "b", "d", "a", "c"):
+        store.save_job_state(
+            job=name,
+            last_scheduled=T0,
+            next_run=T0 + timedelta(hours=1),
+            definition_hash=f"hash-{name}",
+            source_file=f"jobs.d/{name}.yaml",
+            enabled=True,
+            updated_at=T0,
+        )
+    pages = [store.job_states_after(None, 2)]
+    while len(pages[-1]) == 2:
+        pages.append(store.job_states_after(pages[-1][-1].job, 2))
+    assert [[s.job for s in page] for page in pages] == [["a", "b"], ["c", "d"], ["e"]]
+    whole = store.job_states()
+    assert [s for page in pages for s in page] == [
+        whole[n]._replace(updated_at=None) for n in "abcde"
+    ]

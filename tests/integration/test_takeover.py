@@ -133,3 +133,73 @@ def test_a_cold_start_shares_every_jobs_point_over_several_script_calls(
             message="every job's point shared",
         )
         wait_for(lambda: a.progress.moved() == [], timeout=5, message="none left to publish")
+
+
+def test_a_restarted_leader_takes_each_later_shared_point_page_by_page(
+    tmp_path: Path, redis_conn: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The states read a few rows at a time and the points a few names at a time: every
+    state whose shared point is later takes it, a removed job's row too, and the others
+    keep their own."""
+    from scheduler.engine import startstate
+
+    monkeypatch.setattr(startstate, "ROWS_PER_READ", 2)
+    monkeypatch.setattr(handover, "_POINTS_PER_CALL", 2)
+    (tmp_path / "jobs").mkdir()
+    names = [f"far-{i}" for i in range(5)]
+    for name in names:
+        (tmp_path / "jobs" / f"{name}.yaml").write_text(
+            FAR_JOB.replace("name: far", f"name: {name}")
+        )
+    with watcher_thread(tmp_path, redis_conn, "a") as a:
+        assert a.ready.wait(10)
+        wait_for(lambda: set(names) <= set(shared_last_dispatched(redis_conn)), timeout=10)
+    first = shared_last_dispatched(redis_conn)
+    with Store(tmp_path / "a" / "scheduler.db") as store:  # in microseconds, the points in ms
+        own = {name: state.last_scheduled for name, state in store.job_states().items()}
+    (tmp_path / "jobs" / "far-4.yaml").unlink()
+    later = {n: first[n] + timedelta(hours=1) for n in ("far-1", "far-3", "far-4")}
+    for name, point in later.items():
+        redis_conn.hset(LAST_DISPATCHED_KEY, name, int(point.timestamp() * 1000))
+    with watcher_thread(tmp_path, redis_conn, "a") as again:
+        assert again.ready.wait(10)
+        for name in names[:4]:
+            assert again.progress.last(name) == later.get(name, own[name])
+    with Store(tmp_path / "a" / "scheduler.db") as store:
+        states = store.job_states()
+    for name in names:
+        assert states[name].last_scheduled == later.get(name, own[name])
+
+
+def test_a_leader_resumes_the_jobs_its_records_never_held_from_the_shared_points(
+    tmp_path: Path, redis_conn: redis.Redis
+) -> None:
+    """Restarted with a job file its records never held, which another watcher ran: that
+    job resumes from the other's shared point, not from now; the jobs it knew stand."""
+    (tmp_path / "jobs").mkdir()
+    names = ["far-0", "far-1", "far-2"]
+
+    def write(name: str) -> None:
+        (tmp_path / "jobs" / f"{name}.yaml").write_text(
+            FAR_JOB.replace("name: far", f"name: {name}")
+        )
+
+    for name in names:
+        write(name)
+    with watcher_thread(tmp_path, redis_conn, "a") as a:
+        assert a.ready.wait(10)
+        wait_for(lambda: set(names) <= set(shared_last_dispatched(redis_conn)), timeout=10)
+    theirs = shared_last_dispatched(redis_conn)["far-1"]
+    (tmp_path / "jobs" / "far-1.yaml").unlink()
+    with watcher_thread(tmp_path, redis_conn, "b") as b:  # its own records: far-0, far-2
+        assert b.ready.wait(10)
+    with Store(tmp_path / "b" / "scheduler.db") as store:
+        own = store.job_states()["far-0"].last_scheduled
+    write("far-1")
+    with watcher_thread(tmp_path, redis_conn, "b") as again:
+        assert again.ready.wait(10)
+        wait_for(lambda: again.progress.last("far-1") == theirs, timeout=10)
+    with Store(tmp_path / "b" / "scheduler.db") as store:
+        states = store.job_states()
+    assert states["far-1"].last_scheduled == theirs
+    assert states["far-0"].last_scheduled == own
