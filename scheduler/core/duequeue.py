@@ -9,6 +9,8 @@ at the same instant come out by name.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -35,6 +37,8 @@ class DueQueue:
         self._live: dict[str, tuple[datetime, str]] = {}
         self._version = 0
         self._instants: dict[datetime, datetime] = {}
+        self._unordered = False  # within unordered(): entries appended, heap not kept
+        self._appended = False  # entries appended since the heap was last ordered
 
     def __len__(self) -> int:
         return len(self._live)
@@ -67,8 +71,30 @@ class DueQueue:
         self._version += 1
         entry = (instant, job)
         self._live[job] = entry
-        heapq.heappush(self._heap, entry)
-        self._compact()
+        if self._unordered:
+            self._heap.append(entry)
+            self._appended = True
+        else:
+            heapq.heappush(self._heap, entry)
+            self._compact()
+
+    @contextmanager
+    def unordered(self) -> Iterator[None]:
+        """Within it ``set`` only appends, and the heap is ordered once, when next read or
+        on the way out: for the start, which sets every job's instant (100,000 pushes took
+        three times one ordering of them all)."""
+        self._unordered = True
+        try:
+            yield
+        finally:
+            self._unordered = False
+            self._order()
+            self._compact()
+
+    def _order(self) -> None:
+        if self._appended:
+            heapq.heapify(self._heap)
+            self._appended = False
 
     def remove(self, job: str) -> None:
         if self._live.pop(job, None) is not None:
@@ -119,6 +145,7 @@ class DueQueue:
         return [DueRun(instant, job) for instant, job in found]
 
     def _drop_stale(self) -> None:
+        self._order()  # every read of the heap's order comes through here first
         heap, live = self._heap, self._live
         while heap:
             entry = heap[0]

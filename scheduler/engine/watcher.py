@@ -247,13 +247,15 @@ class Watcher:
         # No job state stored (a fresh data dir): every job is scheduled from now.
         ahead = not self.store.has_job_states()
         with paused_gc():
-            with self.store.batch():
-                self.reload.load_all(now, ahead=ahead)
-            # The lease only once the files are read (the long part at scale): taken before,
-            # it could lapse before the first turn renews it, and the start would begin
-            # with a lost lease (and a needless takeover by a standby).
-            leading = self.handover.lead_at_start(now)
-            self._start_jobs(now, leading=leading, ahead=ahead)
+            # Every job's instant set, the due queue ordered once (see DueQueue.unordered).
+            with self.due.unordered():
+                with self.store.batch():
+                    self.reload.load_all(now, ahead=ahead)
+                # The lease only once the files are read (the long part at scale): taken
+                # before, it could lapse before the first turn renews it, and the start
+                # would begin with a lost lease (and a needless takeover by a standby).
+                leading = self.handover.lead_at_start(now)
+                self._start_jobs(now, leading=leading, ahead=ahead)
             # What start-up built lives as long as the watcher: out of the collector's
             # sight, so its passes (and the idle CPU they cost) scale with what changes, not
             # with the jobs. The garbage made meanwhile goes first (frozen, it would never be

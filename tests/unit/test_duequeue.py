@@ -392,3 +392,26 @@ def test_jobs_due_at_one_instant_share_one_object_for_it() -> None:
     q.set("b", at(6))
     assert q.get("b") == at(6)
     assert q.pop_due(at(5)) == [DueRun(at(5), "a"), DueRun(at(5), "c")]
+
+
+def test_instants_set_unordered_pop_as_if_each_had_been_pushed():
+    """Set within ``unordered()`` (replaced, removed, set back), the queue reads and pops as
+    one whose instants were set one by one, inside it as well as after it."""
+    base = datetime(2026, 3, 29, tzinfo=UTC)
+    steps = [(f"j{i % 37}", base + timedelta(minutes=(i * 7919) % 500)) for i in range(300)]
+    plain, bulk = DueQueue(), DueQueue()
+    with bulk.unordered():
+        for k, (job, at) in enumerate(steps):
+            for q in (plain, bulk):
+                q.set(job, at)
+                if k % 11 == 0:
+                    q.remove(f"j{k % 5}")
+            if k == 150:
+                assert bulk.peek() == plain.peek()
+                assert bulk.upcoming(base + timedelta(minutes=100)) == plain.upcoming(
+                    base + timedelta(minutes=100)
+                )
+    assert len(bulk) == len(plain)
+    end = base + timedelta(days=1)
+    assert bulk.pop_due(end) == plain.pop_due(end)
+    assert bulk.peek() is None
