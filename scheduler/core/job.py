@@ -126,7 +126,7 @@ class LoadedJob:
     def __reduce__(self) -> tuple[Any, ...]:
         if self._spec is not None:
             raise TypeError("only a compact LoadedJob is pickled (see compact())")
-        return (restore_job, (tuple(getattr(self, n) for n in self.__slots__),))
+        return (restore_job, (_slot_values(self),))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"LoadedJob is immutable (cannot set {name})")
