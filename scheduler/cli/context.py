@@ -76,11 +76,15 @@ def require_dir(jobs_dir: Path) -> None:
 
 
 def load_catalog(jobs_dir: Path) -> Catalog:
-    """The catalog of ``jobs_dir``'s valid jobs; invalid files are skipped with a warning."""
+    """The catalog of ``jobs_dir``'s valid jobs; invalid files are skipped with a warning.
+
+    Without the loader's dated warnings (a past one-shot, no future run): the commands
+    using it print none, and asking every cron for its next run would import croniter.
+    """
     from scheduler.engine import api
 
     require_dir(jobs_dir)
-    catalog = api.validate([jobs_dir], now_utc())
+    catalog = api.validate([jobs_dir], None)
     if catalog.errors:
         bad = sorted({e.file for e in catalog.errors})
         click.echo(

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,6 +102,8 @@ def load_project(jobs_dir: Path) -> Project:
 
 
 def _read(path: Path, *, pyproject: bool) -> dict[str, Any] | None:
+    import tomllib  # only when there is a settings file to read (issue 13: `next` fast)
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:

@@ -11,11 +11,12 @@ and an optional sixth field, ``second``, written *last*.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
+
+from scheduler.core.cronplain import daily_times, next_daily, plainly_fires, weekdays
 
 MACROS = {
     "@yearly": "0 0 1 1 *",
@@ -84,7 +85,7 @@ class CronExpr:
     def next_local(self, after: datetime) -> datetime | None:
         """The first matching wall-clock time strictly after ``after`` (both naive)."""
         if self.daily is not None:
-            return _next_daily(self.daily, self.weekdays, after)
+            return next_daily(self.daily, self.weekdays, after)
         assert self.engine is not None
         return _next_match(self.engine, self.day_or, after)
 
@@ -98,11 +99,11 @@ def _split(text: str) -> tuple[str, ...]:
 
 def _compile(text: str, fields: tuple[str, ...]) -> CronExpr:
     """What ``CronExpr`` holds of an expression whose fields are syntactically plausible."""
-    daily = _daily_times(fields)
-    weekdays = None if daily is None else _weekdays(fields)
+    daily = daily_times(fields)
+    days = None if daily is None else weekdays(fields)
     engine = None if daily is not None else tuple(_normalize(i, f) for i, f in enumerate(fields))
     fixed = not fields[0].startswith("*") and not fields[1].startswith("*")
-    return CronExpr(text, daily, weekdays, engine, fixed)
+    return CronExpr(text, daily, days, engine, fixed)
 
 
 _RESTORED: dict[str, CronExpr] = {}
@@ -174,8 +175,10 @@ def _parse_cached(text: str) -> CronExpr:
     for index, field in enumerate(fields):
         _reject_extensions(index, field)
     expr = _compile(text, fields)
-    if expr.daily is not None:
-        return expr  # in-range numbers and steps: nothing croniter could reject, a run a week
+    if expr.daily is not None or plainly_fires(fields):
+        # In-range numbers and steps: nothing croniter could reject, and a run it finds
+        # soon. croniter (a sixth of a `scheduler next`) is then imported only to step one.
+        return expr
     try:
         # Builds (and keeps, for next_local) a croniter of this expression: its parse
         # is the syntax check, so no second croniter is built just to validate.
@@ -193,91 +196,6 @@ def _parse_cached(text: str) -> CronExpr:
 
 # One time of day, every day: "30 2 * * *", or "30 2 * * * 15" with seconds.
 _PLAIN_DAILY = re.compile(r"([0-9]{1,2}) ([0-9]{1,2}) \* \* \*(?: ([0-9]{1,2}))?")
-# A list of in-range numbers, ranges and steps (``5``, ``1-5``, ``*/15``, ``0-30/10``).
-_SIMPLE_ITEM = re.compile(r"^(?:(\*)|(\d{1,2})(?:-(\d{1,2}))?)(?:/(\d{1,2}))?$")
-_DAILY_LIMIT = 1440  # matches per day above which the day's table is not worth holding
-
-
-def _simple_values(field: str, low: int, size: int, *, steps: bool = True) -> set[int] | None:
-    """The values a field of plain numbers, ranges and steps names (as croniter reads them),
-    or None for anything else or anything croniter could reject (it then decides)."""
-    values: set[int] = set()
-    for item in field.split(","):
-        m = _SIMPLE_ITEM.match(item)
-        if m is None:
-            return None
-        star, first, last, step = m.groups()
-        if step is not None and (not steps or not 0 < int(step) < size or (first and not last)):
-            return None  # "a/n", a zero or oversized step: croniter's reading, its errors
-        start, stop = (low, low + size - 1) if star else (int(first), int(last or first))
-        if not low <= start <= stop < low + size:
-            return None
-        values.update(range(start, stop + 1, int(step or 1)))
-    return values
-
-
-def _daily_times(fields: tuple[str, ...]) -> tuple[int, ...] | None:
-    """Every matching day's matches, in seconds since midnight, when the day fields are
-    ``*`` but day-of-week may be restricted (``_weekdays``) and the time fields are plain
-    numbers, ranges and steps (``30 2 * * *``, ``*/15 9-17 * * 1-5``, ``0 9,18 * * * 30``).
-
-    Those are most of the distinct expressions of a large jobs.d, and croniter costs about
-    as much to build and to step once (per distinct expression) as the rest of loading a
-    job; their next match is a lookup in the day's times instead. Anything else, or more
-    than ``_DAILY_LIMIT`` matches a day, returns None: croniter handles it.
-    """
-    if fields[2:4] != ("*", "*") or (fields[4] != "*" and _weekdays(fields) is None):
-        return None
-    spans = ((fields[0], 60), (fields[1], 24), (fields[5] if len(fields) == 6 else "0", 60))
-    sets: list[set[int]] = []
-    for field, size in spans:
-        values = _simple_values(field, 0, size)
-        if values is None:
-            return None
-        sets.append(values)
-    minutes, hours, seconds = sets
-    if len(minutes) * len(hours) * len(seconds) > _DAILY_LIMIT:
-        return None
-    return tuple(sorted(h * 3600 + m * 60 + s for h in hours for m in minutes for s in seconds))
-
-
-_DAY_NAMES = {
-    name: str(i) for i, name in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])
-}
-_DAY_NAME = re.compile(r"[A-Za-z]{3}")
-
-
-def _weekdays(fields: tuple[str, ...]) -> frozenset[int] | None:
-    """The Python weekdays a day-of-week of numbers, names and ranges names (cron's 0 and 7
-    are Sunday), when day-of-month and month are ``*``; None for every day or otherwise."""
-    if fields[4] == "*" or fields[2:4] != ("*", "*"):
-        return None
-    # An unknown name stays letters, which _simple_values refuses: croniter then says why.
-    numbered = _DAY_NAME.sub(lambda m: _DAY_NAMES.get(m[0].lower(), m[0]), fields[4])
-    days = _simple_values(numbered, 0, 8, steps=False)
-    return None if days is None else frozenset((d - 1) % 7 for d in days)
-
-
-def _next_daily(
-    times: tuple[int, ...], weekdays: frozenset[int] | None, after: datetime
-) -> datetime | None:
-    """The first of the day's ``times`` strictly after ``after`` (naive) on one of the
-    ``weekdays`` (None: any), else the first of the next such day; None past the last
-    representable day, as croniter's overflow gives."""
-    midnight = after.replace(hour=0, minute=0, second=0, microsecond=0)
-    index = bisect_right(times, after.hour * 3600 + after.minute * 60 + after.second)
-    try:
-        if index < len(times) and (weekdays is None or midnight.weekday() in weekdays):
-            return midnight + timedelta(seconds=times[index])
-        for ahead in range(1, 8):
-            day = midnight + timedelta(days=ahead)
-            if weekdays is None or day.weekday() in weekdays:
-                return day + timedelta(seconds=times[0])
-    except OverflowError:
-        return None
-    return None  # no weekday at all: _weekdays never gives an empty set
-
-
 _EQUAL_RANGE = re.compile(r"^(\w+)-(\w+)(/\d+)?$")
 _OPEN_STEP = re.compile(r"^(\w+)/(\d+)$")
 

@@ -26,9 +26,15 @@ MAX_COUNT = 10_000
 
 
 def validate(
-    paths: Sequence[Path], now: datetime, *, project: Project | None = None, helper: bool = False
+    paths: Sequence[Path],
+    now: datetime | None,
+    *,
+    project: Project | None = None,
+    helper: bool = False,
 ) -> Catalog:
     """Load and check every job file under ``paths``; the catalog holds all problems.
+
+    ``now`` None: without the warnings that depend on the date (and no lint findings).
 
     ``helper``: a big tree may be read with a forked helper process (``load_paths``).
     """

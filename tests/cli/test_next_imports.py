@@ -31,15 +31,20 @@ NEVER_FOR_NEXT = (
     "scheduler.cli.commands.web",
 )
 
+# The command ends the process with os._exit (no teardown): the modules are listed then.
 _PROBE = """
-import json, sys
+import json, os, sys
 sys.argv = ["scheduler", "next", "nightly-report", "--jobs-dir", sys.argv[1], "--count", "1"]
+end = os._exit
+
+def listed(code):
+    print(json.dumps(sorted(sys.modules)), flush=True)
+    end(code)
+
+os._exit = listed
 from scheduler.cli import main
-try:
-    main()
-except SystemExit as exc:
-    assert not exc.code, exc.code
-print(json.dumps(sorted(sys.modules)))
+main()
+raise AssertionError("next returned instead of ending the process")
 """
 
 
@@ -65,6 +70,14 @@ def test_next_imports_none_of_the_other_commands() -> None:
         m for m in loaded for top in NEVER_FOR_NEXT if m == top or m.startswith(top + ".")
     )
     assert pulled == []
+
+
+def test_next_on_plain_schedules_imports_neither_croniter_nor_tomllib() -> None:
+    """The fixture's crons are plain (a day's table, or a date croniter need not confirm)
+    and it has no settings file: croniter and the TOML parser stay out."""
+    loaded = modules_after_next()
+    assert "croniter" not in loaded
+    assert "tomllib" not in loaded
 
 
 def test_pydantic_plugins_allowed_are_still_discovered() -> None:

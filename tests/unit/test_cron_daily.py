@@ -3,12 +3,13 @@ croniter itself.
 
 Expressions restricted on minute, hour and second, written as numbers, ranges and steps,
 and perhaps on day-of-week as numbers and ranges, get their next match from the day's list
-of times rather than from croniter (see ``cronexpr._daily_times``). For any such
+of times rather than from croniter (see ``cronplain.daily_times``). For any such
 expression and any naive start, the answer must be croniter's.
 """
 
 from __future__ import annotations
 
+import random
 from datetime import datetime
 
 import pytest
@@ -16,7 +17,7 @@ from croniter import croniter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.core import cronexpr
+from scheduler.core import cronexpr, cronplain
 from scheduler.core.cronexpr import CronSyntaxError, parse_cron
 
 
@@ -137,3 +138,93 @@ def test_one_time_a_day_reads_as_the_general_path(
     text = f"{minute} {hour} * * *" + ("" if second is None else f" {second}")
     cronexpr._parse_cached.cache_clear()
     assert parse_cron(text) == cronexpr._compile(text, tuple(text.split()))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "9 3 1 */3 *",
+        "0 9 1 * *",
+        "0 9 * 1 *",
+        "0 0 29 2 *",
+        "0 9 1,15 * 1-5",
+        "*/5 * 31 1,3 *",
+        "0 12 * 6-8 sat,sun",
+        "0 0 1 1 * 30",
+    ],
+)
+def test_plain_dated_expressions_validate_without_croniter(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plain fields that plainly match some date are valid without building a croniter."""
+
+    def no_croniter(*_: object) -> None:
+        raise AssertionError("croniter built to validate a plain expression")
+
+    monkeypatch.setattr(cronexpr, "_croniter", no_croniter)
+    cronexpr._parse_cached.cache_clear()
+    assert parse_cron(text).daily is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("0 0 30 2 *", "never fires"),
+        ("0 0 31 4,6 *", "never fires"),
+        ("0 9 */2 * 1", None),  # both day fields restricted, one starting with '*': AND
+        ("0 9 1 jan *", None),  # names: croniter reads them
+    ],
+)
+def test_other_dated_expressions_are_still_checked_by_croniter(
+    text: str, message: str | None
+) -> None:
+    cronexpr._parse_cached.cache_clear()
+    built: list[str] = []
+    real = cronexpr._croniter
+
+    def spy(fields: tuple[str, ...], day_or: bool, start: datetime) -> object:
+        built.append(" ".join(fields))
+        return real(fields, day_or, start)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cronexpr, "_croniter", spy)
+        if message is None:
+            parse_cron(text)
+        else:
+            with pytest.raises(CronSyntaxError, match=message):
+                parse_cron(text)
+    assert built
+
+
+def _plain_field(rng: random.Random, low: int, size: int) -> str:
+    def item() -> str:
+        first = rng.randrange(low, low + size)
+        last = rng.randrange(first, low + size)
+        step = rng.randrange(1, size)
+        return rng.choice(
+            ["*", f"*/{step}", str(first), f"{first}-{last}", f"{first}-{last}/{step}"]
+        )
+
+    return ",".join(item() for _ in range(rng.choice([1, 1, 2, 3])))
+
+
+def test_what_validates_without_croniter_croniter_accepts_and_steps() -> None:
+    """Every plain expression vouched for without croniter builds one that finds a run."""
+    rng = random.Random(13)
+    vouched = 0
+    for _ in range(3000):
+        fields = [
+            _plain_field(rng, 0, 60),
+            _plain_field(rng, 0, 24),
+            _plain_field(rng, 1, 31),
+            _plain_field(rng, 1, 12),
+            rng.choice(["*", "1-5", "0,6", "sat", "mon-fri", "7", "3"]),
+        ]
+        if cronplain.daily_times(tuple(fields)) or not cronplain.plainly_fires(tuple(fields)):
+            continue
+        vouched += 1
+        expr = cronexpr._compile(" ".join(fields), tuple(fields))
+        assert expr.engine is not None
+        built = cronexpr._croniter(expr.engine, expr.day_or, datetime(2026, 1, 1))
+        assert built.get_next(datetime) is not None, fields
+    assert vouched > 1000
