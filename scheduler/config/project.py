@@ -21,13 +21,15 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from scheduler.core.errors import ProjectConfigError
 from scheduler.core.policyspecs import HistorySpec
-from scheduler.core.retention import DEFAULT_RETENTION, Retention
+
+if TYPE_CHECKING:
+    from scheduler.core.retention import Retention
 
 CONFIG_ENV = "SCHEDULER_CONFIG"
 CONFIG_FILES = ("scheduler.toml", "pyproject.toml")
@@ -75,8 +77,16 @@ class Project:
     task_modules: tuple[str, ...] = ()
     rules: TaskRules = TaskRules()
     source: str | None = None
-    #: The retention rule of every job that does not set its own (``history:``).
-    retention: Retention = DEFAULT_RETENTION
+    #: The settings file's ``history`` table (checked when read), None when it has none.
+    history: HistorySpec | None = None
+
+    @property
+    def retention(self) -> Retention:
+        """The retention rule of every job that does not set its own (``history:``)."""
+        # Imported when asked: the commands that read no records (`next`) never are.
+        from scheduler.core.retention import DEFAULT_RETENTION
+
+        return DEFAULT_RETENTION.over(self.history)
 
 
 def load_project(jobs_dir: Path) -> Project:
@@ -134,14 +144,15 @@ def _from_file(path: Path, table: dict[str, Any] | None) -> Project:
         task_modules=modules,
         rules=TaskRules(allowed, where),
         source=where,
-        retention=_retention(table.get("history"), where, path),
+        history=_history(table.get("history"), where, path),
     )
 
 
-def _retention(value: object, where: str, path: Path) -> Retention:
-    """The project's retention rule: ``history`` over the built-in defaults."""
+def _history(value: object, where: str, path: Path) -> HistorySpec | None:
+    """The project's ``history`` table, checked (the retention rule is its fields over the
+    built-in defaults)."""
     if value is None:
-        return DEFAULT_RETENTION
+        return None
     if not isinstance(value, dict):
         raise ProjectConfigError(
             where, 'history must be a table such as { keep = "30d", keep_last = 100 }'
@@ -158,7 +169,7 @@ def _retention(value: object, where: str, path: Path) -> Retention:
         )
         line = _line_of(path, str(first["loc"][0]) if first["loc"] else "history")
         raise ProjectConfigError(f"{where}:{line}", f"history.{field}: {message}") from exc
-    return DEFAULT_RETENTION.over(spec)
+    return spec
 
 
 def _line_of(path: Path, key: str) -> int:

@@ -7,32 +7,24 @@ import json
 import math
 import operator
 import sys
-from datetime import UTC, datetime, time
+from datetime import datetime
 from functools import lru_cache
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from pydantic_core import PydanticSerializationError
 
 from scheduler.core.canonical import canonical_json
-from scheduler.core.catchup import MisfireRule
-from scheduler.core.cronexpr import parse_cron
 from scheduler.core.durations import parse_duration
-from scheduler.core.models import DstSpec, JobSpec, ScheduleSpec
+from scheduler.core.jobschedule import build_schedule
+from scheduler.core.models import JobSpec
 from scheduler.core.policies import MisfirePolicy, OverlapPolicy
-from scheduler.core.policyspecs import HistorySpec
-from scheduler.core.runs import RunRequest, RunTrigger, iso_utc, run_id
-from scheduler.core.schedule import (
-    EPOCH,
-    AnyOf,
-    AtSchedule,
-    CronSchedule,
-    IntervalSchedule,
-    Jitter,
-    Schedule,
-    Window,
-    jitter_delay,
-)
+
+if TYPE_CHECKING:  # what `scheduler next` never asks for is imported when asked (issue 13)
+    from scheduler.core.catchup import MisfireRule
+    from scheduler.core.policyspecs import HistorySpec
+    from scheduler.core.runs import RunRequest, RunTrigger
+    from scheduler.core.schedule import Schedule
 
 _NO_POSITIONS: dict[str, tuple[int, int]] = {}
 
@@ -247,6 +239,8 @@ class LoadedJob:
 
         A ``canary`` run has ``dry_run: true`` forced into its params.
         """
+        from scheduler.core.runs import RunRequest, iso_utc, run_id
+
         params = dict(self.spec.params)
         if canary:
             params["dry_run"] = True
@@ -267,6 +261,8 @@ class LoadedJob:
 @lru_cache(maxsize=4096)
 def _misfire_rule(policy: MisfirePolicy, grace: str | None, max_catchup: int) -> MisfireRule:
     """One rule per distinct misfire setting (most jobs share a few)."""
+    from scheduler.core.catchup import MisfireRule
+
     delay = None if grace is None else parse_duration(grace)
     return _shared(MisfireRule(policy=policy, grace=delay, max_catchup=max_catchup))
 
@@ -344,54 +340,6 @@ def _shared(value: _T) -> _T:
     if len(_SHARED) > 10_000:
         return value
     return _SHARED.setdefault(value, value)  # type: ignore[return-value]
-
-
-_DEFAULT_DST = DstSpec()  # frozen: one for every job without a ``dst:`` (most)
-
-
-def build_schedule(spec: JobSpec) -> Schedule:
-    """The runnable schedule a job spec describes: kind, then window, then jitter."""
-    sched = spec.schedule
-    tz = ZoneInfo(sched.timezone)
-    base = _kind_schedule(sched, tz, spec.dst)
-    if sched.start is not None or sched.end is not None:
-        base = Window(
-            base,
-            start=None if sched.start is None else sched.aware(sched.start).astimezone(UTC),
-            end=None if sched.end is None else sched.aware(sched.end).astimezone(UTC),
-        )
-    if sched.jitter is not None:
-        delay = jitter_delay(spec.name, parse_duration(sched.jitter))
-        if delay:
-            base = Jitter(base, delay)
-    return base
-
-
-def _kind_schedule(sched: ScheduleSpec, tz: ZoneInfo, dst: DstSpec | None = None) -> Schedule:
-    rule = _DEFAULT_DST if dst is None else dst
-    if sched.cron is not None:
-        return CronSchedule(parse_cron(sched.cron), tz, rule.gap, rule.repeat)
-    if sched.interval is not None:
-        anchor = EPOCH if sched.anchor is None else sched.aware(sched.anchor).astimezone(UTC)
-        return IntervalSchedule(parse_duration(sched.interval), anchor)
-    if sched.daily is not None:
-        return _times(sched.daily, "*", tz, rule)
-    if sched.weekly is not None:
-        days = ",".join(str(d.cron) for d in sorted(set(sched.weekly.days), key=lambda d: d.cron))
-        return _times(sched.weekly.at, days, tz, rule)
-    assert sched.at is not None
-    return AtSchedule(sched.aware(sched.at).astimezone(UTC))
-
-
-def _times(times: list[str], days: str, tz: ZoneInfo, rule: DstSpec) -> Schedule:
-    parts: list[Schedule] = []
-    for text in sorted(set(times)):
-        t = time.fromisoformat(text)
-        fields = f"{t.minute} {t.hour} * * {days}"
-        if t.second:
-            fields += f" {t.second}"
-        parts.append(CronSchedule(parse_cron(fields), tz, rule.gap, rule.repeat))
-    return parts[0] if len(parts) == 1 else AnyOf(tuple(parts))
 
 
 def local_iso(instant: datetime, tz: ZoneInfo) -> str:
