@@ -530,6 +530,11 @@ def main() -> int:
     ap.add_argument("--multi-doc", type=float, default=0.05, help="share of multi-document files")
     ap.add_argument("--no-profile", action="store_true", help="skip the cProfile section")
     ap.add_argument("--output", type=Path, default=RESULTS)
+    ap.add_argument(
+        "--only-next",
+        action="store_true",
+        help="time only `next` against `python -c pass`; print, write no report",
+    )
     args = ap.parse_args()
 
     # Time the code as an install runs it: `pip install` writes the bytecode, while an
@@ -537,6 +542,17 @@ def main() -> int:
     # compiles some 40 modules from source (about 45 ms of each `next`).
     compileall.compile_dir(REPO / "scheduler", quiet=1)
     tmp = Path(tempfile.mkdtemp(prefix="scheduler-bench-"))
+    if args.only_next:
+        try:
+            small = generate(tmp / "small", 5, args.seed + 1, 0.0)
+            n = bench_next(small.root, small.names[0], args.next_runs)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        verdict = "PASS" if statistics.median(n["next"]) < NEXT_TARGET_MS else "MISS"
+        print(
+            "\n".join([*next_section(args, n), "", f"target < {NEXT_TARGET_MS:.0f} ms: {verdict}"])
+        )
+        return 0
     try:
         print(f"generating {args.files:,} job files in {tmp} ...", file=sys.stderr)
         corpus = generate(tmp / "jobs", args.files, args.seed, args.multi_doc)
@@ -558,6 +574,53 @@ def main() -> int:
     args.output.write_text(report + "\n", encoding="utf-8")
     print(f"\nwritten to {args.output}", file=sys.stderr)
     return 0
+
+
+def next_section(args: argparse.Namespace, n: dict[str, Any]) -> list[str]:
+    """The report's ``next`` section: latency against ``python -c pass``, top imports."""
+    med = statistics.median
+    out = ["", f"## `scheduler next` latency ({args.next_runs} runs each, interleaved)", ""]
+    out.append("`python -m scheduler next NAME --jobs-dir <5 job files>` against `python -c pass`.")
+    out.append("")
+    rows = []
+    for key, label in (("next", "`python -m scheduler next NAME`"), ("bare", "`python -c pass`")):
+        xs = n[key]
+        rows.append(
+            [label]
+            + [f"{x:.0f} ms" for x in (med(xs), pct(xs, 0.9), min(xs), max(xs))]
+            + [f"{med(n[key + '_cpu']):.0f} ms"]
+        )
+    rows.append(
+        [
+            "difference (scheduler's own cost)",
+            f"{med(n['next']) - med(n['bare']):.0f} ms",
+            "",
+            "",
+            "",
+            f"{med(n['next_cpu']) - med(n['bare_cpu']):.0f} ms",
+        ]
+    )
+    out.append(md_table(["command", "median", "p90", "min", "max", "CPU median"], rows))
+    out += [
+        "",
+        "Top 10 imports by cumulative time (`python -X importtime -m scheduler next ...`):",
+        "",
+    ]
+    top = sorted(n["imports"], reverse=True)[:10]
+    out.append(
+        md_table(
+            ["cumulative", "self", "module"],
+            [
+                [
+                    f"{c / 1000:.1f} ms",
+                    f"{s / 1000:.1f} ms",
+                    f"`{m.strip()}` (depth {(len(m) - len(m.lstrip())) // 2})",
+                ]
+                for c, s, m in top
+            ],
+        )
+    )
+    return out
 
 
 def render(
@@ -650,47 +713,7 @@ def render(
     out.append(
         md_table(["ratio", "CLI wall", "CLI CPU", "in-process wall", "in-process CPU"], ratios)
     )
-    out += ["", f"## `scheduler next` latency ({args.next_runs} runs each, interleaved)", ""]
-    out.append("`python -m scheduler next NAME --jobs-dir <5 job files>` against `python -c pass`.")
-    out.append("")
-    rows = []
-    for key, label in (("next", "`python -m scheduler next NAME`"), ("bare", "`python -c pass`")):
-        xs = n[key]
-        rows.append(
-            [label]
-            + [f"{x:.0f} ms" for x in (med(xs), pct(xs, 0.9), min(xs), max(xs))]
-            + [f"{med(n[key + '_cpu']):.0f} ms"]
-        )
-    rows.append(
-        [
-            "difference (scheduler's own cost)",
-            f"{med(n['next']) - med(n['bare']):.0f} ms",
-            "",
-            "",
-            "",
-            f"{med(n['next_cpu']) - med(n['bare_cpu']):.0f} ms",
-        ]
-    )
-    out.append(md_table(["command", "median", "p90", "min", "max", "CPU median"], rows))
-    out += [
-        "",
-        "Top 10 imports by cumulative time (`python -X importtime -m scheduler next ...`):",
-        "",
-    ]
-    top = sorted(n["imports"], reverse=True)[:10]
-    out.append(
-        md_table(
-            ["cumulative", "self", "module"],
-            [
-                [
-                    f"{c / 1000:.1f} ms",
-                    f"{s / 1000:.1f} ms",
-                    f"`{m.strip()}` (depth {(len(m) - len(m.lstrip())) // 2})",
-                ]
-                for c, s, m in top
-            ],
-        )
-    )
+    out += next_section(args, n)
     if prof is not None:
         out += ["", "## Profile of in-process validate (cProfile)", ""]
         out.append(
