@@ -7,6 +7,7 @@ with JSON log lines, percentiles and markdown tables. ``bench/dispatch.py`` and
 
 from __future__ import annotations
 
+import compileall
 import contextlib
 import json
 import math
@@ -114,6 +115,17 @@ class PushNotices:
 # --------------------------------------------------------------------------------------
 # Processes
 # --------------------------------------------------------------------------------------
+
+
+def compile_checkout(checkout: Path = REPO) -> None:
+    """Write the bytecode of ``checkout``'s package, as ``pip install`` does.
+
+    An editable checkout under PYTHONDONTWRITEBYTECODE=1 never writes it, so every launch
+    of the watcher or the CLI would compile some 90 modules from source (0.2 s of CPU at
+    start, 45 ms of each ``next``), which the peers, installed from wheels, never pay.
+    Python still checks each file against its source, so a stale one is never used.
+    """
+    compileall.compile_dir(checkout / "scheduler", quiet=1)
 
 
 def proc_cpu(pid: int) -> float:

@@ -67,6 +67,7 @@ from benchkit import (  # noqa: E402  (bench/ is on sys.path when run as a scrip
     QUEUE_KEY,
     LoggedProcess,
     PushNotices,
+    compile_checkout,
     fmt_rate,
     machine_info,
     md_table,
@@ -974,6 +975,7 @@ def main() -> int:
     systems = [s for s in args.systems.split(",") if s]
     started = time.time()
     versions = ensure_peers_venv()
+    compile_checkout()  # as the peers, installed from wheels, have theirs
 
     import redis
 

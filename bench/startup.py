@@ -38,6 +38,7 @@ from benchkit import (
     CHILDREN,
     REPO,
     LoggedProcess,
+    compile_checkout,
     machine_info,
     md_table,
     parse_ts,
@@ -223,6 +224,9 @@ def main() -> int:
     parser.add_argument("--history-age", default="40d", help="how old the newest run is")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    for checkout in (REPO, args.baseline):
+        if checkout is not None:
+            compile_checkout(checkout)  # time the code as an install runs it
     import redis
 
     def seed(db: Path) -> float:

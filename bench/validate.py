@@ -21,7 +21,6 @@ The report is printed and written to ``bench/results/validate.md``.
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
 import math
 import os
@@ -42,6 +41,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+
+from benchkit import compile_checkout  # noqa: E402
+
 RESULTS = REPO / "bench" / "results" / "validate.md"
 PY = sys.executable
 
@@ -537,10 +540,7 @@ def main() -> int:
     )
     args = ap.parse_args()
 
-    # Time the code as an install runs it: `pip install` writes the bytecode, while an
-    # editable checkout under PYTHONDONTWRITEBYTECODE=1 never does, and then every run
-    # compiles some 40 modules from source (about 45 ms of each `next`).
-    compileall.compile_dir(REPO / "scheduler", quiet=1)
+    compile_checkout()  # time the code as an install runs it
     tmp = Path(tempfile.mkdtemp(prefix="scheduler-bench-"))
     if args.only_next:
         try:
