@@ -8,34 +8,32 @@ instant the test sets, as the loop's does.
 
 from __future__ import annotations
 
-import threading
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import redis
 
 from scheduler.core.runs import run_id
 from scheduler.engine.bursts import ARM_AHEAD, PREPARE_AHEAD
+from scheduler.engine.watcher import Watcher
+from tests.faults.inprocess import MovableClock
 from tests.integration.test_bursts import JOBS, T, enqueued_rows, job_file, make_watcher
 from tests.integration.test_dispatch_staged import queued
 from tests.integration.test_watcher_e2e import write
 
 
-class RealClock:
-    """Real time from an instant the test sets: ``now = base + (monotonic - set_at)``."""
-
-    def __init__(self, start: datetime) -> None:
-        self._lock = threading.Lock()
-        self.set(start)
-
-    def set(self, instant: datetime) -> None:
-        with self._lock:
-            self._base, self._mono = instant, time.monotonic()
-
-    def now(self) -> datetime:
-        with self._lock:
-            return self._base + timedelta(seconds=time.monotonic() - self._mono)
+def staged(tmp_path: Path, redis_conn: redis.Redis) -> tuple[MovableClock, Path, Watcher]:
+    """A watcher on ``JOBS`` whose burst for ``T`` is staged, its clock half the staging
+    window before ``T``."""
+    clock = MovableClock(T - timedelta(seconds=30))
+    root = tmp_path / "w"
+    for name in JOBS:
+        write(root / "jobs" / f"{name}.yaml", job_file(name))
+    watcher = make_watcher(root, redis_conn, clock)
+    clock.set(T - PREPARE_AHEAD / 2)
+    watcher.scheduler.prepare_soon(clock.now())
+    return clock, root, watcher
 
 
 def test_an_armed_burst_goes_out_at_its_instant_and_not_before(
@@ -43,13 +41,7 @@ def test_an_armed_burst_goes_out_at_its_instant_and_not_before(
 ) -> None:
     """Armed shortly before the instant: every run out once, each claimed at or after the
     instant (never early), then recorded; the loop is told to wake that much ahead."""
-    clock = RealClock(T - timedelta(seconds=30))
-    root = tmp_path / "w"
-    for name in JOBS:
-        write(root / "jobs" / f"{name}.yaml", job_file(name))
-    watcher = make_watcher(root, redis_conn, clock)
-    clock.set(T - PREPARE_AHEAD / 2)
-    watcher.scheduler.prepare_soon(clock.now())
+    clock, root, watcher = staged(tmp_path, redis_conn)
     assert watcher.scheduler.wake_at(T) == T - ARM_AHEAD
 
     clock.set(T - ARM_AHEAD / 2)
@@ -70,13 +62,7 @@ def test_a_burst_further_than_the_arming_window_waits_for_a_later_turn(
 ) -> None:
     """More than ``ARM_AHEAD`` before the instant, the call returns at once, firing nothing;
     without ``arm`` (a caller on its own clock) nothing fires before the instant either."""
-    clock = RealClock(T - timedelta(seconds=30))
-    root = tmp_path / "w"
-    for name in JOBS:
-        write(root / "jobs" / f"{name}.yaml", job_file(name))
-    watcher = make_watcher(root, redis_conn, clock)
-    clock.set(T - PREPARE_AHEAD / 2)
-    watcher.scheduler.prepare_soon(clock.now())
+    clock, _root, watcher = staged(tmp_path, redis_conn)
 
     clock.set(T - 4 * ARM_AHEAD)
     started = time.monotonic()
