@@ -201,18 +201,7 @@ class LiveConfig:
         """The job cache's entry (or a worker's, just parsed) becomes the file's state, its
         jobs as they came."""
         digest, jobs, _ = cached
-        if len(jobs) == 1:  # nearly every file: the checks below, without their loops
-            job = jobs[0]
-            source = job.file  # its job's own copy of the name (the same text)
-            held = self.jobs.get(job.name)
-            if (held is None or held.file == source) and source not in self._files:
-                if self.rejected:
-                    self.rejected.pop(source, None)
-                self.jobs[job.name] = job
-                self._files[source] = cached
-                self._generation = None
-                return Change(source, added=[job])
-        elif jobs:
+        if jobs:  # its jobs' own copy of the name (the same text), not a second one
             source = jobs[0].file
         if source in self._files or not self._unclaimed(source, jobs):
             return self._accept(source, digest, FileResult(source, jobs=list(jobs)), cached)
