@@ -63,6 +63,11 @@ def test_a_standby_keeps_its_due_queue_warm_and_resumes_without_gaps(
 FAR_JOB = "name: far\ntask: tests.integration.e2e_tasks:fail\nschedule:\n  cron: '0 3 1 1 *'\n"
 
 
+def write_far_job(root: Path, name: str) -> None:
+    """``FAR_JOB`` under another name, in ``root/jobs``."""
+    (root / "jobs" / f"{name}.yaml").write_text(FAR_JOB.replace("name: far", f"name: {name}"))
+
+
 def test_a_restarted_leader_has_no_point_to_publish_that_it_shared_before(
     tmp_path: Path, redis_conn: redis.Redis
 ) -> None:
@@ -122,9 +127,7 @@ def test_a_cold_start_shares_every_jobs_point_over_several_script_calls(
     (tmp_path / "jobs").mkdir()
     names = [f"far-{i}" for i in range(8)]
     for name in names:
-        (tmp_path / "jobs" / f"{name}.yaml").write_text(
-            FAR_JOB.replace("name: far", f"name: {name}")
-        )
+        write_far_job(tmp_path, name)
     with watcher_thread(tmp_path, redis_conn, "a") as a:
         assert a.ready.wait(10)
         wait_for(
@@ -148,9 +151,7 @@ def test_a_restarted_leader_takes_each_later_shared_point_page_by_page(
     (tmp_path / "jobs").mkdir()
     names = [f"far-{i}" for i in range(5)]
     for name in names:
-        (tmp_path / "jobs" / f"{name}.yaml").write_text(
-            FAR_JOB.replace("name: far", f"name: {name}")
-        )
+        write_far_job(tmp_path, name)
     with watcher_thread(tmp_path, redis_conn, "a") as a:
         assert a.ready.wait(10)
         wait_for(lambda: set(names) <= set(shared_last_dispatched(redis_conn)), timeout=10)
@@ -178,14 +179,8 @@ def test_a_leader_resumes_the_jobs_its_records_never_held_from_the_shared_points
     job resumes from the other's shared point, not from now; the jobs it knew stand."""
     (tmp_path / "jobs").mkdir()
     names = ["far-0", "far-1", "far-2"]
-
-    def write(name: str) -> None:
-        (tmp_path / "jobs" / f"{name}.yaml").write_text(
-            FAR_JOB.replace("name: far", f"name: {name}")
-        )
-
     for name in names:
-        write(name)
+        write_far_job(tmp_path, name)
     with watcher_thread(tmp_path, redis_conn, "a") as a:
         assert a.ready.wait(10)
         wait_for(lambda: set(names) <= set(shared_last_dispatched(redis_conn)), timeout=10)
@@ -195,7 +190,7 @@ def test_a_leader_resumes_the_jobs_its_records_never_held_from_the_shared_points
         assert b.ready.wait(10)
     with Store(tmp_path / "b" / "scheduler.db") as store:
         own = store.job_states()["far-0"].last_scheduled
-    write("far-1")
+    write_far_job(tmp_path, "far-1")
     with watcher_thread(tmp_path, redis_conn, "b") as again:
         assert again.ready.wait(10)
         wait_for(lambda: again.progress.last("far-1") == theirs, timeout=10)
