@@ -56,7 +56,10 @@ def clear(conn: redis.Redis, job: str) -> Pause | None:
 
 def clear_if_unchanged(conn: redis.Redis, pause: Pause) -> bool:
     """Remove an expired pause unless someone replaced it meanwhile; True if removed."""
-    return bool(conn.eval(_CLEAR_IF_SAME, 1, PAUSES, pause.job, json.dumps(pause.as_json())))
+    # As EVALSHA, the text sent again only after a NOSCRIPT: Redis 8 and Valkey 8 may
+    # evict scripts sent by plain EVAL, and the other scripts here go the same way.
+    script = conn.register_script(_CLEAR_IF_SAME)
+    return bool(script(keys=[PAUSES], args=[pause.job, json.dumps(pause.as_json())]))
 
 
 def _text(value: object) -> str:

@@ -25,6 +25,7 @@ from tests.integration.test_watcher_e2e import (
     REPO,
     Spawn,
     job_yaml,
+    runs,
     scheduler_cli,
     succeeded,
     watchers,
@@ -186,10 +187,26 @@ def test_trigger_runs_the_shipped_birthday_bot_and_history_shows_its_summary(
     shutil.copytree(REPO / "jobs.d", tmp_path / "jobs")
     watcher = spawn()
     done = scheduler_cli(
-        tmp_path, "trigger", "birthday", "--jobs-dir", "jobs", "--redis-url", watcher.redis_url
+        tmp_path,
+        "trigger",
+        "birthday",
+        *("--jobs-dir", "jobs", "--redis-url", watcher.redis_url, "--format", "json"),
     )
     assert done.returncode == 0, done.stderr
-    [row] = succeeded(watcher.data, "birthday")
+    run_id = json.loads(done.stdout)["run_id"]
+    # The shipped job also runs at 09:00 Europe/Paris: wait for the triggered run by its id.
+    row = wait_for(
+        lambda: next(
+            (
+                r
+                for r in runs(watcher.data, "birthday")
+                if r.run_id == run_id and r.status is RunStatus.succeeded
+            ),
+            None,
+        ),
+        timeout=10,
+        message=f"the triggered run {run_id} succeeded",
+    )
     summary = json.loads(row.result or "null")
     assert summary["dry_run"] is True
     assert summary["sent"] == 0
