@@ -170,13 +170,15 @@ class Dispatcher:
             self._next_sweep = time.monotonic() + SWEEP_EVERY
             self._sweep_script(keys=[BURST_INDEX], args=[now_ms, STAGE_PREFIX, SWEEP_LISTS])
         pipe = self._conn.pipeline(transaction=False)
-        fresh = self._stage(pipe, burst.requests)
         entries: list[str | int] = []
         for request in burst.requests:
             _, job, instant_ms = _ha_args("", request)
             entries += [request.run_id, request.queue, job, instant_ms]
-        pipe.rpush(burst.key, *entries)
+        # Indexed and listed before any copy is written: whatever part of the pipeline
+        # reaches Redis if the connection drops, each copy there is one a sweep will find.
         pipe.zadd(BURST_INDEX, {burst.key: now_ms + STAGE_TTL * 1000})
+        pipe.rpush(burst.key, *entries)
+        fresh = self._stage(pipe, burst.requests)
         pipe.execute()
         self._remember(fresh)
         return burst
