@@ -80,6 +80,36 @@ def test_the_quota_caps_the_affinity(tmp_path: Path) -> None:
     assert usable_cpus(cgroup_v1(tmp_path / "v1", 100000, 100000)) == 1
 
 
+def test_a_parent_cgroup_quota_bounds_the_cgroups_below_it(tmp_path: Path) -> None:
+    """A systemd slice with ``CPUQuota=100%`` above a service with none (v2), or a v1
+    parent's quota: one CPU; the tighter of the two wins, whichever level holds it."""
+    cgroup_v2(tmp_path / "v2", "100000 100000")
+    cgroup_v2(tmp_path / "v2" / "app.slice", "max 100000")
+    cgroup_v2(tmp_path / "v2" / "app.slice" / "x.service", "300000 100000")
+    assert cgroup_quota_cpus(tmp_path / "v2", "/app.slice/x.service") == 1
+    cgroup_v2(tmp_path / "v2", "max 100000")
+    assert cgroup_quota_cpus(tmp_path / "v2", "/app.slice/x.service") == 3
+    assert cgroup_quota_cpus(tmp_path / "v2", "/app.slice") is None
+
+    cgroup_v1(tmp_path / "v1", 200000, 100000)
+    cgroup_v1(tmp_path / "v1", -1, 100000, "cpu/docker")
+    assert cgroup_quota_cpus(tmp_path / "v1", v1_path="/docker") == 2
+
+
+def test_the_cgroup_is_the_one_proc_self_cgroup_names(tmp_path: Path) -> None:
+    """``/proc/self/cgroup`` says where this process is: its quota applies; a path that is
+    not under the mount (a container's view without its own namespace) leaves the root's."""
+    cgroup_v2(tmp_path / "root" / "work.slice", "100000 100000")
+    own = tmp_path / "cgroup"
+    own.write_text("0::/work.slice\n")
+    assert usable_cpus(tmp_path / "root", own) == 1
+    own.write_text("0::/elsewhere/x.scope\n")
+    assert usable_cpus(tmp_path / "root", own) == OWN
+    cgroup_v1(tmp_path / "hybrid", 100000, 100000, "cpu/docker/abc")
+    own.write_text("12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n0::/\n")
+    assert usable_cpus(tmp_path / "hybrid", own) == 1
+
+
 def test_a_one_cpu_container_reads_in_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
