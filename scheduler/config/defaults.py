@@ -26,8 +26,6 @@ from functools import cached_property
 from pathlib import PurePosixPath
 from typing import Any
 
-from pydantic import ValidationError
-
 from scheduler.config.messages import (
     describe_value,
     keyword_name_problems,
@@ -35,8 +33,7 @@ from scheduler.config.messages import (
 )
 from scheduler.config.yamlsource import Document, parse_documents
 from scheduler.core.errors import JobFileError
-from scheduler.core.models import JobSpec
-from scheduler.core.models import json_schema as job_schema
+from scheduler.core.modelrefs import job_spec, validation_error
 
 DEFAULTS_NAMES = ("_defaults.yaml", "_defaults.yml")
 #: Top-level shorthands for schedule settings.
@@ -113,8 +110,8 @@ def parse_defaults(text: str, source: str) -> DefaultsFile:
         return result
     data = normalise(doc.data)
     try:
-        JobSpec.model_validate(merge(data, _PROBE))
-    except ValidationError as exc:
+        job_spec().model_validate(merge(data, _PROBE))
+    except validation_error() as exc:
         result.errors.extend(_relocate(problems_from_validation(exc, _as_job(doc), source), doc))
         return result
     result.data = data
@@ -256,6 +253,8 @@ def _folder_key(folder: str) -> str:
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of a defaults file (what ``schemas/defaults.schema.json`` holds)."""
+    from scheduler.core.models import json_schema as job_schema
+
     job = job_schema()
     schedule_fields = job["$defs"]["ScheduleSpec"]["properties"]
     shared = {name: schedule_fields[name] for name in _SCHEDULE_DEFAULTS}

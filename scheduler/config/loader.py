@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from scheduler.config.defaults import Defaults, merge
 from scheduler.config.fastyaml import fast_documents
@@ -20,7 +19,10 @@ from scheduler.core.catalog import FileResult
 from scheduler.core.cronexpr import parse_cron
 from scheduler.core.errors import JobFileError, JobFileWarning
 from scheduler.core.job import LoadedJob
-from scheduler.core.models import JobSpec, ScheduleSpec
+from scheduler.core.modelrefs import job_spec, validation_error
+
+if TYPE_CHECKING:
+    from scheduler.core.models import ScheduleSpec
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,8 @@ def _validate_document(
     data = merge(context.defaults.data, doc.data) if context.defaults.data else doc.data
     key_errors = keyword_name_problems(doc, source)
     try:
-        spec = JobSpec.model_validate(data)
-    except ValidationError as exc:
+        spec = job_spec().model_validate(data)
+    except validation_error() as exc:
         found = key_errors + problems_from_validation(exc, doc, source)
         result.errors.extend(sorted(found, key=lambda p: (p.line, p.column)))
         return

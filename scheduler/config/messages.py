@@ -7,13 +7,16 @@ dotted ``path`` and, through the YAML positions, a line and column.
 from __future__ import annotations
 
 from datetime import date, datetime
-
-from pydantic import ValidationError
-from pydantic_core import ErrorDetails
+from typing import TYPE_CHECKING
 
 from scheduler.config.yamlsource import Document, Loc, format_loc
 from scheduler.core.errors import JobFileError
-from scheduler.core.models import model_at
+
+# Only a rejected document needs the model: a valid load imports these modules without
+# pydantic (issue 13: `next` on plain jobs never imports it).
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+    from pydantic_core import ErrorDetails
 
 
 def describe_value(value: object) -> str:
@@ -47,6 +50,8 @@ def _text_for(err: ErrorDetails, loc: Loc) -> str:
     if kind == "missing":
         return f"required field {field!r} is missing"
     if kind == "extra_forbidden":
+        from scheduler.core.models import model_at
+
         allowed = model_at(loc[:-1])
         hint = ""
         if allowed is not None:

@@ -23,12 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from scheduler.core.errors import ProjectConfigError
-from scheduler.core.policyspecs import HistorySpec
 
 if TYPE_CHECKING:
+    from scheduler.core.policyspecs import HistorySpec
     from scheduler.core.retention import Retention
 
 CONFIG_ENV = "SCHEDULER_CONFIG"
@@ -157,6 +155,11 @@ def _history(value: object, where: str, path: Path) -> HistorySpec | None:
         raise ProjectConfigError(
             where, 'history must be a table such as { keep = "30d", keep_last = 100 }'
         )
+    # The model (pydantic) only for a settings file that has the table.
+    from pydantic import ValidationError
+
+    from scheduler.core.policyspecs import HistorySpec
+
     try:
         spec = HistorySpec.model_validate(value)
     except ValidationError as exc:

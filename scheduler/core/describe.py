@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from scheduler.core.cronexpr import parse_cron
-from scheduler.core.models import ScheduleSpec
+
+if TYPE_CHECKING:  # `next` describes a schedule without the model (pydantic) imported
+    from scheduler.core.models import ScheduleSpec
 
 _DAY_NAMES = {
     "sun": "Sun",

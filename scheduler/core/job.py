@@ -12,16 +12,16 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from pydantic_core import PydanticSerializationError
-
 from scheduler.core.canonical import canonical_json
 from scheduler.core.durations import parse_duration
-from scheduler.core.jobschedule import build_schedule
-from scheduler.core.models import JobSpec
+from scheduler.core.modelrefs import job_spec, schedule_builder, serialization_error
 from scheduler.core.policies import MisfirePolicy, OverlapPolicy
 
-if TYPE_CHECKING:  # what `scheduler next` never asks for is imported when asked (issue 13)
+# What `scheduler next` never asks for is imported when asked (issue 13); the job model
+# (pydantic) where a spec is built, read or dumped (modelrefs).
+if TYPE_CHECKING:
     from scheduler.core.catchup import MisfireRule
+    from scheduler.core.models import JobSpec
     from scheduler.core.policyspecs import HistorySpec
     from scheduler.core.runs import RunRequest, RunTrigger
     from scheduler.core.schedule import Schedule
@@ -188,7 +188,7 @@ class LoadedJob:
     def schedule(self) -> Schedule:
         found = self._schedule
         if found is None:
-            found = build_schedule(self.spec)
+            found = schedule_builder()(self.spec)
             object.__setattr__(self, "_schedule", found)
         return found
 
@@ -270,7 +270,7 @@ def _misfire_rule(policy: MisfirePolicy, grace: str | None, max_catchup: int) ->
 #: Specs of compact jobs rebuilt lately: a burst reads the same few thousand many times.
 @lru_cache(maxsize=4096)
 def _spec_from_json(data: bytes, params: Params | None) -> JobSpec:
-    spec = JobSpec.model_validate_json(data)
+    spec = job_spec().model_validate_json(data)
     return spec if params is None else spec.model_copy(update={"params": params.value})
 
 
@@ -279,7 +279,7 @@ def _spec_json(spec: JobSpec, *, with_params: bool) -> bytes | None:
     exclude = None if with_params else {"params"}
     try:
         return spec.model_dump_json(exclude_defaults=True, exclude=exclude).encode()
-    except PydanticSerializationError:  # text JSON cannot hold (a lone surrogate)
+    except serialization_error():  # text JSON cannot hold (a lone surrogate)
         if with_params:
             return None
         raise

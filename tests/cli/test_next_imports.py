@@ -83,3 +83,33 @@ def test_next_on_plain_schedules_imports_neither_croniter_nor_tomllib() -> None:
 def test_pydantic_plugins_allowed_are_still_discovered() -> None:
     """``PYDANTIC_DISABLE_PLUGINS=""`` lets pydantic look for plugins as it always does."""
     assert "importlib.metadata" in modules_after_next(PYDANTIC_DISABLE_PLUGINS="")
+
+
+# Every module `next` imports before it validates a document (issue 13).
+_LOADERS = (
+    "scheduler.cli.app",
+    "scheduler.cli.commands.jobs",
+    "scheduler.cli.report",
+    "scheduler.config.catalog",
+    "scheduler.core.describe",
+    "scheduler.engine.api",
+)
+
+
+def test_next_modules_import_no_pydantic() -> None:
+    """The job model (pydantic) is imported by the first document it validates, not with
+    the CLI, the loader, the job or the report: a job built without it never pays for it."""
+    program = f"import json, sys\nfor m in {_LOADERS!r}: __import__(m)\n"
+    program += "print(json.dumps(sorted(sys.modules)))"
+    proc = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    loaded = set(json.loads(proc.stdout))
+    assert set(_LOADERS) <= loaded
+    pulled = sorted(m for m in loaded if m.split(".")[0] in ("pydantic", "pydantic_core"))
+    assert pulled == []

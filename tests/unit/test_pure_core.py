@@ -32,7 +32,7 @@ try:
         importlib.import_module(name)
     from datetime import UTC, datetime
     from scheduler.core.describe import describe_cron
-    from scheduler.core.job import build_schedule
+    from scheduler.core.jobschedule import build_schedule
     from scheduler.core.models import JobSpec
     from scheduler.core.schedule import next_runs
     spec = JobSpec.model_validate({{
