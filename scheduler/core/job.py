@@ -14,14 +14,21 @@ from zoneinfo import ZoneInfo
 
 from scheduler.core.canonical import canonical_json
 from scheduler.core.durations import parse_duration
+from scheduler.core.jobschedule import jittered, recurring_schedule
 from scheduler.core.modelrefs import job_spec, schedule_builder, serialization_error
-from scheduler.core.policies import MisfirePolicy, OverlapPolicy
+from scheduler.core.policies import (
+    DEFAULT_MAX_CATCHUP,
+    DEFAULT_MISFIRE_POLICY,
+    MisfirePolicy,
+    OverlapPolicy,
+)
 
 # What `scheduler next` never asks for is imported when asked (issue 13); the job model
 # (pydantic) where a spec is built, read or dumped (modelrefs).
 if TYPE_CHECKING:
     from scheduler.core.catchup import MisfireRule
     from scheduler.core.models import JobSpec
+    from scheduler.core.plainjob import PlainJob
     from scheduler.core.policyspecs import HistorySpec
     from scheduler.core.runs import RunRequest, RunTrigger
     from scheduler.core.schedule import Schedule
@@ -329,6 +336,48 @@ def restore_job(state: tuple[Any, ...]) -> LoadedJob:
     if not job.positions:  # one empty dict for all, as built (not one per job unpickled)
         object.__setattr__(job, "positions", _NO_POSITIONS)
     return job
+
+
+#: Where a job was written, as ``LoadedJob`` takes it after its spec: file, line, column,
+#: document, name_line, defaults_files, positions.
+Place = tuple[str, int, int, int, int, tuple[str, ...], dict[str, tuple[int, int]]]
+
+
+def from_plain(plain: PlainJob, place: Place) -> LoadedJob:
+    """The compact job of a document ``plainjob`` accepted, written at ``place``: in every
+    slot what ``LoadedJob(JobSpec.model_validate(document), *place).compact()`` holds,
+    with no model built."""
+    file, line, column, document, name_line, defaults_files, positions = place
+    sched = plain.schedule
+    schedule = recurring_schedule(
+        ZoneInfo(sched.timezone),
+        cron=sched.cron,
+        interval=sched.interval,
+        daily=sched.daily,
+        weekly=sched.weekly,
+    )
+    slots = {
+        "_hash": plain.definition_hash,
+        "_misfire": _misfire_rule(DEFAULT_MISFIRE_POLICY, None, DEFAULT_MAX_CATCHUP),
+        "_params": None,  # plain params come back from the JSON as they are
+        "_schedule": jittered(schedule, plain.name, sched.jitter),
+        "_spec": None,
+        "_spec_json": plain.spec_json,
+        "canary": plain.canary,
+        "column": column,
+        "defaults_files": defaults_files,
+        "document": document,
+        "enabled": plain.enabled,
+        "file": file,
+        "line": line,
+        "name": sys.intern(plain.name),
+        "name_line": name_line,
+        "overlap": plain.overlap,
+        "positions": positions or _NO_POSITIONS,
+        "previous_names": plain.previous_names,
+        "queue": sys.intern(plain.queue),
+    }
+    return restore_job(tuple(slots[name] for name in LoadedJob.__slots__))
 
 
 _SHARED: dict[object, object] = {}

@@ -8,7 +8,6 @@ Their names are re-exported here, where importers have always found them.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from pydantic import (
@@ -23,6 +22,17 @@ from pydantic import (
 
 from scheduler.core.cronexpr import parse_cron
 from scheduler.core.envrefs import reference_problems, strings
+from scheduler.core.fieldchecks import (
+    NAME_PATTERN,
+    QUEUE_PATTERN,
+    TASK_PATTERN,
+    TIME_PATTERN,
+    Weekday,
+    known_timezone,
+    name_problem,
+    queue_problem,
+    task_problem,
+)
 from scheduler.core.policies import OverlapPolicy
 from scheduler.core.policyspecs import (
     DstSpec,
@@ -36,11 +46,8 @@ from scheduler.core.schedulespec import (
     MAX_YEAR,
     MIN_YEAR,
     SCHEDULE_KINDS,
-    TIME_PATTERN,
     ScheduleSpec,
-    Weekday,
     WeeklySpec,
-    known_timezone,
 )
 from scheduler.core.specbase import DURATION_PATTERN, DurationText, StrictSpec, fail
 
@@ -69,44 +76,26 @@ __all__ = [
     "model_at",
 ]
 
-NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
-_DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
-TASK_PATTERN = rf"^{_DOTTED}:{_DOTTED}$"
-QUEUE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
-
-_NAME_RE = re.compile(NAME_PATTERN)
-_TASK_RE = re.compile(TASK_PATTERN)
-_QUEUE_RE = re.compile(QUEUE_PATTERN)
-
 
 def _check_name(value: str) -> str:
-    if _NAME_RE.fullmatch(value):
-        return value
-    if any(c in value for c in "/\\") or value in (".", "..") or ".." in value:
-        raise fail(
-            "name_path", f"{value!r} looks like a path; a job name is one word, without '/' or '..'"
-        )
-    if len(value) > 63:
-        raise fail("name_length", f"is {len(value)} characters long; at most 63 are allowed")
-    raise fail(
-        "name_syntax",
-        f"{value!r} is not a valid job name: use lower-case letters, digits, '.', '_' and '-', "
-        "starting with a letter or digit",
-    )
+    problem = name_problem(value)
+    if problem is not None:
+        raise fail(*problem)
+    return value
 
 
 def _check_task(value: str) -> str:
-    if _TASK_RE.fullmatch(value):
-        return value
-    raise fail("task_syntax", f"{value!r} is not an import path; write 'package.module:function'")
+    problem = task_problem(value)
+    if problem is not None:
+        raise fail(*problem)
+    return value
 
 
 def _check_queue(value: str) -> str:
-    if _QUEUE_RE.fullmatch(value):
-        return value
-    raise fail(
-        "queue_syntax", f"{value!r} is not a queue name: letters, digits, '.', '_', ':' and '-'"
-    )
+    problem = queue_problem(value)
+    if problem is not None:
+        raise fail(*problem)
+    return value
 
 
 # Each check matches its pattern first; no Field(pattern=...) beside it: placed after a

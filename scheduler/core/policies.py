@@ -16,6 +16,11 @@ class MisfirePolicy(StrEnum):
     run_all = "run_all"  # run each one (at most max_catchup, the latest); record the rest missed
 
 
+#: A job without ``misfire:`` (most): its policy and its limit of catch-up runs, no grace.
+DEFAULT_MISFIRE_POLICY = MisfirePolicy.run_once
+DEFAULT_MAX_CATCHUP = 100
+
+
 class OverlapPolicy(StrEnum):
     """What to do when a run is due while an earlier run of the same job is queued or running."""
 
@@ -38,6 +43,11 @@ class DstRepeat(StrEnum):
 
     first = "first"  # run once, at the first pass (Debian cron; the default)
     both = "both"  # run at both passes
+
+
+#: A job without ``dst:`` (most): Debian cron's rule.
+DEFAULT_DST_GAP = DstGap.run_after
+DEFAULT_DST_REPEAT = DstRepeat.first
 
 
 class Reason(StrEnum):

@@ -6,7 +6,15 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StrictBool, StrictStr
 
-from scheduler.core.policies import DstGap, DstRepeat, MisfirePolicy
+from scheduler.core.policies import (
+    DEFAULT_DST_GAP,
+    DEFAULT_DST_REPEAT,
+    DEFAULT_MAX_CATCHUP,
+    DEFAULT_MISFIRE_POLICY,
+    DstGap,
+    DstRepeat,
+    MisfirePolicy,
+)
 from scheduler.core.specbase import DurationText, StrictSpec, fail
 
 
@@ -30,7 +38,7 @@ class MisfireSpec(StrictSpec):
     """Runs that were due while the watcher was down or Redis unreachable."""
 
     policy: MisfirePolicy = Field(
-        default=MisfirePolicy.run_once,
+        default=DEFAULT_MISFIRE_POLICY,
         description="skip: record them missed; run_once: run the latest once (default); "
         "run_all: run each, up to max_catchup.",
     )
@@ -40,7 +48,10 @@ class MisfireSpec(StrictSpec):
         "run. Default: no limit.",
     )
     max_catchup: int = Field(
-        default=100, ge=1, le=10_000, description="run_all: at most this many catch-up runs."
+        default=DEFAULT_MAX_CATCHUP,
+        ge=1,
+        le=10_000,
+        description="run_all: at most this many catch-up runs.",
     )
 
 
@@ -48,12 +59,12 @@ class DstSpec(StrictSpec):
     """How a fixed-time job behaves on the two daylight-saving nights."""
 
     gap: DstGap = Field(
-        default=DstGap.run_after,
+        default=DEFAULT_DST_GAP,
         description="A local time skipped by spring-forward: run_after (once, at the end of "
         "the gap; default) or skip.",
     )
     repeat: DstRepeat = Field(
-        default=DstRepeat.first,
+        default=DEFAULT_DST_REPEAT,
         description="A local time repeated by fall-back: first (default) or both passes.",
     )
 

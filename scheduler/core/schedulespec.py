@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, time
-from enum import StrEnum
-from functools import lru_cache
 from typing import Annotated
 
 from pydantic import (
@@ -20,34 +17,21 @@ from pydantic import (
 
 from scheduler.core.cronexpr import CronSyntaxError, parse_cron
 from scheduler.core.durations import parse_duration
+from scheduler.core.fieldchecks import (
+    TIME_PATTERN,
+    Weekday,
+    known_timezone,
+    time_of_day,
+    weekday_of,
+)
 from scheduler.core.specbase import DurationText, StrictSpec, fail
 
-TIME_PATTERN = r"^([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?$"
 LOCAL_DATETIME_PATTERN = (
     r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 )
 
 # Datetimes far from now only overflow date arithmetic; no schedule needs them.
 MIN_YEAR, MAX_YEAR = 1900, 9000
-
-_TIME_RE = re.compile(TIME_PATTERN)
-
-
-class Weekday(StrEnum):
-    """Days for ``weekly``; the cron day-of-week number is the member's position."""
-
-    sun = "sun"
-    mon = "mon"
-    tue = "tue"
-    wed = "wed"
-    thu = "thu"
-    fri = "fri"
-    sat = "sat"
-
-    @property
-    def cron(self) -> int:
-        return list(Weekday).index(self)
-
 
 SCHEDULE_KINDS = ("cron", "interval", "daily", "weekly", "at")
 
@@ -66,20 +50,6 @@ def _check_timezone(value: str) -> str:
     return value
 
 
-@lru_cache(maxsize=1024)
-def known_timezone(name: str) -> bool:
-    """Whether ``name`` is an IANA time zone this machine knows (no paths, cached)."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    if not name or name.startswith(("/", ".")) or ".." in name or "\x00" in name:
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return False
-    return True
-
-
 def _timezone_hint(value: str) -> str:
     import difflib
     from zoneinfo import available_timezones
@@ -95,12 +65,9 @@ def _timezone_hint(value: str) -> str:
 
 
 def _check_time_of_day(value: object) -> str:
-    if isinstance(value, str) and _TIME_RE.fullmatch(value.strip()):
-        parts = [int(p) for p in value.strip().split(":")]
-        hour, minute, second = (*parts, 0)[:3]
-        return time(hour, minute, second).isoformat(
-            timespec="seconds" if len(parts) == 3 else "minutes"
-        )
+    found = time_of_day(value)
+    if found is not None:
+        return found
     if isinstance(value, int) and not isinstance(value, bool):
         raise fail("time_syntax", f'{value!r} is not a time of day; write it as "HH:MM" in quotes')
     raise fail("time_syntax", f"{value!r} is not a time of day; write HH:MM or HH:MM:SS (24-hour)")
@@ -111,18 +78,10 @@ def _one_or_many(value: object) -> object:
 
 
 def _check_weekday(value: object) -> Weekday:
-    if isinstance(value, str):
-        key = value.strip().lower()[:3]
-        if (
-            value.strip().lower()
-            in {"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"}
-            or len(value.strip()) == 3
-        ):
-            try:
-                return Weekday(key)
-            except ValueError:
-                pass
-    raise fail("weekday", f"{value!r} is not a day; use mon, tue, wed, thu, fri, sat or sun")
+    found = weekday_of(value)
+    if found is None:
+        raise fail("weekday", f"{value!r} is not a day; use mon, tue, wed, thu, fri, sat or sun")
+    return found
 
 
 def _to_datetime(value: object) -> object:

@@ -1,0 +1,345 @@
+"""Plain job documents accepted without pydantic: the cold start's common case (pure).
+
+Nearly every document of a large jobs.d is a name, a task, perhaps a queue and params,
+and a cron, interval, daily or weekly schedule in some zone. Validating one through the
+job model and dumping it back to JSON for its compact form was most of a parse worker's
+time. ``plain_job`` reads such a document directly, by the model's own field checks
+(``fieldchecks``, ``parse_cron``, ``parse_duration``), and writes the two JSON texts the
+model would: the spec as ``model_dump_json(exclude_defaults=True)`` and the definition
+hash's full dump.
+
+It only accepts: anything it does not fully understand (another field, a value of
+another type, a float, a "${" reference, a date YAML made) gives None, and the model
+validates the document as before, with its errors, their lines and their fields. Its
+equivalence with the model is a property test (tests/unit/test_plainjob.py), which also
+fails if the model gains a field this module does not know.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, NamedTuple
+
+from scheduler.core.canonical import CanonicalTemplate, Hole, compact_json
+from scheduler.core.cronexpr import parse_cron
+from scheduler.core.durations import parse_duration
+from scheduler.core.fieldchecks import (
+    NAME_RE,
+    QUEUE_RE,
+    TASK_RE,
+    Weekday,
+    known_timezone,
+    time_of_day,
+    weekday_of,
+)
+from scheduler.core.policies import DEFAULT_MAX_CATCHUP, DEFAULT_MISFIRE_POLICY, OverlapPolicy
+
+#: The job model's fields, in its order (a dump's key order), and those a plain document
+#: may give (the others it must leave out: they take their defaults).
+JOB_FIELDS = (
+    "name",
+    "description",
+    "task",
+    "queue",
+    "params",
+    "schedule",
+    "enabled",
+    "canary",
+    "previous_names",
+    "misfire",
+    "overlap",
+    "dst",
+    "retries",
+    "timeout",
+    "result_ttl",
+    "failure_ttl",
+    "on_failure",
+    "history",
+)
+SCHEDULE_FIELDS = (
+    "cron",
+    "interval",
+    "daily",
+    "weekly",
+    "at",
+    "timezone",
+    "jitter",
+    "start",
+    "end",
+    "anchor",
+)
+_PLAIN_FIELDS = frozenset(JOB_FIELDS[:9]) | {"overlap"}
+_PLAIN_SCHEDULE = frozenset(("cron", "interval", "daily", "weekly", "timezone", "jitter"))
+_KINDS = ("cron", "interval", "daily", "weekly")
+_NO_KIND = dict.fromkeys(_KINDS)
+_OVERLAPS = {p.value: p for p in OverlapPolicy}
+_MAX_DESCRIPTION = 2000
+_MAX_CANARY = 1000
+_MAX_PREVIOUS_NAMES = 50
+_MAX_TIMES = 1440
+_MAX_DEPTH = 64  # params nested deeper are left to the model
+_INT_RANGE = range(-(2**63), 2**63)  # what JSON gives back as the same int (LoadedJob)
+
+#: The definition hash's dump (``model_dump(mode="json")``, history left out) of a plain
+#: document: what it gives, in holes; what it cannot give, the model's defaults.
+_FULL_DUMP = CanonicalTemplate(
+    {
+        **dict.fromkeys(JOB_FIELDS[:-1]),
+        **{field: Hole(field) for field in _PLAIN_FIELDS - {"schedule"}},
+        "schedule": {
+            **dict.fromkeys(SCHEDULE_FIELDS),
+            **{field: Hole(field) for field in (*_KINDS, "timezone", "jitter")},
+        },
+        "misfire": {
+            "policy": DEFAULT_MISFIRE_POLICY.value,
+            "grace": None,
+            "max_catchup": DEFAULT_MAX_CATCHUP,
+        },
+    }
+)
+
+
+class _Declined(Exception):
+    """Not a document this module understands: the model reads it."""
+
+
+class PlainJob(NamedTuple):
+    """An accepted plain document: what a compact ``LoadedJob`` holds of it."""
+
+    name: str
+    task: str
+    queue: str
+    enabled: bool
+    canary: int
+    overlap: OverlapPolicy
+    previous_names: tuple[str, ...]
+    schedule: PlainSchedule
+    #: The spec's JSON as ``JobSpec.model_dump_json(exclude_defaults=True)`` writes it.
+    spec_json: bytes
+    definition_hash: str
+
+
+def plain_job(data: object) -> PlainJob | None:
+    """``data`` (a job document, its defaults merged in) read without the model, or None
+    when it is not a plain document that the model would accept as it is read here."""
+    try:
+        return _read(data)
+    except _Declined:
+        return None
+
+
+def _read(data: object) -> PlainJob:
+    if type(data) is not dict or not _PLAIN_FIELDS.issuperset(data):
+        raise _Declined
+    name = _matching(data.get("name"), NAME_RE)
+    task = _matching(data.get("task"), TASK_RE)
+    queue = _matching(data.get("queue", "default"), QUEUE_RE)
+    description = data.get("description")
+    if description is not None and (
+        type(description) is not str or len(description) > _MAX_DESCRIPTION
+    ):
+        raise _Declined
+    params = data.get("params", {})
+    if type(params) is not dict:
+        raise _Declined
+    _plain_value(params, 0)
+    enabled = _exactly(data.get("enabled", True), bool)
+    canary = _exactly(data.get("canary", 0), int)
+    if not 0 <= canary <= _MAX_CANARY:
+        raise _Declined
+    previous = _exactly(data.get("previous_names", []), list)
+    if len(previous) > _MAX_PREVIOUS_NAMES:
+        raise _Declined
+    previous_names = tuple(_matching(p, NAME_RE) for p in previous)
+    overlap = _OVERLAPS.get(_exactly(data.get("overlap", "forbid"), str))
+    if overlap is None:
+        raise _Declined
+    sched = _schedule(data.get("schedule"))
+    fields = {
+        "name": name,
+        "description": description,
+        "task": task,
+        "queue": queue,
+        "params": params,
+        "enabled": enabled,
+        "canary": canary,
+        "previous_names": previous,
+        "overlap": overlap.value,
+    }
+    kind, value = sched.kind
+    full = {**fields, **_NO_KIND, kind: value, "timezone": sched.timezone, "jitter": sched.jitter}
+    return PlainJob(
+        name,
+        task,
+        queue,
+        enabled,
+        canary,
+        overlap,
+        previous_names,
+        sched,
+        _spec_json(fields, sched),
+        hashlib.sha256(_FULL_DUMP.fill(full).encode()).hexdigest()[:16],
+    )
+
+
+def _spec_json(fields: dict[str, Any], sched: PlainSchedule) -> bytes:
+    """The spec as ``model_dump_json(exclude_defaults=True)`` writes it: in the model's
+    order, each field equal to its default left out."""
+    spec: dict[str, Any] = {"name": fields["name"]}
+    if fields["description"] is not None:
+        spec["description"] = fields["description"]
+    spec["task"] = fields["task"]
+    if fields["queue"] != "default":
+        spec["queue"] = fields["queue"]
+    if fields["params"]:
+        spec["params"] = fields["params"]
+    schedule = spec["schedule"] = dict((sched.kind,))
+    if sched.timezone != "UTC":
+        schedule["timezone"] = sched.timezone
+    if sched.jitter is not None:
+        schedule["jitter"] = sched.jitter
+    if not fields["enabled"]:
+        spec["enabled"] = False
+    if fields["canary"]:
+        spec["canary"] = fields["canary"]
+    if fields["previous_names"]:
+        spec["previous_names"] = fields["previous_names"]
+    if fields["overlap"] != OverlapPolicy.forbid.value:
+        spec["overlap"] = fields["overlap"]
+    try:
+        return compact_json(spec).encode()
+    except UnicodeEncodeError:  # a lone surrogate: the model's dump refuses it its own way
+        raise _Declined from None
+
+
+class PlainSchedule(NamedTuple):
+    """An accepted plain ``schedule:``: its one kind, zone and jitter."""
+
+    #: ("cron", text), ("interval", text), ("daily", [times]) or ("weekly", {days, at}),
+    #: each as the model dumps it.
+    kind: tuple[str, Any]
+    timezone: str
+    jitter: str | None
+    days: tuple[Weekday, ...] = ()  # weekly's
+
+    @property
+    def cron(self) -> str | None:
+        return self.kind[1] if self.kind[0] == "cron" else None
+
+    @property
+    def interval(self) -> str | None:
+        return self.kind[1] if self.kind[0] == "interval" else None
+
+    @property
+    def daily(self) -> list[str] | None:
+        return self.kind[1] if self.kind[0] == "daily" else None
+
+    @property
+    def weekly(self) -> tuple[tuple[Weekday, ...], list[str]] | None:
+        return (self.days, self.kind[1]["at"]) if self.kind[0] == "weekly" else None
+
+
+def _schedule(value: object) -> PlainSchedule:
+    if type(value) is not dict or not _PLAIN_SCHEDULE.issuperset(value):
+        raise _Declined
+    kinds = [k for k in _KINDS if k in value]
+    if len(kinds) != 1:
+        raise _Declined
+    timezone = _exactly(value.get("timezone", "UTC"), str)
+    if not known_timezone(timezone):
+        raise _Declined
+    kind = kinds[0]
+    given = value[kind]
+    days: tuple[Weekday, ...] = ()
+    if kind == "cron":
+        _exactly(given, str)
+        try:
+            parse_cron(given)
+        except Exception:  # whatever it is, the model reports it
+            raise _Declined from None
+    elif kind == "interval":
+        given = _duration(given)
+    elif kind == "daily":
+        given = _times(given)
+    else:
+        days, at = _weekly(given)
+        given = {"days": [d.value for d in days], "at": at}
+    jitter = None if "jitter" not in value else _duration(value["jitter"])
+    if (
+        jitter is not None
+        and kind == "interval"
+        and parse_duration(jitter) >= parse_duration(given)
+    ):
+        raise _Declined
+    return PlainSchedule((kind, given), timezone, jitter, days)
+
+
+def _exactly(value: Any, kind: type) -> Any:
+    # Exactly that type: the model's strict fields refuse a bool for an int and the
+    # reverse, and a str subclass is no document's.
+    if type(value) is not kind:
+        raise _Declined
+    return value
+
+
+def _matching(value: object, pattern: Any) -> str:
+    if type(value) is not str or not pattern.fullmatch(value):
+        raise _Declined
+    return value
+
+
+def _duration(value: object) -> str:
+    text: str = _exactly(value, str)
+    try:
+        parse_duration(text)
+    except ValueError:
+        raise _Declined from None
+    return text.strip()
+
+
+def _times(value: object) -> list[str]:
+    items = [value] if type(value) is str else _exactly(value, list)
+    if not 1 <= len(items) <= _MAX_TIMES:
+        raise _Declined
+    found = [time_of_day(t) if type(t) is str else None for t in items]
+    if None in found:
+        raise _Declined
+    return found  # type: ignore[return-value]
+
+
+def _weekly(value: object) -> tuple[tuple[Weekday, ...], list[str]]:
+    if type(value) is not dict or value.keys() != {"days", "at"}:
+        raise _Declined
+    given = _exactly(value["days"], list)
+    if not 1 <= len(given) <= 7:
+        raise _Declined
+    days = tuple(weekday_of(d) if type(d) is str else None for d in given)
+    if None in days:
+        raise _Declined
+    return days, _times(value["at"])  # type: ignore[return-value]
+
+
+def _plain_value(value: object, depth: int) -> None:
+    """Accept text without "${", ints JSON holds, bools, nulls, and lists and mappings
+    (text keys) of them: what JSON gives back as it is, and the model passes unchanged."""
+    kind = type(value)
+    if kind is str:
+        if "${" in value:  # type: ignore[operator]
+            raise _Declined  # the model checks its references
+    elif kind is int:
+        if value not in _INT_RANGE:
+            raise _Declined
+    elif kind is bool or value is None:
+        pass
+    elif depth >= _MAX_DEPTH:
+        raise _Declined
+    elif kind is list:
+        for item in value:  # type: ignore[attr-defined]
+            _plain_value(item, depth + 1)
+    elif kind is dict:
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str or "${" in key:
+                raise _Declined
+            _plain_value(item, depth + 1)
+    else:
+        raise _Declined

@@ -1,0 +1,315 @@
+"""The plain-document fast path (``core.plainjob``) against the job model: it declines, or
+gives the very job the model's path gives (every slot, the spec's JSON, the hash, the
+pickle); and it does not decline the plain documents it is there for."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import subprocess
+import sys
+from datetime import date, datetime
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from scheduler.core.job import LoadedJob, Place, from_plain
+from scheduler.core.models import JobSpec, ScheduleSpec, WeeklySpec
+from scheduler.core.plainjob import JOB_FIELDS, SCHEDULE_FIELDS, plain_job
+
+SETTINGS = settings(
+    max_examples=400,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+WHERE: Place = ("jobs.d/a/b.yaml", 7, 1, 2, 8, ("jobs.d/_defaults.yaml",), {"name": (8, 7)})
+
+# --- plain documents of the covered shape ---------------------------------------------
+
+TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=12).filter(
+    lambda t: "${" not in t
+)
+NAMES = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,62}", fullmatch=True)
+DOTTED = st.from_regex(
+    r"[A-Za-z_][A-Za-z0-9_]{0,6}(\.[A-Za-z_][A-Za-z0-9_]{0,6}){0,2}", fullmatch=True
+)
+TASKS = st.tuples(DOTTED, DOTTED).map(":".join)
+QUEUES = st.one_of(
+    st.just("default"), st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,20}", fullmatch=True)
+)
+VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+CRONS = st.one_of(
+    st.sampled_from(
+        [
+            "30 2 * * *",
+            "0 9 * * 1-5",
+            "*/15 9-17 * * 1-5",
+            "9 3 1 */3 *",
+            "0 0 L * *",
+            "0 12 * * mon,fri",
+            "@daily",
+            "@hourly",
+            "5 4 * * sun",
+            "0  2 * * *",
+            "*/5 * * * * */10",
+        ]
+    ),
+    st.tuples(st.integers(0, 59), st.integers(0, 23), st.integers(0, 59)).map(
+        lambda t: f"{t[0]} {t[1]} * * * {t[2]}"
+    ),
+)
+DURATIONS = st.sampled_from(["30s", "1m", "15m", "1h", "1h30m", " 2h ", "1d", "45 s", "1w"])
+TIMES = st.tuples(st.integers(0, 23), st.integers(0, 59), st.integers(0, 59), st.booleans()).map(
+    lambda t: f"{t[0]}:{t[1]:02d}:{t[2]:02d}" if t[3] else f"{t[0]:02d}:{t[1]:02d}"
+)
+DAYS = st.sampled_from(["mon", "Tue", "wed", "THU", "friday", "Saturday", " sun ", "sat"])
+ZONES = st.sampled_from(["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata", "Etc/GMT+5"])
+
+
+def _one_or_list(items: st.SearchStrategy[str]) -> st.SearchStrategy[Any]:
+    return items | st.lists(items, min_size=1, max_size=4)
+
+
+@st.composite
+def schedules(draw: st.DrawFn) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["cron", "interval", "daily", "weekly"]))
+    out: dict[str, Any] = {}
+    if kind == "cron":
+        out["cron"] = draw(CRONS)
+    elif kind == "interval":
+        out["interval"] = draw(st.sampled_from(["1h", "1d", "6h", " 90m", "1w"]))
+    elif kind == "daily":
+        out["daily"] = draw(_one_or_list(TIMES))
+    else:
+        days = draw(st.lists(DAYS, min_size=1, max_size=7))
+        out["weekly"] = {"days": days, "at": draw(_one_or_list(TIMES))}
+    if draw(st.booleans()):
+        out["timezone"] = draw(ZONES)
+    if draw(st.booleans()):
+        out["jitter"] = draw(st.sampled_from(["30s", "1m", "15m", " 5s"]))
+    return out
+
+
+@st.composite
+def plain_docs(draw: st.DrawFn) -> dict[str, Any]:
+    doc: dict[str, Any] = {"name": draw(NAMES), "task": draw(TASKS), "schedule": draw(schedules())}
+    optional = {
+        "description": TEXT | st.none() | st.just("x" * 2000),
+        "queue": QUEUES,
+        "params": st.dictionaries(TEXT, VALUES, max_size=4),
+        "enabled": st.booleans(),
+        "canary": st.integers(0, 1000),
+        "previous_names": st.lists(NAMES, max_size=3),
+        "overlap": st.sampled_from(["allow", "forbid", "replace", "queue_one"]),
+    }
+    for key, values in optional.items():
+        if draw(st.booleans()):
+            doc[key] = draw(values)
+    return {key: doc[key] for key in draw(st.permutations(list(doc)))}
+
+
+# --- near misses ------------------------------------------------------------------------
+
+ODD = st.sampled_from(
+    [
+        None,
+        True,
+        False,
+        0,
+        1,
+        -1,
+        1001,
+        2**63,
+        -(2**63) - 1,
+        1.0,
+        0.5,
+        float("nan"),
+        "",
+        " ",
+        "yes",
+        "no",
+        "on",
+        "off",
+        "1.0",
+        "${HOME}",
+        "${env:HOME}",
+        "${",
+        "x${Y}",
+        "\ud800",
+        "Allow",
+        "Bad Name",
+        "a/b",
+        "..",
+        "a" * 64,
+        "x" * 2001,
+        "pkg.mod",
+        "pkg:mod:f",
+        "bad queue",
+        "0 30 2 * * *",  # Quartz: seconds first
+        "0 0 30 2 *",
+        "* * * * * * *",
+        "61 * * * *",
+        "H 2 * * *",
+        "@never",
+        "Europe/Nowhere",
+        "europe/paris",
+        "../etc",
+        "25:00",
+        "9:60",
+        "0s",
+        "30",
+        "10y",
+        "1m30h",
+        "funday",
+        "Mo",
+        date(2026, 12, 24),
+        datetime(2026, 12, 24, 9, 30),
+        [],
+        [None],
+        [1],
+        ["mon", 2],
+        {},
+        {"k": 1.5},
+        {"k": "${A}"},
+        {"${": 1},
+        {1: "int key"},
+        {"days": ["mon"]},
+        {"days": ["mon"], "at": "9:00", "extra": 1},
+        ("tuple",),
+        {"a": {"b": {"c": date(2026, 1, 1)}}},
+    ]
+)
+PLACES = st.sampled_from(
+    [(f,) for f in ("name", "description", "task", "queue", "params", "enabled", "canary")]
+    + [(f,) for f in ("previous_names", "overlap", "schedule", "misfire", "dst", "retries")]
+    + [(f,) for f in ("timeout", "result_ttl", "failure_ttl", "on_failure", "history", "nope")]
+    + [("schedule", f) for f in SCHEDULE_FIELDS]
+    + [("schedule", "every"), ("params", "k"), ("params", "k", "deep"), ("previous_names", 0)]
+    + [("schedule", "weekly", "days"), ("schedule", "weekly", "at"), ("schedule", "daily", 0)]
+)
+
+
+@st.composite
+def near_misses(draw: st.DrawFn) -> dict[str, Any]:
+    doc = draw(plain_docs())
+    for _ in range(draw(st.integers(1, 3))):
+        place, value = draw(PLACES), copy.deepcopy(draw(ODD))
+        if draw(st.integers(0, 9)) == 0:
+            doc.pop(place[0], None)
+            continue
+        node: Any = doc
+        for step in place[:-1]:
+            if isinstance(node, dict):
+                node = node.setdefault(step, {})
+            elif isinstance(node, list) and isinstance(step, int) and node:
+                node = node[0]
+        last = place[-1]
+        if isinstance(node, dict) and not isinstance(last, int):
+            node[last] = value
+        elif isinstance(node, list) and node:
+            node[0] = value
+    return doc
+
+
+# --- the comparison ----------------------------------------------------------------------
+
+
+def model_job(doc: dict[str, Any]) -> LoadedJob | None:
+    try:
+        spec = JobSpec.model_validate(doc)
+    except ValidationError:
+        return None
+    return LoadedJob(spec, *WHERE).compact()
+
+
+def assert_same_job(fast: LoadedJob, model: LoadedJob) -> None:
+    for slot in LoadedJob.__slots__:
+        assert getattr(fast, slot) == getattr(model, slot), slot
+        assert type(getattr(fast, slot)) is type(getattr(model, slot)), slot
+    assert fast.definition_hash == model.definition_hash
+    assert pickle.dumps(fast) == pickle.dumps(model)
+    assert fast.spec == model.spec
+    assert fast.params == model.params
+
+
+def compare(doc: dict[str, Any]) -> bool:
+    """Whether the fast path accepted ``doc``; asserts it then agrees with the model."""
+    plain = plain_job(doc)
+    model = model_job(doc)
+    if plain is None:
+        return False
+    assert model is not None, f"accepted what the model refuses: {doc!r}"
+    assert_same_job(from_plain(plain, WHERE), model)
+    return True
+
+
+@SETTINGS
+@given(doc=plain_docs())
+def test_plain_documents_are_accepted_as_the_model_reads_them(doc: dict[str, Any]) -> None:
+    """A valid plain document is not declined (else the fast path silently stops paying),
+    and its job is the model path's, slot for slot."""
+    assert model_job(doc) is not None, doc
+    assert compare(doc), f"declined a plain document: {doc!r}"
+
+
+@SETTINGS
+@given(doc=near_misses())
+def test_near_misses_are_declined_or_read_as_the_model_reads_them(doc: dict[str, Any]) -> None:
+    """Wrong types, bad names, crons, zones, times and days, unknown or uncovered fields,
+    YAML's oddities: declined, or (where still valid) the model path's very job."""
+    compare(doc)
+
+
+def test_what_the_fast_path_leaves_to_the_model_is_declined() -> None:
+    """Documents the model accepts but the fast path does not cover go the model's way."""
+    base = {"name": "j", "task": "m:f", "schedule": {"cron": "30 2 * * *"}}
+    uncovered = [
+        {**base, "misfire": {"policy": "skip"}},
+        {**base, "retries": {"max": 2}},
+        {**base, "timeout": "1m"},
+        {**base, "history": {"keep": "30d"}},
+        {**base, "params": {"ratio": 0.5}},
+        {**base, "params": {"home": "${env:HOME}"}},
+        {**base, "params": {"day": date(2026, 1, 1)}},
+        {**base, "schedule": {"at": "2030-01-01T00:00"}},
+        {**base, "schedule": {"cron": "30 2 * * *", "start": "2030-01-01"}},
+        {**base, "schedule": {"interval": "1h", "anchor": "2030-01-01"}},
+        {**base, "dst": {"gap": "skip"}},
+    ]
+    for doc in uncovered:
+        assert model_job(doc) is not None, doc
+        assert plain_job(doc) is None, doc
+
+
+def test_the_fast_path_knows_every_field_of_the_model() -> None:
+    """A field added to the model must be taught to the fast path (or declined by it): the
+    two field lists, in the model's order (its dumps' key order), are the same."""
+    assert tuple(JobSpec.model_fields) == JOB_FIELDS
+    assert tuple(ScheduleSpec.model_fields) == SCHEDULE_FIELDS
+    assert tuple(WeeklySpec.model_fields) == ("days", "at")
+
+
+NO_MODEL = """
+import sys
+from scheduler.core.job import from_plain
+from scheduler.core.plainjob import plain_job
+doc = {"name": "j", "task": "m:f", "schedule": {"cron": "30 2 * * *", "timezone": "Europe/Paris"}}
+job = from_plain(plain_job(doc), ("f.yaml", 1, 1, 0, 1, (), {}))
+job.schedule, job.definition_hash, job.misfire
+print([m for m in sys.modules if "pydantic" in m])
+"""
+
+
+def test_the_fast_path_imports_no_pydantic() -> None:
+    """A plain document becomes a compact job without the model's library imported, so a
+    command reading only plain documents (``scheduler next``) need not pay for it."""
+    done = subprocess.run(
+        [sys.executable, "-c", NO_MODEL], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
