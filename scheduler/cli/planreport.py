@@ -126,8 +126,8 @@ def _job_json(c: JobChange) -> dict[str, Any]:
         "old_file": c.old.file if c.old else None,
         "schedule": schedule_text(c.new),
         "old_schedule": schedule_text(c.old),
-        "timezone": c.new.spec.schedule.timezone if c.new else None,
-        "old_timezone": c.old.spec.schedule.timezone if c.old else None,
+        "timezone": c.new.timezone_name if c.new else None,
+        "old_timezone": c.old.timezone_name if c.old else None,
         "enabled": c.new.spec.enabled if c.new else None,
         "old_enabled": c.old.spec.enabled if c.old else None,
         "fields": [{"path": f.path, "old": f.old, "new": f.new} for f in c.fields],
@@ -241,7 +241,7 @@ def schedule_text(job: LoadedJob | None) -> str | None:
 
 def zone(job: LoadedJob | None) -> str:
     """The job's time zone; empty without a job."""
-    return job.spec.schedule.timezone if job else ""
+    return job.timezone_name if job else ""
 
 
 def value_text(value: Any) -> str:

@@ -88,10 +88,10 @@ def upcoming_text(up: Upcoming) -> str:
     from scheduler.core.describe import describe_schedule
     from scheduler.core.job import local_iso
 
-    tz = up.job.timezone
-    spec = up.job.spec
-    head = f"{up.job.name}: {describe_schedule(spec.schedule)} [{spec.schedule.timezone}]"
-    if not spec.enabled:
+    job = up.job
+    tz = job.timezone
+    head = f"{job.name}: {describe_schedule(job.spec.schedule)} [{job.timezone_name}]"
+    if not job.enabled:
         head += "  (disabled in its file: these runs will not be dispatched)"
     if not up.runs:
         return f"{head}\n  no future runs"

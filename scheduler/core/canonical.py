@@ -5,11 +5,14 @@ sort_keys=True)`` byte for byte (every stored job state holds a digest of it: a 
 changed would make every job look edited). ``compact_json``: a spec as pydantic's
 ``model_dump_json`` writes one (keys in their order, no spaces, text not escaped to ASCII),
 for the plain-document fast path (``plainjob``), which builds a job without pydantic.
+``json_exact``: whether JSON gives a value back as it was (a compact job keeps its params
+only in its JSON then).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -110,3 +113,20 @@ def _canonical_value(value: Any) -> str:
 
 _CONSTANTS = {None: "null", True: "true", False: "false"}
 _ASCII = json.encoder.encode_basestring_ascii
+
+
+def json_exact(value: object) -> bool:
+    """JSON gives ``value`` back equal and of the same types (a YAML date would come back
+    as text, a big integer or a NaN not at all)."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -(2**63) <= value < 2**63  # type: ignore[operator]
+    if kind is float:
+        return math.isfinite(value)  # type: ignore[arg-type]
+    if kind is list:
+        return all(json_exact(v) for v in value)  # type: ignore[attr-defined]
+    if kind is dict:
+        return all(type(k) is str and json_exact(v) for k, v in value.items())  # type: ignore[attr-defined]
+    return False

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import operator
 import sys
 from datetime import datetime
@@ -12,9 +11,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from scheduler.core.canonical import canonical_json
+from scheduler.core.canonical import canonical_json, json_exact
 from scheduler.core.durations import parse_duration
 from scheduler.core.jobschedule import jittered, recurring_schedule
+from scheduler.core.localtime import DEFAULT_TIMEZONE
 from scheduler.core.modelrefs import job_spec, schedule_builder, serialization_error
 from scheduler.core.policies import (
     DEFAULT_MAX_CATCHUP,
@@ -139,7 +139,7 @@ class LoadedJob:
         self.schedule, self.definition_hash, self.misfire  # noqa: B018
         job = restore_job(_slot_values(self))
         s = object.__setattr__
-        data = _spec_json(spec, with_params=True) if _json_exact(spec.params) else None
+        data = _spec_json(spec, with_params=True) if json_exact(spec.params) else None
         if data is None:
             s(job, "_spec_json", _spec_json(spec, with_params=False))
             s(job, "_params", Params(spec.params))
@@ -189,7 +189,16 @@ class LoadedJob:
 
     @property
     def timezone(self) -> ZoneInfo:
-        return ZoneInfo(self.spec.schedule.timezone)
+        return ZoneInfo(self.timezone_name)
+
+    @property
+    def timezone_name(self) -> str:
+        """The job's ``schedule.timezone``; a compact job's is read from its JSON, its spec
+        not rebuilt (`next` of a job built without the model never imports it)."""
+        data = self._spec_json
+        if self._spec is None and data is not None:
+            return _json_timezone(data)
+        return self.spec.schedule.timezone
 
     @property
     def schedule(self) -> Schedule:
@@ -281,6 +290,13 @@ def _spec_from_json(data: bytes, params: Params | None) -> JobSpec:
     return spec if params is None else spec.model_copy(update={"params": params.value})
 
 
+@lru_cache(maxsize=4096)
+def _json_timezone(data: bytes) -> str:
+    """The zone in a spec's JSON, which leaves the default out."""
+    zone: str = json.loads(data)["schedule"].get("timezone", DEFAULT_TIMEZONE)
+    return zone
+
+
 def _spec_json(spec: JobSpec, *, with_params: bool) -> bytes | None:
     """The spec as JSON, its params in it or not; None if they cannot be written so."""
     exclude = None if with_params else {"params"}
@@ -290,23 +306,6 @@ def _spec_json(spec: JobSpec, *, with_params: bool) -> bytes | None:
         if with_params:
             return None
         raise
-
-
-def _json_exact(value: object) -> bool:
-    """JSON gives ``value`` back equal and of the same types (a YAML date would come back
-    as text, a big integer or a NaN not at all)."""
-    kind = type(value)
-    if kind is str or kind is bool or value is None:
-        return True
-    if kind is int:
-        return -(2**63) <= value < 2**63  # type: ignore[operator]
-    if kind is float:
-        return math.isfinite(value)  # type: ignore[arg-type]
-    if kind is list:
-        return all(_json_exact(v) for v in value)  # type: ignore[attr-defined]
-    if kind is dict:
-        return all(type(k) is str and _json_exact(v) for k, v in value.items())  # type: ignore[attr-defined]
-    return False
 
 
 class Params:

@@ -15,9 +15,11 @@ from zoneinfo import ZoneInfo
 # No zone in the tz database changes its offset twice within this span, so probing at
 # this step cannot step over a change and its reversal.
 _PROBE_STEP = timedelta(hours=6)
+#: A schedule's zone when its file names none (``schedule.timezone``'s default).
+DEFAULT_TIMEZONE = "UTC"
 #: UTC as a zone (the default ``timezone``): wall time is the instant, with no gap nor
 #: repeat, so the conversions below are skipped for it (a cold start asks 100,000 times).
-_UTC_ZONE = ZoneInfo("UTC")
+_UTC_ZONE = ZoneInfo(DEFAULT_TIMEZONE)
 _NO_OFFSET = timedelta(0)
 
 

@@ -32,6 +32,7 @@ from scheduler.core.fieldchecks import (
     time_of_day,
     weekday_of,
 )
+from scheduler.core.localtime import DEFAULT_TIMEZONE
 from scheduler.core.policies import DEFAULT_MAX_CATCHUP, DEFAULT_MISFIRE_POLICY, OverlapPolicy
 
 #: The job model's fields, in its order (a dump's key order), and those a plain document
@@ -194,7 +195,7 @@ def _spec_json(fields: dict[str, Any], sched: PlainSchedule) -> bytes:
     if fields["params"]:
         spec["params"] = fields["params"]
     schedule = spec["schedule"] = dict((sched.kind,))
-    if sched.timezone != "UTC":
+    if sched.timezone != DEFAULT_TIMEZONE:
         schedule["timezone"] = sched.timezone
     if sched.jitter is not None:
         schedule["jitter"] = sched.jitter
@@ -245,7 +246,7 @@ def _schedule(value: object) -> PlainSchedule:
     kinds = [k for k in _KINDS if k in value]
     if len(kinds) != 1:
         raise _Declined
-    timezone = _exactly(value.get("timezone", "UTC"), str)
+    timezone = _exactly(value.get("timezone", DEFAULT_TIMEZONE), str)
     if not known_timezone(timezone):
         raise _Declined
     kind = kinds[0]

@@ -96,7 +96,7 @@ def _change_warnings(now: datetime, old: LoadedJob, new: LoadedJob) -> Iterable[
         if new.spec.canary:
             text += f", after {new.spec.canary} canary run(s) with dry_run forced"
         yield _warn(WarningCode.dry_run_off, name, text)
-    tz_old, tz_new = old.spec.schedule.timezone, new.spec.schedule.timezone
+    tz_old, tz_new = old.timezone_name, new.timezone_name
     if tz_old != tz_new:
         yield _warn(
             WarningCode.timezone_changed,

@@ -24,6 +24,7 @@ from scheduler.core.fieldchecks import (
     time_of_day,
     weekday_of,
 )
+from scheduler.core.localtime import DEFAULT_TIMEZONE
 from scheduler.core.specbase import DurationText, StrictSpec, fail
 
 LOCAL_DATETIME_PATTERN = (
@@ -166,7 +167,7 @@ class ScheduleSpec(StrictSpec):
     daily: TimesOfDay | None = Field(default=None, description="Local time(s) of day.")
     weekly: WeeklySpec | None = None
     at: LocalDateTime | None = Field(default=None, description="One run at this local time.")
-    timezone: TimezoneName = Field(default="UTC", description="IANA time zone name.")
+    timezone: TimezoneName = Field(default=DEFAULT_TIMEZONE, description="IANA time zone name.")
     jitter: DurationText | None = Field(
         default=None, description="A stable per-job delay in [0, jitter), derived from the name."
     )

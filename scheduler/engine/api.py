@@ -94,7 +94,7 @@ class Upcoming:
         tz = self.job.timezone
         return {
             "job": self.job.name,
-            "timezone": self.job.spec.schedule.timezone,
+            "timezone": self.job.timezone_name,
             "runs": [local_iso(r, tz) for r in self.runs],
         }
 

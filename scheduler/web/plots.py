@@ -138,7 +138,7 @@ def _transitions(job: LoadedJob, start: datetime, end: datetime) -> list[dict[st
                 {
                     "x": _pct(t, start, end),
                     "label": (
-                        f"{job.spec.schedule.timezone}: UTC offset"
+                        f"{job.timezone_name}: UTC offset"
                         f" {_offset(before)} → {_offset(after)}"
                         f" at {local_iso(t, tz)}"
                     ),
@@ -165,7 +165,7 @@ def timeline_row(
     tz = job.timezone
     return {
         "name": job.name,
-        "timezone": job.spec.schedule.timezone,
+        "timezone": job.timezone_name,
         "past": [
             {
                 "x": _pct(r.scheduled_for, start, end),

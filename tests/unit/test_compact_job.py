@@ -85,3 +85,19 @@ def test_equal_misfire_rules_are_one_object() -> None:
     assert a.definition_hash != b.definition_hash
     plain = _job("name: plain\ntask: a.b:c\nschedule: {cron: '* * * * *'}\n").compact()
     assert plain.misfire != a.misfire
+
+
+def test_a_compact_jobs_zone_is_read_without_rebuilding_its_spec() -> None:
+    """``timezone_name`` (what ``next`` prints) comes from the compact job's JSON, which
+    leaves the default zone out; the spec is not validated again for it."""
+    from scheduler.core import job as jobmodule
+
+    written = _job(PINNED)
+    default = _job(PINNED.replace("  timezone: Europe/Paris\n", ""), "jobs.d/utc.yaml")
+    assert (written.timezone_name, default.timezone_name) == ("Europe/Paris", "UTC")
+    rebuilt = jobmodule._spec_from_json.cache_info().misses
+    for full in (written, default):
+        compact = full.compact()
+        assert compact.timezone_name == full.spec.schedule.timezone
+        assert compact.timezone == full.timezone
+    assert jobmodule._spec_from_json.cache_info().misses == rebuilt

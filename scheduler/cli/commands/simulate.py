@@ -177,7 +177,7 @@ def _as_json(
         "jobs": [
             {
                 "name": job.name,
-                "timezone": job.spec.schedule.timezone,
+                "timezone": job.timezone_name,
                 "enabled": job.enabled,
                 "counts": _counts(per_job[job.name]),
             }
@@ -224,12 +224,12 @@ def _as_text(
     if not found:
         lines.append("no run instants in the window")
     lines.append("")
-    zone_width = max((len(job.spec.schedule.timezone) for job in jobs), default=0) + 2
+    zone_width = max((len(job.timezone_name) for job in jobs), default=0) + 2
     per_job = _per_job(jobs, found)
     for job in jobs:
         counts = _counts(per_job[job.name])
         tally = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n) or "no runs"
-        zone = f"[{job.spec.schedule.timezone}]"
+        zone = f"[{job.timezone_name}]"
         lines.append(f"{job.name:<{width}}  {zone:<{zone_width}}  {tally}")
     if not jobs:
         lines.append("no jobs")

@@ -91,7 +91,7 @@ class DstRules:
         near = _changes(tz, instant - timedelta(days=2), instant + timedelta(days=2))
         change = next(c for c in near if c.window[0] <= local < c.window[1])
         code = LintCode.dst_repeated if exists(local, tz) else LintCode.dst_skipped
-        message = _dst_message(job.spec.schedule.timezone, change, [local], jitter_delay(job))
+        message = _dst_message(job.timezone_name, change, [local], jitter_delay(job))
         return [warning(job, "schedule.at", code, message)]
 
 
