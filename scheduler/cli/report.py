@@ -85,12 +85,12 @@ def validation_github(catalog: Catalog) -> str:
 
 
 def upcoming_text(up: Upcoming) -> str:
-    from scheduler.core.describe import describe_schedule
+    from scheduler.core.describe import describe_job_schedule
     from scheduler.core.job import local_iso
 
     job = up.job
     tz = job.timezone
-    head = f"{job.name}: {describe_schedule(job.spec.schedule)} [{job.timezone_name}]"
+    head = f"{job.name}: {describe_job_schedule(job)} [{job.timezone_name}]"
     if not job.enabled:
         head += "  (disabled in its file: these runs will not be dispatched)"
     if not up.runs:

@@ -6,8 +6,12 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from scheduler.core.cronexpr import parse_cron
+from scheduler.core.fieldchecks import Weekday
 
 if TYPE_CHECKING:  # `next` describes a schedule without the model (pydantic) imported
+    from collections.abc import Sequence
+
+    from scheduler.core.job import LoadedJob
     from scheduler.core.models import ScheduleSpec
 
 _DAY_NAMES = {
@@ -23,24 +27,56 @@ _DAY_NAMES = {
 
 def describe_schedule(spec: ScheduleSpec) -> str:
     """'daily at 09:00', 'every 15m', 'cron 0 9 * * 1-5 (At 09:00, Monday through Friday)'."""
-    if spec.cron is not None:
-        text = f"cron {spec.cron} ({describe_cron(spec.cron)})"
-    elif spec.interval is not None:
-        text = f"every {spec.interval}"
-    elif spec.daily is not None:
-        text = f"daily at {', '.join(spec.daily)}"
-    elif spec.weekly is not None:
-        days = ", ".join(
-            _DAY_NAMES[d.value]
-            for d in sorted(set(spec.weekly.days), key=lambda d: (d.cron + 6) % 7)
-        )
-        text = f"weekly on {days} at {', '.join(spec.weekly.at)}"
+    if spec.at is not None:
+        return _with_jitter(f"once at {spec.at.isoformat(sep=' ')}", spec.jitter)
+    weekly = None if spec.weekly is None else (spec.weekly.days, spec.weekly.at)
+    return _recurring(spec.cron, spec.interval, spec.daily, weekly, spec.jitter)
+
+
+def describe_job_schedule(job: LoadedJob) -> str:
+    """``describe_schedule`` of the job's schedule; a compact job's recurring one is read
+    from its JSON (``json_schedule``), its spec not rebuilt."""
+    fields = job.json_schedule
+    if fields is None or "at" in fields:
+        return describe_schedule(job.spec.schedule)
+    weekly = fields.get("weekly")
+    if weekly is not None:
+        weekly = ([Weekday(d) for d in weekly["days"]], weekly["at"])
+    return _recurring(
+        fields.get("cron"),
+        fields.get("interval"),
+        fields.get("daily"),
+        weekly,
+        fields.get("jitter"),
+    )
+
+
+def _recurring(
+    cron: str | None,
+    interval: str | None,
+    daily: Sequence[str] | None,
+    weekly: tuple[Sequence[Weekday], Sequence[str]] | None,
+    jitter: str | None,
+) -> str:
+    """The words for the one kind given (cron, interval, daily, or weekly's days and times)."""
+    if cron is not None:
+        text = f"cron {cron} ({describe_cron(cron)})"
+    elif interval is not None:
+        text = f"every {interval}"
+    elif daily is not None:
+        text = f"daily at {', '.join(daily)}"
     else:
-        assert spec.at is not None
-        text = f"once at {spec.at.isoformat(sep=' ')}"
-    if spec.jitter is not None:
-        text += f", jitter {spec.jitter}"
-    return text
+        assert weekly is not None
+        days, at = weekly
+        names = ", ".join(
+            _DAY_NAMES[d.value] for d in sorted(set(days), key=lambda d: (d.cron + 6) % 7)
+        )
+        text = f"weekly on {names} at {', '.join(at)}"
+    return _with_jitter(text, jitter)
+
+
+def _with_jitter(text: str, jitter: str | None) -> str:
+    return text if jitter is None else f"{text}, jitter {jitter}"
 
 
 # cron-descriptor reloads its locale on every call (about 1 ms); the web page describes

@@ -23,6 +23,9 @@ TASK_RE = re.compile(TASK_PATTERN)
 QUEUE_RE = re.compile(QUEUE_PATTERN)
 _TIME_RE = re.compile(TIME_PATTERN)
 
+# Datetimes far from now only overflow date arithmetic; no schedule needs them.
+MIN_YEAR, MAX_YEAR = 1900, 9000
+
 #: A problem found: the error's stable code and its finished message.
 Problem = tuple[str, str]
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 import operator
 import sys
+from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -193,12 +194,17 @@ class LoadedJob:
 
     @property
     def timezone_name(self) -> str:
-        """The job's ``schedule.timezone``; a compact job's is read from its JSON, its spec
-        not rebuilt (`next` of a job built without the model never imports it)."""
+        """The job's ``schedule.timezone`` (a compact job's spec not rebuilt for it)."""
+        fields = self.json_schedule
+        if fields is None:
+            return self.spec.schedule.timezone
+        return str(fields.get("timezone", DEFAULT_TIMEZONE))
+
+    @property
+    def json_schedule(self) -> Mapping[str, Any] | None:
+        """A compact job's ``schedule:`` from its JSON (no defaults, no spec rebuilt), else None."""
         data = self._spec_json
-        if self._spec is None and data is not None:
-            return _json_timezone(data)
-        return self.spec.schedule.timezone
+        return _json_schedule(data) if self._spec is None and data is not None else None
 
     @property
     def schedule(self) -> Schedule:
@@ -291,10 +297,8 @@ def _spec_from_json(data: bytes, params: Params | None) -> JobSpec:
 
 
 @lru_cache(maxsize=4096)
-def _json_timezone(data: bytes) -> str:
-    """The zone in a spec's JSON, which leaves the default out."""
-    zone: str = json.loads(data)["schedule"].get("timezone", DEFAULT_TIMEZONE)
-    return zone
+def _json_schedule(data: bytes) -> Mapping[str, Any]:
+    return cast(Mapping[str, Any], json.loads(data)["schedule"])
 
 
 def _spec_json(spec: JobSpec, *, with_params: bool) -> bytes | None:

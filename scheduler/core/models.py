@@ -23,6 +23,8 @@ from pydantic import (
 from scheduler.core.cronexpr import parse_cron
 from scheduler.core.envrefs import reference_problems, strings
 from scheduler.core.fieldchecks import (
+    MAX_YEAR,
+    MIN_YEAR,
     NAME_PATTERN,
     QUEUE_PATTERN,
     TASK_PATTERN,
@@ -43,8 +45,6 @@ from scheduler.core.policyspecs import (
 )
 from scheduler.core.schedulespec import (
     LOCAL_DATETIME_PATTERN,
-    MAX_YEAR,
-    MIN_YEAR,
     SCHEDULE_KINDS,
     ScheduleSpec,
     WeeklySpec,

@@ -18,6 +18,8 @@ from pydantic import (
 from scheduler.core.cronexpr import CronSyntaxError, parse_cron
 from scheduler.core.durations import parse_duration
 from scheduler.core.fieldchecks import (
+    MAX_YEAR,
+    MIN_YEAR,
     TIME_PATTERN,
     Weekday,
     known_timezone,
@@ -30,9 +32,6 @@ from scheduler.core.specbase import DurationText, StrictSpec, fail
 LOCAL_DATETIME_PATTERN = (
     r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 )
-
-# Datetimes far from now only overflow date arithmetic; no schedule needs them.
-MIN_YEAR, MAX_YEAR = 1900, 9000
 
 SCHEDULE_KINDS = ("cron", "interval", "daily", "weekly", "at")
 

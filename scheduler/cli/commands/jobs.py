@@ -14,7 +14,7 @@ from scheduler.cli.options import format_option, jobs_dir_option
 def _parse_after(value: str | None) -> datetime | None:
     if value is None:
         return None
-    from scheduler.core.schedulespec import MAX_YEAR, MIN_YEAR
+    from scheduler.core.fieldchecks import MAX_YEAR, MIN_YEAR
 
     try:
         parsed = datetime.fromisoformat(value.strip())

@@ -102,7 +102,7 @@ def simulate(
 
 def _parse_instant(text: str, option: str) -> datetime:
     """An ISO-8601 date-time; naive means UTC. Raises click.BadParameter."""
-    from scheduler.core.schedulespec import MAX_YEAR, MIN_YEAR
+    from scheduler.core.fieldchecks import MAX_YEAR, MIN_YEAR
 
     try:
         parsed = datetime.fromisoformat(text.strip())
