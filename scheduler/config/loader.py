@@ -18,8 +18,9 @@ from scheduler.config.yamlsource import Document, Loc, format_loc, parse_documen
 from scheduler.core.catalog import FileResult
 from scheduler.core.cronexpr import parse_cron
 from scheduler.core.errors import JobFileError, JobFileWarning
-from scheduler.core.job import LoadedJob
+from scheduler.core.job import LoadedJob, Place, from_plain
 from scheduler.core.modelrefs import job_spec, validation_error
+from scheduler.core.plainjob import plain_job
 
 if TYPE_CHECKING:
     from scheduler.core.models import ScheduleSpec
@@ -108,31 +109,35 @@ def _validate_document(
         return
     data = merge(context.defaults.data, doc.data) if context.defaults.data else doc.data
     key_errors = keyword_name_problems(doc, source)
-    try:
-        spec = job_spec().model_validate(data)
-    except validation_error() as exc:
-        found = key_errors + problems_from_validation(exc, doc, source)
-        result.errors.extend(sorted(found, key=lambda p: (p.line, p.column)))
-        return
-    if key_errors:
-        result.errors.extend(key_errors)
-        return
-    refused = context.rules.problem(spec.task)
+    # A plain document becomes its compact job without the model (core.plainjob), unless
+    # dated warnings are asked for: validate and plan then read every job's spec whole
+    # (lint, diff), which a compact job would rebuild from its JSON, so the model's is kept.
+    plain = None if key_errors or now is not None else plain_job(data)
+    if plain is None:
+        try:
+            spec = job_spec().model_validate(data)
+        except validation_error() as exc:
+            found = key_errors + problems_from_validation(exc, doc, source)
+            result.errors.extend(sorted(found, key=lambda p: (p.line, p.column)))
+            return
+        if key_errors:
+            result.errors.extend(key_errors)
+            return
+    refused = context.rules.problem(spec.task if plain is None else plain.task)
     if refused is not None:
         line, column = doc.value_position(("task",))
         result.errors.append(JobFileError(source, line, column, "task", refused))
         return
-    name_line = doc.value_position(("name",))[0]
-    job = LoadedJob(
-        spec=spec,
-        file=source,
-        line=doc.line,
-        column=doc.column,
-        document=doc.index,
-        name_line=name_line,
-        defaults_files=context.defaults.files,
-        positions=_dotted(doc.values) if positions else {},
+    place: Place = (
+        source,
+        doc.line,
+        doc.column,
+        doc.index,
+        doc.value_position(("name",))[0],
+        context.defaults.files,
+        _dotted(doc.values) if positions else {},
     )
+    job = LoadedJob(spec, *place) if plain is None else from_plain(plain, place)
     if now is not None:
         result.warnings.extend(_dated_warnings(job, doc, now))
     result.jobs.append(job)

@@ -8,13 +8,15 @@ import copy
 import pickle
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from scheduler.config.loader import parse_job_documents
 from scheduler.core.job import LoadedJob, Place, from_plain
 from scheduler.core.models import JobSpec, ScheduleSpec, WeeklySpec
 from scheduler.core.plainjob import JOB_FIELDS, SCHEDULE_FIELDS, plain_job
@@ -313,3 +315,39 @@ def test_the_fast_path_imports_no_pydantic() -> None:
         [sys.executable, "-c", NO_MODEL], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+# --- through the loader -------------------------------------------------------------------
+
+PLAIN_FILE = """name: far-000001
+task: examples.bots:heartbeat
+overlap: allow
+params: {to: [ops], limit: 3}
+schedule:
+  cron: "53 6 * * * 31"
+  timezone: Europe/Paris
+"""
+
+
+def test_the_loader_builds_plain_documents_without_the_model() -> None:
+    """Without dated warnings (the watcher, ``next``), a plain document's job comes from the
+    fast path, compact from the start, and equals the model path's, positions included."""
+    for positions in (True, False):
+        job = parse_job_documents(PLAIN_FILE, "jobs.d/far.yaml", positions=positions).jobs[0]
+        assert job._spec is None
+        place: Place = ("jobs.d/far.yaml", 1, 1, 0, 1, (), job.positions)
+        assert_same_job(
+            job, LoadedJob(JobSpec.model_validate(yaml.safe_load(PLAIN_FILE)), *place).compact()
+        )
+        assert (job.position("schedule.cron") == (6, 9)) is positions
+
+
+def test_the_loader_keeps_the_model_where_specs_are_read_whole() -> None:
+    """With ``now`` (validate's lint, plan's diff read every spec) the model's spec is kept;
+    a params key YAML typed is still reported, as the model path reports it."""
+    now = datetime(2026, 12, 3, tzinfo=UTC)
+    job = parse_job_documents(PLAIN_FILE, "jobs.d/far.yaml", now).jobs[0]
+    assert job._spec is not None
+    typed = parse_job_documents(PLAIN_FILE.replace("limit: 3", "1: 3"), "jobs.d/far.yaml")
+    assert typed.jobs == []
+    assert [e.path for e in typed.errors] == ["params.1"]
