@@ -181,8 +181,9 @@ def _well_formed(entries: object) -> bool:
             return False
         if stamped is not None and type(stamped) is not int:
             return False
-        if not all(isinstance(j, LoadedJob) and j.file == file for j in jobs):
-            return False
+        for job in jobs:  # a loop, not all() of a generator: one per entry was a fifth of a load
+            if not isinstance(job, LoadedJob) or job.file != file:
+                return False
     return True
 
 

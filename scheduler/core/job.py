@@ -23,6 +23,7 @@ from scheduler.core.policies import (
     MisfirePolicy,
     OverlapPolicy,
 )
+from scheduler.core.slotrestore import slot_restorer
 
 # What `scheduler next` never asks for is imported when asked (issue 13); the job model
 # (pydantic) where a spec is built, read or dumped (modelrefs).
@@ -325,17 +326,15 @@ class Params:
         return (Params, (self.value,))
 
 
-#: Each slot's own setter (its descriptor's ``__set__``): no attribute lookup by name per
-#: slot of each of 100,000 jobs unpickled.
-_SLOT_SETTERS = tuple(getattr(LoadedJob, name).__set__ for name in LoadedJob.__slots__)
 _slot_values = operator.attrgetter(*LoadedJob.__slots__)
+
+
+_restore_slots = slot_restorer(LoadedJob)
 
 
 def restore_job(state: tuple[Any, ...]) -> LoadedJob:
     """A compact job from its pickled slots (``LoadedJob.__reduce__``; the job cache)."""
-    job = LoadedJob.__new__(LoadedJob)
-    for put, value in zip(_SLOT_SETTERS, state, strict=True):
-        put(job, value)
+    job = _restore_slots(state)
     if not job.positions:  # one empty dict for all, as built (not one per job unpickled)
         object.__setattr__(job, "positions", _NO_POSITIONS)
     return job
