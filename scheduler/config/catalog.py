@@ -7,6 +7,7 @@ places, and the file holding it is rejected as a whole (as the watcher would).
 
 from __future__ import annotations
 
+import operator
 import os
 import stat
 from collections.abc import Sequence
@@ -41,9 +42,10 @@ def is_job_file(path: Path) -> bool:
 
 
 def _is_job_name(name: str) -> bool:
-    if name.startswith((".", "#")) or name.endswith("~") or is_defaults_file(name):
+    # The suffix first: it alone turns down most names that are not job files.
+    if not name.endswith(JOB_SUFFIXES) or name.startswith((".", "#")) or name.endswith("~"):
         return False
-    return name.endswith(JOB_SUFFIXES)
+    return not is_defaults_file(name)
 
 
 def discover(root: Path, *, defaults: bool = False) -> list[Path]:
@@ -69,16 +71,14 @@ def scan(root: Path) -> tuple[list[str], list[str]]:
     walking = [(top, iter(_listing(top)))]
     while walking:
         folder, names = walking[-1]
-        item = next(names, None)
-        if item is None:
-            walking.pop()
-            continue
-        name, kind = item
-        path = name if folder == "." else f"{folder}{os.sep}{name}"
-        if kind == _FOLDER:
-            walking.append((path, iter(_listing(path))))
+        prefix = "" if folder == "." else folder + os.sep
+        for name, kind in names:
+            if kind == _FOLDER:  # walked in its place; this folder's names resume after it
+                walking.append((prefix + name, iter(_listing(prefix + name))))
+                break
+            (jobs if kind == _JOB else defaults).append(prefix + name)
         else:
-            (defaults if kind == _DEFAULTS else jobs).append(path)
+            walking.pop()
     return jobs, defaults
 
 
@@ -98,13 +98,14 @@ def _listing(folder: str) -> list[tuple[str, int]]:
                         found.append((name, _FOLDER))
                 # A dangling symlink is kept (it becomes a "cannot read" error); a FIFO is not.
                 elif entry.is_file() or entry.is_symlink():
-                    if is_defaults_file(name):
-                        found.append((name, _DEFAULTS))
-                    elif _is_job_name(name):
+                    if _is_job_name(name):
                         found.append((name, _JOB))
+                    elif is_defaults_file(name):
+                        found.append((name, _DEFAULTS))
     except OSError:  # as os.walk: a folder that cannot be listed is skipped
         return []
-    found.sort()
+    # By name alone (a folder's names are unique): string keys sort without tuple compares.
+    found.sort(key=operator.itemgetter(0))
     return found
 
 
