@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.cli.conftest import FIXTURES, PROJECT
 
@@ -48,11 +50,11 @@ raise AssertionError("next returned instead of ending the process")
 """
 
 
-def modules_after_next(**env: str) -> set[str]:
+def modules_after_next(jobs_dir: Path = FIXTURES / "valid", **env: str) -> set[str]:
     """The modules in ``sys.modules`` after one ``next`` in a fresh interpreter."""
     clean = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
     proc = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(FIXTURES / "valid")],
+        [sys.executable, "-c", _PROBE, str(jobs_dir)],
         cwd=PROJECT,
         env={**clean, **env},
         capture_output=True,
@@ -83,6 +85,21 @@ def test_next_on_plain_schedules_imports_neither_croniter_nor_tomllib() -> None:
 def test_pydantic_plugins_allowed_are_still_discovered() -> None:
     """``PYDANTIC_DISABLE_PLUGINS=""`` lets pydantic look for plugins as it always does."""
     assert "importlib.metadata" in modules_after_next(PYDANTIC_DISABLE_PLUGINS="")
+
+
+def test_next_on_plain_jobs_imports_no_pydantic(tmp_path: Path) -> None:
+    """A jobs.d of plain documents (a cron, interval, daily or weekly schedule in a zone,
+    params, queue, jitter) is read without the job model: ``next`` imports no pydantic."""
+    # The valid fixture's jobs but its one-shot `at` (which the model reads).
+    found = (FIXTURES / "valid").rglob("*.y*ml")
+    plain = [f for f in found if f.name != "at.yaml" and not f.name.startswith(".")]
+    for file in plain:
+        shutil.copy(file, tmp_path / f"{file.parent.name}-{file.name}")
+    loaded = modules_after_next(tmp_path)
+    assert "scheduler.config.loader" in loaded
+    # Their packages, which any module of theirs imports first (the CLI's stand-in for
+    # pydantic's plugin loader, app._without_plugin_discovery, is no import of pydantic).
+    assert {"pydantic", "pydantic_core"} & loaded == set()
 
 
 # Every module `next` imports before it validates a document (issue 13).
