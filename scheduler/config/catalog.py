@@ -7,7 +7,6 @@ places, and the file holding it is rejected as a whole (as the watcher would).
 
 from __future__ import annotations
 
-import operator
 import os
 import stat
 from collections.abc import Sequence
@@ -18,10 +17,10 @@ from scheduler.config.defaults import (
     Defaults,
     DefaultsFile,
     DefaultsTree,
-    is_defaults_file,
     parse_defaults,
 )
 from scheduler.config.gcpause import paused_gc
+from scheduler.config.jobfiles import scan
 from scheduler.config.loader import FileContext, parse_job_documents
 from scheduler.config.parsepool import in_workers, pool_size
 from scheduler.config.project import Project, TaskRules
@@ -29,23 +28,10 @@ from scheduler.config.yamlsource import MAX_CHARS
 from scheduler.core.catalog import Catalog, FileResult, build_catalog
 from scheduler.core.errors import JobFileError
 
-JOB_SUFFIXES = (".yaml", ".yml")
 # 1 MB per file, in bytes as `ls -l` counts them (the README's limit). UTF-8 takes at least a
 # byte per character, so a file within it is also within the parser's MAX_CHARS.
 MAX_FILE_BYTES = MAX_CHARS
 TOO_LARGE = f"file is larger than {MAX_FILE_BYTES / 1_000_000:g} MB ({MAX_FILE_BYTES:,} bytes)"
-
-
-def is_job_file(path: Path) -> bool:
-    """``*.yaml`` / ``*.yml``, not hidden, not an editor temporary (``.#x``, ``x~``, ``.x.swp``)."""
-    return _is_job_name(path.name)
-
-
-def _is_job_name(name: str) -> bool:
-    # The suffix first: it alone turns down most names that are not job files.
-    if not name.endswith(JOB_SUFFIXES) or name.startswith((".", "#")) or name.endswith("~"):
-        return False
-    return not is_defaults_file(name)
 
 
 def discover(root: Path, *, defaults: bool = False) -> list[Path]:
@@ -54,66 +40,6 @@ def discover(root: Path, *, defaults: bool = False) -> list[Path]:
     With ``defaults``, the defaults files (``_defaults.yaml``) instead.
     """
     return [Path(p) for p in scan(root)[1 if defaults else 0]]
-
-
-def scan(root: Path) -> tuple[list[str], list[str]]:
-    """The job files and the defaults files under ``root``, as paths in text, each sorted
-    as ``discover`` sorts its paths (component by component: "a/b" before "a-b/c").
-
-    One walk with ``os.scandir`` for both, and no ``Path`` per file: the directory entry
-    already tells a file from a folder, so at 100,000 files no file is stat'ed here. Each
-    folder's names are sorted as it is listed and its sub-folders walked in their place,
-    which gives that order without a sort key (a list of components) per path.
-    """
-    jobs: list[str] = []
-    defaults: list[str] = []
-    top = str(root)
-    walking = [(top, iter(_listing(top)))]
-    while walking:
-        folder, names = walking[-1]
-        prefix = "" if folder == "." else folder + os.sep
-        for name, kind in names:
-            if kind == _FOLDER:  # walked in its place; this folder's names resume after it
-                walking.append((prefix + name, iter(_listing(prefix + name))))
-                break
-            (jobs if kind == _JOB else defaults).append(prefix + name)
-        else:
-            walking.pop()
-    return jobs, defaults
-
-
-_FOLDER, _JOB, _DEFAULTS = 0, 1, 2
-
-
-def _listing(folder: str) -> list[tuple[str, int]]:
-    """The folder's sub-folders, job files and defaults files, by name (nothing else)."""
-    found: list[tuple[str, int]] = []
-    try:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                name = entry.name
-                if _is_dir(entry):
-                    # Hidden folders skipped; a symlinked folder is not followed (os.walk's rule).
-                    if not name.startswith(".") and not entry.is_symlink():
-                        found.append((name, _FOLDER))
-                # A dangling symlink is kept (it becomes a "cannot read" error); a FIFO is not.
-                elif entry.is_file() or entry.is_symlink():
-                    if _is_job_name(name):
-                        found.append((name, _JOB))
-                    elif is_defaults_file(name):
-                        found.append((name, _DEFAULTS))
-    except OSError:  # as os.walk: a folder that cannot be listed is skipped
-        return []
-    # By name alone (a folder's names are unique): string keys sort without tuple compares.
-    found.sort(key=operator.itemgetter(0))
-    return found
-
-
-def _is_dir(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir()
-    except OSError:
-        return False
 
 
 def read_defaults(

@@ -23,11 +23,11 @@ from pathlib import Path, PurePosixPath
 from scheduler.config.catalog import (
     MAX_FILE_BYTES,
     TOO_LARGE,
-    is_job_file,
     parse_defaults_bytes,
 )
 from scheduler.config.catalog import parse_job_bytes as parse_file_bytes
 from scheduler.config.defaults import DefaultsFile, DefaultsTree, is_defaults_file
+from scheduler.config.jobfiles import is_job_file
 from scheduler.config.loader import FileContext
 from scheduler.core.catalog import Catalog, FileResult, build_catalog
 from scheduler.core.errors import JobFileError, SchedulerError

@@ -25,9 +25,9 @@ from scheduler.config.catalog import (
     read_defaults,
     read_job_bytes,
     read_job_bytes_stat,
-    scan,
 )
 from scheduler.config.defaults import DefaultsTree
+from scheduler.config.jobfiles import scan
 from scheduler.config.loader import FileContext
 from scheduler.config.parsepool import content_digest, in_workers, pool_size
 from scheduler.config.project import Project, load_project

@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from scheduler.config.catalog import is_job_file
 from scheduler.config.defaults import is_defaults_file
+from scheduler.config.jobfiles import is_job_file
 from scheduler.core.clock import Clock
 
 

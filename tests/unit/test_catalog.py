@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.config.catalog import discover, is_job_file, load_paths, read_job_file
+from scheduler.config.catalog import discover, load_paths, read_job_file
+from scheduler.config.jobfiles import is_job_file
 from scheduler.core.catalog import build_catalog
 
 SCHEDULE = "task: pkg.mod:func\nschedule:\n  cron: '0 9 * * *'\n"
@@ -48,6 +49,39 @@ def test_discover_recurses_into_sub_folders(jobs_dir):
         write(jobs_dir, relative, job_text("x"))
     found = [p.relative_to(jobs_dir).as_posix() for p in discover(jobs_dir)]
     assert found == ["a.yaml", "team/b.yaml", "team/nightly/c.yaml", "z/d.yml"]
+
+
+def test_discover_walks_each_sub_folder_in_its_place_among_the_files(jobs_dir):
+    """Files and sub-folders sort together by name, component by component ("a/x" before
+    "a-b.yaml", "a.yaml" after "a/"), the defaults files in the same order as the jobs."""
+    relative = [
+        "0.yaml",
+        "a/x.yaml",
+        "a/_defaults.yaml",
+        "a-b.yaml",
+        "a-b/c.yml",
+        "a-b/_defaults.yml",
+        "a.yaml",
+        "a0/b/c/d.yaml",
+        "m.yaml",
+        "n/_defaults.yaml",
+        "n/o.yaml",
+        "_defaults.yaml",
+        "z.yml",
+    ]
+    for path in relative:
+        write(jobs_dir, path, job_text("x"))
+
+    def by_components(paths: list[Path]) -> list[str]:
+        return [p.relative_to(jobs_dir).as_posix() for p in paths]
+
+    expected = sorted((Path(p) for p in relative), key=lambda p: p.parts)
+    assert by_components(discover(jobs_dir)) == [
+        p.as_posix() for p in expected if not p.name.startswith("_defaults")
+    ]
+    assert by_components(discover(jobs_dir, defaults=True)) == [
+        p.as_posix() for p in expected if p.name.startswith("_defaults")
+    ]
 
 
 def test_discover_takes_yaml_and_yml(jobs_dir):
