@@ -57,7 +57,7 @@ def canonical_json(data: dict[str, Any]) -> str:
     return "".join(_C_CANONICAL(data, 0))
 
 
-def compact_json(data: dict[str, Any]) -> str:
+def compact_json(data: Any) -> str:
     """``COMPACT.encode(data)`` for JSON-safe plain values (no cycles)."""
     if _C_COMPACT is None:
         return COMPACT.encode(data)
