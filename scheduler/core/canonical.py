@@ -15,6 +15,7 @@ import json
 import math
 import re
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 #: ``json.dumps(data, sort_keys=True)``'s encoder made once (``dumps`` makes one per call
@@ -130,3 +131,26 @@ def json_exact(value: object) -> bool:
     if kind is dict:
         return all(type(k) is str and json_exact(v) for k, v in value.items())  # type: ignore[attr-defined]
     return False
+
+
+def json_mode(value: Any) -> Any:
+    """A params value of text, numbers, bools, nulls, dates and naive datetimes, keyed by
+    text, bools or ints, as pydantic's JSON-mode dump gives it (dates as ISO text, keys as
+    text); ValueError if two keys become one text."""
+    kind = type(value)
+    if kind is date or kind is datetime:
+        return value.isoformat()
+    if kind is list:
+        return [json_mode(item) for item in value]
+    if kind is dict:
+        out = {_key_text(key): json_mode(item) for key, item in value.items()}
+        if len(out) != len(value):
+            raise ValueError("keys that are one text")
+        return out
+    return value
+
+
+def _key_text(key: str | int) -> str:
+    if type(key) is bool:
+        return "true" if key else "false"
+    return key if type(key) is str else int.__repr__(key)

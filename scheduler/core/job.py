@@ -361,7 +361,7 @@ def from_plain(plain: PlainJob, place: Place) -> LoadedJob:
     slots = {
         "_hash": plain.definition_hash,
         "_misfire": _misfire_rule(DEFAULT_MISFIRE_POLICY, None, DEFAULT_MAX_CATCHUP),
-        "_params": None,  # plain params come back from the JSON as they are
+        "_params": None if plain.params is None else Params(plain.params),
         "_schedule": jittered(schedule, plain.name, sched.jitter),
         "_spec": None,
         "_spec_json": plain.spec_json,

@@ -9,7 +9,7 @@ model would: the spec as ``model_dump_json(exclude_defaults=True)`` and the defi
 hash's full dump.
 
 It only accepts: anything it does not fully understand (another field, a value of
-another type, a float, a "${" reference, a date YAML made) gives None, and the model
+another type, a NaN, a "${" reference, an aware datetime in params) gives None, and the model
 validates the document as before, with its errors, their lines and their fields. Its
 equivalence with the model is a property test (tests/unit/test_plainjob.py), which also
 fails if the model gains a field this module does not know.
@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from scheduler.core.canonical import CanonicalTemplate, Hole, compact_json
+from scheduler.core.canonical import CanonicalTemplate, Hole, compact_json, json_exact, json_mode
 from scheduler.core.cronexpr import parse_cron
 from scheduler.core.durations import parse_duration
 from scheduler.core.fieldchecks import (
@@ -116,6 +118,9 @@ class PlainJob(NamedTuple):
     overlap: OverlapPolicy
     previous_names: tuple[str, ...]
     schedule: PlainSchedule
+    #: The params when JSON would not give them back as they are (a YAML date, a nested
+    #: key YAML typed), kept apart as the model path's compact job keeps them; else None.
+    params: dict[str, Any] | None
     #: The spec's JSON as ``JobSpec.model_dump_json(exclude_defaults=True)`` writes it.
     spec_json: bytes
     definition_hash: str
@@ -145,6 +150,7 @@ def _read(data: object) -> PlainJob:
     if type(params) is not dict:
         raise _Declined
     _plain_value(params, 0)
+    exact = json_exact(params)
     enabled = _exactly(data.get("enabled", True), bool)
     canary = _exactly(data.get("canary", 0), int)
     if not 0 <= canary <= _MAX_CANARY:
@@ -170,6 +176,11 @@ def _read(data: object) -> PlainJob:
     }
     kind, value = sched.kind
     full = {**fields, **_NO_KIND, kind: value, "timezone": sched.timezone, "jitter": sched.jitter}
+    if not exact:
+        try:
+            full["params"] = json_mode(params)
+        except ValueError:  # 1 and "1": which one the model keeps is its own
+            raise _Declined from None
     return PlainJob(
         name,
         task,
@@ -179,7 +190,8 @@ def _read(data: object) -> PlainJob:
         overlap,
         previous_names,
         sched,
-        _spec_json(fields, sched),
+        None if exact else params,
+        _spec_json(fields if exact else {**fields, "params": {}}, sched),
         hashlib.sha256(_FULL_DUMP.fill(full).encode()).hexdigest()[:16],
     )
 
@@ -336,26 +348,37 @@ def _weekly(value: object) -> tuple[tuple[Weekday, ...], list[str]]:
 
 
 def _plain_value(value: object, depth: int) -> None:
-    """Accept text without "${", ints JSON holds, bools, nulls, and lists and mappings
-    (text keys) of them: what JSON gives back as it is, and the model passes unchanged."""
+    """Accept text without "${", ints JSON holds, bools, nulls, finite floats, dates and
+    naive datetimes, and lists and mappings of them (text keys; below the top, bool and
+    int keys too): what the model passes unchanged and this module dumps as it does."""
     kind = type(value)
-    if kind is str:
-        if "${" in value:  # type: ignore[operator]
-            raise _Declined  # the model checks its references
-    elif kind is int:
-        if value not in _INT_RANGE:
+    if kind is list or kind is dict:
+        if depth >= _MAX_DEPTH:
             raise _Declined
-    elif kind is bool or value is None:
-        pass
-    elif depth >= _MAX_DEPTH:
-        raise _Declined
-    elif kind is list:
-        for item in value:  # type: ignore[attr-defined]
-            _plain_value(item, depth + 1)
-    elif kind is dict:
+        if kind is list:
+            for item in value:  # type: ignore[attr-defined]
+                _plain_value(item, depth + 1)
+            return
         for key, item in value.items():  # type: ignore[attr-defined]
-            if type(key) is not str or "${" in key:
-                raise _Declined
+            if type(key) is str:
+                if "${" in key:
+                    raise _Declined
+            elif depth == 0 or type(key) not in (bool, int) or key not in _INT_RANGE:
+                raise _Declined  # a top-level one is the model's error; others, unusual
             _plain_value(item, depth + 1)
-    else:
+    elif not _plain_leaf(value, kind):
         raise _Declined
+
+
+def _plain_leaf(value: Any, kind: type) -> bool:
+    if kind is str:
+        return "${" not in value  # the model checks its references
+    if kind is int:
+        return value in _INT_RANGE
+    if kind is float:
+        # The model writes a float as repr does, but for a negative exponent (repr's
+        # 1e-07 and 1e-05 are its 1e-7 and 0.00001).
+        return math.isfinite(value) and "e-" not in repr(value)
+    if kind is datetime:
+        return value.tzinfo is None  # the model writes UTC as Z
+    return kind is bool or value is None or kind is date

@@ -41,9 +41,14 @@ TASKS = st.tuples(DOTTED, DOTTED).map(":".join)
 QUEUES = st.one_of(
     st.just("default"), st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,20}", fullmatch=True)
 )
+#: What YAML makes of a params value: floats (0.955, 1e+16, -0.0), dates, naive datetimes.
+FLOATS = st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: "e-" not in repr(f))
+DATES = st.dates() | st.datetimes()
+#: Keys YAML types below params' top (``on:`` is True): the model keeps them.
+NESTED_KEYS = TEXT | st.booleans() | st.integers(-(2**63), 2**63 - 1)
 VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | TEXT,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | TEXT | FLOATS | DATES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(NESTED_KEYS, inner, max_size=3),
     max_leaves=8,
 )
 CRONS = st.one_of(
@@ -185,6 +190,18 @@ ODD = st.sampled_from(
         {"days": ["mon"], "at": "9:00", "extra": 1},
         ("tuple",),
         {"a": {"b": {"c": date(2026, 1, 1)}}},
+        1e-7,
+        1e-05,
+        float("inf"),
+        -float("inf"),
+        datetime(2026, 12, 24, 9, 30, tzinfo=UTC),
+        {True: 1, "true": 2},
+        {1: "a", "1": "b"},
+        {None: 1},
+        {1.5: 1},
+        {date(2026, 1, 1): 1},
+        {2**63: 1},
+        [date(2026, 1, 1), 0.955, {False: [1.0]}],
     ]
 )
 PLACES = st.sampled_from(
@@ -232,6 +249,10 @@ def model_job(doc: dict[str, Any]) -> LoadedJob | None:
 
 def assert_same_job(fast: LoadedJob, model: LoadedJob) -> None:
     for slot in LoadedJob.__slots__:
+        if slot == "_params" and fast._params is not None:  # Params: equal by identity
+            assert model._params is not None
+            assert fast._params.value == model._params.value
+            continue
         assert getattr(fast, slot) == getattr(model, slot), slot
         assert type(getattr(fast, slot)) is type(getattr(model, slot)), slot
     assert fast.definition_hash == model.definition_hash
@@ -276,9 +297,9 @@ def test_what_the_fast_path_leaves_to_the_model_is_declined() -> None:
         {**base, "retries": {"max": 2}},
         {**base, "timeout": "1m"},
         {**base, "history": {"keep": "30d"}},
-        {**base, "params": {"ratio": 0.5}},
         {**base, "params": {"home": "${env:HOME}"}},
-        {**base, "params": {"day": date(2026, 1, 1)}},
+        {**base, "params": {"small": 1e-7}},
+        {**base, "params": {"at": datetime(2026, 1, 1, tzinfo=UTC)}},
         {**base, "schedule": {"at": "2030-01-01T00:00"}},
         {**base, "schedule": {"cron": "30 2 * * *", "start": "2030-01-01"}},
         {**base, "schedule": {"interval": "1h", "anchor": "2030-01-01"}},
@@ -351,3 +372,33 @@ def test_the_loader_keeps_the_model_where_specs_are_read_whole() -> None:
     typed = parse_job_documents(PLAIN_FILE.replace("limit: 3", "1: 3"), "jobs.d/far.yaml")
     assert typed.jobs == []
     assert [e.path for e in typed.errors] == ["params.1"]
+
+
+EVERYDAY_PARAMS = """name: report
+task: examples.bots:heartbeat
+params:
+  threshold: 0.955
+  big: 1e16
+  since: 2024-03-22
+  at: 2024-03-22T10:00:00
+  retry: {on: true, 3: [0.5, 2024-01-01]}
+schedule: {cron: "30 2 * * *"}
+"""
+
+
+def test_floats_dates_and_nested_typed_keys_in_params_are_read_as_the_model_reads_them() -> None:
+    """Floats, YAML's dates and datetimes, and keys YAML typed below params' top are in
+    everyday job files: accepted, the job the model path's (its params kept apart when
+    JSON would not give them back, as the model path keeps them)."""
+    doc = yaml.safe_load(EVERYDAY_PARAMS)
+    assert compare(doc)
+    job = parse_job_documents(EVERYDAY_PARAMS, "jobs.d/r.yaml").jobs[0]
+    assert job._spec is None
+    now = datetime(2026, 12, 3, tzinfo=UTC)  # the model path's
+    model = parse_job_documents(EVERYDAY_PARAMS, "jobs.d/r.yaml", now).jobs[0]
+    assert model._spec is not None
+    assert job.params == model.params
+    assert job.definition_hash == model.definition_hash
+    floats_only = {**doc, "params": {"threshold": 0.955, "big": 1e16, "zero": -0.0}}
+    assert compare(floats_only)
+    assert from_plain(plain_job(floats_only), WHERE)._params is None  # type: ignore[arg-type]
