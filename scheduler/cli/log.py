@@ -49,7 +49,10 @@ def configure(fmt: LogFormat = "json", level: str = "INFO", *, rq_info: bool = T
     structlog.configure(
         processors=[*shared, structlog.processors.StackInfoRenderer(), *for_people, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        # One write per line, newline included (print writes the two apart): the watcher
+        # and its embedded workers share stdout, unbuffered in the container
+        # (PYTHONUNBUFFERED=1), and two writes let another process's line in between.
+        logger_factory=structlog.WriteLoggerFactory(file=sys.stdout),
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stdout)
