@@ -51,8 +51,8 @@ _C_CANONICAL = _c_encoder(CANONICAL)
 _C_COMPACT = _c_encoder(COMPACT)
 
 
-def canonical_json(data: dict[str, Any]) -> str:
-    """``CANONICAL.encode(data)`` for a JSON-mode dump (no cycles)."""
+def canonical_json(data: Any) -> str:
+    """``CANONICAL.encode(data)`` for a JSON-mode dump or a value of one (no cycles)."""
     if _C_CANONICAL is None:
         return CANONICAL.encode(data)
     return "".join(_C_CANONICAL(data, 0))
@@ -109,11 +109,15 @@ def _canonical_value(value: Any) -> str:
         return int.__repr__(value)
     if not value and (kind is dict or kind is list):
         return "{}" if kind is dict else "[]"
-    return CANONICAL.encode(value) if _C_CANONICAL is None else "".join(_C_CANONICAL(value, 0))
+    return canonical_json(value)
 
 
 _CONSTANTS = {None: "null", True: "true", False: "false"}
 _ASCII = json.encoder.encode_basestring_ascii
+
+
+#: The ints JSON gives back as the same int (what a compact job's JSON may hold).
+JSON_INTS = range(-(2**63), 2**63)
 
 
 def json_exact(value: object) -> bool:
@@ -123,7 +127,7 @@ def json_exact(value: object) -> bool:
     if kind is str or kind is bool or value is None:
         return True
     if kind is int:
-        return -(2**63) <= value < 2**63  # type: ignore[operator]
+        return value in JSON_INTS
     if kind is float:
         return math.isfinite(value)  # type: ignore[arg-type]
     if kind is list:

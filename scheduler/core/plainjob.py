@@ -23,7 +23,14 @@ import math
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from scheduler.core.canonical import CanonicalTemplate, Hole, compact_json, json_exact, json_mode
+from scheduler.core.canonical import (
+    JSON_INTS,
+    CanonicalTemplate,
+    Hole,
+    compact_json,
+    json_exact,
+    json_mode,
+)
 from scheduler.core.cronexpr import parse_cron
 from scheduler.core.durations import parse_duration
 from scheduler.core.fieldchecks import (
@@ -82,7 +89,6 @@ _MAX_CANARY = 1000
 _MAX_PREVIOUS_NAMES = 50
 _MAX_TIMES = 1440
 _MAX_DEPTH = 64  # params nested deeper are left to the model
-_INT_RANGE = range(-(2**63), 2**63)  # what JSON gives back as the same int (LoadedJob)
 
 #: The definition hash's dump (``model_dump(mode="json")``, history left out) of a plain
 #: document: what it gives, in holes; what it cannot give, the model's defaults.
@@ -363,7 +369,7 @@ def _plain_value(value: object, depth: int) -> None:
             if type(key) is str:
                 if "${" in key:
                     raise _Declined
-            elif depth == 0 or type(key) not in (bool, int) or key not in _INT_RANGE:
+            elif depth == 0 or type(key) not in (bool, int) or key not in JSON_INTS:
                 raise _Declined  # a top-level one is the model's error; others, unusual
             _plain_value(item, depth + 1)
     elif not _plain_leaf(value, kind):
@@ -374,7 +380,7 @@ def _plain_leaf(value: Any, kind: type) -> bool:
     if kind is str:
         return "${" not in value  # the model checks its references
     if kind is int:
-        return value in _INT_RANGE
+        return value in JSON_INTS
     if kind is float:
         # The model writes a float as repr does, but for a negative exponent (repr's
         # 1e-07 and 1e-05 are its 1e-7 and 0.00001).
