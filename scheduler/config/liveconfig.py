@@ -11,12 +11,13 @@ import hashlib
 import os
 import time
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Collection, Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from scheduler.config import jobcache
+from scheduler.config.cacheload import load_beside_stamps
 from scheduler.config.catalog import (
     FileContexts,
     defaults_for,
@@ -56,6 +57,9 @@ def _parse_for_cache(task: tuple[Path | str, str, FileContext]) -> _Parsed:
     return source, content_digest(raw, context), jobs, stamp
 
 
+#: A file's stamp not taken yet (see ``LiveConfig._apply``): a stamp is never negative.
+_UNTAKEN = -1
+
 #: An accepted file: its content digest, its jobs and its stamp (the job cache's entry, when
 #: it served the file: held as it came, not copied).
 _FileState = jobcache.Entry
@@ -80,15 +84,24 @@ class LiveConfig:
     """Jobs by name, built from the files under one jobs directory."""
 
     def __init__(
-        self, root: Path, project: Project | None = None, *, cache_dir: Path | None = None
+        self,
+        root: Path,
+        project: Project | None = None,
+        *,
+        cache_dir: Path | None = None,
+        cache_at_rescan: bool = False,
     ) -> None:
         self.root = root
         self.project = project if project is not None else load_project(root)
         # The jobs of the last run (``jobcache``): a file whose stamp is unchanged is not
         # read again, one whose digest is unchanged is not parsed again. Each entry serves
-        # once, at the first read of its file.
+        # once, at the first read of its file. ``cache_at_rescan``: loaded by the first
+        # rescan, while a helper takes the files' stamps (see _load_pending_cache).
         self._cache_dir = cache_dir
-        self._cached = {} if cache_dir is None else jobcache.load(cache_dir, self._salt)
+        self._cache_pending = cache_at_rescan and cache_dir is not None
+        self._cached: jobcache.Entries = {}
+        if cache_dir is not None and not self._cache_pending:
+            self._cached = jobcache.load(cache_dir, self._salt)
         self._cache_fresh = bool(self._cached)  # until a file is parsed: nothing to write
         #: The files being parsed by worker processes, and their results as they come.
         self._ahead: Generator[_Parsed, None, None] | None = None
@@ -126,6 +139,7 @@ class LiveConfig:
         self.reload_defaults(defaults_files)
         cwd = os.getcwd()  # once: a call per file of a big tree costs
         present = {display_path(p, cwd=cwd): p for p in job_files}
+        stamps = self._load_pending_cache(present.values()) if self._cache_pending else None
         del job_files
         gone = (set(self._files) | set(self.rejected)) - set(present) - set(self._defaults_rejected)
         # A broken defaults file is reported once, when it breaks (or breaks differently).
@@ -141,13 +155,30 @@ class LiveConfig:
         sources, paths = deque(present), deque(present.values())
         del present
         try:
+            taken = 0
             while sources:
-                yield self._apply(paths.popleft(), sources.popleft(), now)
+                stamp = _UNTAKEN if stamps is None else stamps[taken] or None
+                taken += 1
+                yield self._apply(paths.popleft(), sources.popleft(), now, stamp)
         finally:
             self._stop_ahead()
             forget_restored()  # the workers' jobs came pickled: their expressions are shared
         if not self._cached:  # all served: its table, sized for every file, goes too
             self._cached = {}
+
+    def _load_pending_cache(self, paths: Collection[str]) -> Sequence[int] | None:
+        """Load the job cache left for the first rescan, and return the stamps of ``paths``
+        if a helper took them meanwhile (see ``cacheload``). A stat taken before the file
+        is served is what ``_apply`` takes too, and the watcher's file events started
+        before (an edit after the helper's stat is reloaded when seen)."""
+        assert self._cache_dir is not None
+        self._cache_pending = False
+        defaults, root = self.defaults, self.root
+        self._cached, stamps = load_beside_stamps(
+            self._cache_dir, self._salt, paths, lambda p: defaults_for(defaults, root, p).digest
+        )
+        self._cache_fresh = bool(self._cached)
+        return stamps
 
     def reload_defaults(self, files: list[str] | None = None) -> list[JobFileError]:
         """Re-read the defaults files (``files``: those a scan just found; else they are
@@ -163,13 +194,17 @@ class LiveConfig:
         """Reload one file (or its deletion)."""
         return self._apply(path, display_path(path), now)
 
-    def _apply(self, path: Path | str, source: str, now: datetime) -> Change:
+    def _apply(
+        self, path: Path | str, source: str, now: datetime, stamp: int | None = _UNTAKEN
+    ) -> Change:
+        """``apply``; ``stamp``: the file's, taken already (``_UNTAKEN``: taken here)."""
         parsed = self._take_parsed(source) if self._ahead is not None else None
         if parsed is not None:  # read and parsed by a worker just now (see _parse_ahead)
             return self._serve(source, parsed)  # held as it came, as a cached file's jobs
         defaults = defaults_for(self.defaults, self.root, path)
         cached = self._cached.pop(source, None) if self._cached else None
-        stamp = jobcache.stamp(path, defaults.digest)
+        if stamp == _UNTAKEN:
+            stamp = jobcache.stamp(path, defaults.digest)
         if cached is not None and stamp is not None and cached[2] == stamp:
             return self._serve(source, cached)
         context = FileContext(defaults, self.project.rules)

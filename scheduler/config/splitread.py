@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from scheduler.config.cpus import usable_cpus
+from scheduler.config.forkcall import die_with
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -130,7 +131,7 @@ def _helper(
     ``out_fd`` once the two have met; then gone, whatever happened (``parent`` too)."""
     code = 1
     try:
-        _die_with(parent)
+        die_with(parent)
         import pickle
         import struct
 
@@ -148,21 +149,6 @@ def _helper(
         code = 0
     finally:
         os._exit(code)
-
-
-def _die_with(parent: int) -> None:
-    """Have this process killed when ``parent`` ends (Linux): killed while holding the
-    claim token, it would leave this one waiting for it for ever."""
-    import signal
-
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (ImportError, OSError, AttributeError):  # elsewhere: the rare hang stays possible
-        pass
-    if os.getppid() != parent:  # it ended before that took effect
-        os._exit(1)
 
 
 def _unpacked(data: bytes, start: int, stop: int) -> list[Any] | None:

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from scheduler.config import jobcache, liveconfig
+from scheduler.config import cacheload, jobcache, liveconfig
 from scheduler.config.defaults import Defaults
+from scheduler.config.forkcall import ForkCall
 from scheduler.config.liveconfig import LiveConfig
 from scheduler.config.project import Project, TaskRules
-from scheduler.core.catalog import FileResult
 from scheduler.core.runs import RunTrigger
 from scheduler.engine.api import validate
 
@@ -158,15 +158,20 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
 
 
 def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    reads: list[str] = []
-    real = liveconfig.read_job_bytes
+    return _calls(monkeypatch, liveconfig, "read_job_bytes", 1)  # each read's source
 
-    def counted(path: Path | str, source: str) -> bytes | FileResult:
-        reads.append(source)
-        return real(path, source)
 
-    monkeypatch.setattr(liveconfig, "read_job_bytes", counted)
-    return reads
+def _calls(monkeypatch: pytest.MonkeyPatch, owner: object, name: str, arg: int) -> list[str]:
+    """The ``arg``-th argument of each call of ``owner.name`` from now on."""
+    seen: list[str] = []
+    real = getattr(owner, name)
+
+    def counted(*args: Any) -> Any:
+        seen.append(os.fspath(args[arg]))
+        return real(*args)
+
+    monkeypatch.setattr(owner, name, counted)
+    return seen
 
 
 def test_a_file_unchanged_since_long_before_its_stat_is_not_read_again(
@@ -267,3 +272,99 @@ def test_a_cached_file_whose_job_another_file_now_names_is_rejected(
     config = _loaded(root, data)
     assert config.jobs["b"].spec.schedule.cron == "5 * * * *"
     assert [e.path for e in config.rejected[str(other)]] == ["name"]
+
+
+# -- the restart's load: the cache loaded while a forked helper takes the files' stamps --
+
+
+def _named_job(name: str, minute: int) -> str:
+    return f"name: {name}\ntask: examples.bots:heartbeat\nschedule:\n  cron: '{minute} * * * *'\n"
+
+
+@pytest.fixture
+def helped(monkeypatch: pytest.MonkeyPatch, clock: _Clock) -> _Clock:
+    """A helper for every cached start, whatever the tree's size and the machine's CPUs."""
+    monkeypatch.setattr(cacheload, "HELPER_MIN_FILES", 1)
+    monkeypatch.setattr(cacheload, "helper_worth_it", lambda: True)
+    return clock
+
+
+def _many_files(tmp_path: Path, count: int) -> tuple[Path, Path, list[Path]]:
+    root, data = tmp_path / "jobs.d", tmp_path / "data"
+    (root / "sub").mkdir(parents=True)
+    paths = [root / ("sub" if i % 2 else "") / f"j{i}.yaml" for i in range(count)]
+    for i, path in enumerate(paths):
+        path.write_text(_named_job(f"j{i}", i % 60))
+    return root, data, paths
+
+
+def _restart(root: Path, data: Path) -> LiveConfig:
+    config = LiveConfig(root, cache_dir=data, cache_at_rescan=True)
+    config.rescan(NOW)
+    return config
+
+
+def test_the_helpers_stamps_serve_the_unchanged_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helped: _Clock
+) -> None:
+    root, data, paths = _many_files(tmp_path, 40)
+    helped.after(paths[-1], jobcache.RACY_NS + 1)
+    first = _restart(root, data)  # no cache yet: every file read, no helper
+    first.save_cache()
+    taken, reads = _calls(monkeypatch, jobcache, "stamp", 0), _count_reads(monkeypatch)
+    config = _restart(root, data)
+    assert taken == []  # stamped by the helper
+    assert reads == []  # served from the cache
+    assert config.cache_fresh
+    assert {n: j.definition_hash for n, j in config.jobs.items()} == {
+        n: j.definition_hash for n, j in first.jobs.items()
+    }
+    assert len(config.jobs) == 40
+
+
+def test_same_size_and_mtime_other_content_is_read_anew_beside_the_helper(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helped: _Clock
+) -> None:
+    root, data, paths = _many_files(tmp_path, 6)
+    helped.after(paths[-1], jobcache.RACY_NS + 1)
+    _restart(root, data).save_cache()
+    before = paths[3].stat()
+    paths[3].write_text(_named_job("j3", 9))  # same length
+    os.utime(paths[3], ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert paths[3].stat().st_size == before.st_size
+    helped.after(paths[3], jobcache.RACY_NS + 1)
+    reads = _count_reads(monkeypatch)
+    config = _restart(root, data)
+    assert config.jobs["j3"].spec.schedule.cron == "9 * * * *"
+    assert reads == [str(paths[3])]
+    assert not config.cache_fresh
+
+
+def test_without_a_cache_file_no_stamp_is_taken_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helped: _Clock
+) -> None:
+    root, data, _ = _many_files(tmp_path, 3)
+    forked: list[object] = []
+    monkeypatch.setattr(cacheload, "ForkCall", forked.append)
+    assert len(_restart(root, data).jobs) == 3
+    assert forked == []
+
+
+def test_a_fork_call_returns_its_bytes_or_none_when_it_failed() -> None:
+    assert ForkCall(lambda: b"x" * 200_000).result() == b"x" * 200_000
+    assert ForkCall(lambda: 1 / 0).result() is None  # type: ignore[arg-type,return-value]
+    pending = ForkCall(lambda: b"late")
+    pending.cancel()
+    assert pending.result() is None
+
+
+def test_packed_stamps_are_the_stamps(tmp_path: Path, helped: _Clock) -> None:
+    _, _, paths = _many_files(tmp_path, 4)
+    helped.after(paths[-1], jobcache.RACY_NS + 1)
+    files = [str(p) for p in paths] + [str(tmp_path / "gone.yaml")]
+    packed = jobcache.packed_stamps(files, lambda p: "d")
+    stamps = jobcache.unpacked_stamps(packed, len(files))
+    assert stamps is not None
+    assert [s or None for s in stamps] == [jobcache.stamp(f, "d") for f in files]
+    assert None not in [jobcache.stamp(f, "d") for f in files[:4]]
+    assert jobcache.unpacked_stamps(packed[:-1], len(files)) is None
