@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from scheduler.config.blockyaml import block_documents
 from scheduler.config.yamlsource import (
     MAX_CHARS,
     MAX_DEPTH,
@@ -46,8 +47,12 @@ def fast_documents(text: str, *, positions: bool) -> list[Document] | None:
     """The documents of ``text`` as ``parse_documents`` reads them, or None (read it slowly).
 
     With ``positions`` False only the root and its top-level keys are located: enough for a
-    valid job (its name's line); errors are located by the slow path anyway.
+    valid job (its name's line); errors are located by the slow path anyway. The plainest
+    files are read line by line first (``blockyaml``), without libyaml's nodes.
     """
+    plain = block_documents(text, positions=positions)
+    if plain is not None:
+        return plain
     loader_class = job_loader()
     if (
         not getattr(yaml, "__with_libyaml__", False)

@@ -75,18 +75,22 @@ def _resolve(self: Any, kind: Any, value: str | None, implicit: tuple[bool, bool
     # plain scalar's tag depends on its text alone, and most texts recur (keys, zones,
     # true, small numbers): looked up before being matched.
     if kind is yaml.ScalarNode:
-        if implicit[0] and value is not None:
-            tag = _PLAIN_TAGS.get(value)
-            if tag is None:
-                tag = _plain_tag(value)
-                if len(_PLAIN_TAGS) < _MAX_PLAIN_TAGS and len(value) <= 40:
-                    _PLAIN_TAGS[value] = tag
-            return tag
-        return _STR_TAG
+        return plain_tag(value) if implicit[0] and value is not None else _STR_TAG
     return _SEQ_TAG if kind is yaml.SequenceNode else _MAP_TAG
 
 
-def _plain_tag(value: str) -> str:
+def plain_tag(value: str) -> str:
+    """The tag of a plain (unquoted) scalar written ``value``: its type, as the job loader
+    reads it."""
+    tag = _PLAIN_TAGS.get(value)
+    if tag is None:
+        tag = _match_tag(value)
+        if len(_PLAIN_TAGS) < _MAX_PLAIN_TAGS and len(value) <= 40:
+            _PLAIN_TAGS[value] = tag
+    return tag
+
+
+def _match_tag(value: str) -> str:
     for tag, regexp in _RESOLVERS.get(value[:1], ()):
         if regexp.match(value):
             return str(tag)
