@@ -190,16 +190,21 @@ def _held_states(
 ) -> Iterator[JobState]:
     """``rows`` as job states, each taking its held job's strings where equal (and no
     ``updated_at``, see ``JobStates.job_states``)."""
+    # A start reads a row per job: each made without the named tuple's own __new__ (a
+    # Python frame) and each instant found in the shared table without a call.
+    make, seen, read_instant, held_job = tuple.__new__, shared.seen, shared, held.get
     for row in rows:
         job, last, nxt, digest, source, enabled, _, canary = row
-        known = held.get(job)
+        known = held_job(job)
         if known is not None:
             job = known.name
             if source == known.file:
                 source = known.file
             if digest == known.definition_hash:
                 digest = known.definition_hash
-        yield JobState(job, shared(last), shared(nxt), digest, source, bool(enabled), None, canary)
+        last = seen.get(last) or read_instant(last)  # None stays None: not in the table
+        nxt = seen.get(nxt) or read_instant(nxt)
+        yield make(JobState, (job, last, nxt, digest, source, bool(enabled), None, canary))
 
 
 class _SharedInstants:
@@ -211,15 +216,16 @@ class _SharedInstants:
     """
 
     def __init__(self, limit: int = 20_000) -> None:
-        self._seen: dict[str, datetime] = {}
+        #: text -> its instant (a datetime is never false: ``seen.get(t) or self(t)``)
+        self.seen: dict[str, datetime] = {}
         self._limit = limit
 
     def __call__(self, text: str | None) -> datetime | None:
         if text is None:
             return None
-        found = self._seen.get(text)
+        found = self.seen.get(text)
         if found is None:
             found = aware_instant(text)
-            if len(self._seen) < self._limit:
-                self._seen[text] = found
+            if len(self.seen) < self._limit:
+                self.seen[text] = found
         return found

@@ -741,3 +741,50 @@ def test_job_states_after_reads_every_row_by_name_a_page_at_a_time(store: Store)
     assert [s for page in pages for s in page] == [
         whole[n]._replace(updated_at=None) for n in "abcde"
     ]
+
+
+class _Held(NamedTuple):
+    name: str
+    file: str
+    definition_hash: str
+
+
+def test_job_states_after_reads_each_field_as_stored_with_the_held_strings(store: Store) -> None:
+    """No instant, a disabled job, a canary, another file or hash than the held job's: each
+    row reads back as ``job_states`` reads it; where equal, the held job's own strings."""
+    store.save_job_state(
+        job="a",
+        last_scheduled=None,
+        next_run=None,
+        definition_hash="h-a",
+        source_file="jobs.d/a.yaml",
+        enabled=False,
+        updated_at=T0,
+        canary_left=3,
+    )
+    store.save_job_state(
+        job="b",
+        last_scheduled=T0,
+        next_run=T0 + timedelta(minutes=5),
+        definition_hash="h-b",
+        source_file="jobs.d/b.yaml",
+        enabled=True,
+        updated_at=T0,
+    )
+    held = {
+        "a": _Held("".join(["a"]), "".join(["jobs.d/", "a.yaml"]), "".join(["h-", "a"])),
+        "b": _Held("".join(["b"]), "jobs.d/moved.yaml", "other"),
+    }
+    page = store.job_states_after(None, 10, held)
+    whole = store.job_states()
+    assert page == [whole[n]._replace(updated_at=None) for n in "ab"]
+    assert all(type(state) is JobState for state in page)
+    a, b = page
+    assert (a.job, a.source_file, a.definition_hash) == held["a"]
+    assert a.job is held["a"].name
+    assert a.source_file is held["a"].file
+    assert a.definition_hash is held["a"].definition_hash
+    assert b.job is held["b"].name
+    assert (b.source_file, b.definition_hash) == ("jobs.d/b.yaml", "h-b")
+    assert (a.enabled, a.canary_left, a.last_scheduled, a.next_run) == (False, 3, None, None)
+    assert b.next_run == T0 + timedelta(minutes=5)
