@@ -179,6 +179,12 @@ class Dispatcher:
         pipe.zadd(BURST_INDEX, {burst.key: now_ms + STAGE_TTL * 1000})
         pipe.rpush(burst.key, *entries)
         fresh = self._stage(pipe, burst.requests)
+        # Loaded now, not on the NOSCRIPT of the first claim: that reply, SCRIPT LOAD and
+        # the claim again were a round trip and a compile at the instant (1.5-6 ms). Every
+        # staging loads them again (a hash lookup when known): Redis forgets its scripts
+        # when it restarts, not its staged copies.
+        pipe.script_load(self._claim_script.script)
+        pipe.script_load(self._script.script)
         pipe.execute()
         self._remember(fresh)
         return burst

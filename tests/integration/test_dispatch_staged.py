@@ -160,3 +160,28 @@ def test_a_batch_is_one_round_trip_and_survives_a_script_flush(
     again = [request("a", T0), request("a", T0 + timedelta(hours=1))]
     redis_conn.script_flush()
     assert [o.enqueued for o in dispatcher.enqueue(again, T0)] == [False, True]
+
+
+def test_a_burst_staged_after_redis_forgot_its_scripts_is_claimed_in_one_command(
+    redis_conn: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staging loads the claim script: at the instant the burst goes out in one EVALSHA,
+    with no NOSCRIPT reply and SCRIPT LOAD first, even when Redis had forgotten its scripts
+    (a restart, SCRIPT FLUSH) before the staging."""
+    dispatcher = Dispatcher(redis_conn, owner="w")
+    runs = [request(f"job{n}", T0) for n in range(5)]
+    redis_conn.script_flush()
+    burst = dispatcher.stage_burst(runs)
+    sent: list[object] = []
+    execute = redis.Redis.execute_command
+
+    def spy(self: redis.Redis, *args: object, **options: object) -> object:
+        sent.append(args[0])
+        return execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", spy)
+    outcomes = dispatcher.fire([(burst, ())], T0)
+    assert sent == ["EVALSHA"]
+    assert [o.request for o in outcomes] == runs
+    assert all(o.enqueued for o in outcomes)
+    assert queued(redis_conn) == [r.run_id for r in runs]
