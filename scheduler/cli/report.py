@@ -86,7 +86,7 @@ def validation_github(catalog: Catalog) -> str:
 
 def upcoming_text(up: Upcoming) -> str:
     from scheduler.core.describe import describe_job_schedule
-    from scheduler.core.job import local_iso
+    from scheduler.core.localtime import local_iso
 
     job = up.job
     tz = job.timezone

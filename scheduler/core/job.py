@@ -391,9 +391,3 @@ def _shared(value: _T) -> _T:
     if len(_SHARED) > 10_000:
         return value
     return _SHARED.setdefault(value, value)  # type: ignore[return-value]
-
-
-def local_iso(instant: datetime, tz: ZoneInfo) -> str:
-    """An instant as local ISO-8601 with its UTC offset: 2026-03-29T03:00:00+02:00."""
-    local = instant.astimezone(tz)
-    return local.isoformat(timespec="microseconds" if local.microsecond else "seconds")

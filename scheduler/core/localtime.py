@@ -89,3 +89,9 @@ def _bisect_change(lo: datetime, hi: datetime, base: timedelta, tz: tzinfo) -> d
         else:
             hi_s = mid
     return datetime.fromtimestamp(hi_s, UTC)
+
+
+def local_iso(instant: datetime, tz: ZoneInfo) -> str:
+    """An instant as local ISO-8601 with its UTC offset: 2026-03-29T03:00:00+02:00."""
+    local = instant.astimezone(tz)
+    return local.isoformat(timespec="microseconds" if local.microsecond else "seconds")

@@ -15,7 +15,8 @@ from enum import StrEnum
 
 from scheduler.core.catalog import FileResult
 from scheduler.core.frequency import frequency_ratio, more_frequent
-from scheduler.core.job import LoadedJob, local_iso
+from scheduler.core.job import LoadedJob
+from scheduler.core.localtime import local_iso
 
 #: A schedule that has no run within this span of ``now`` "never fires".
 NEVER_FIRES_HORIZON = timedelta(days=366)

@@ -13,7 +13,8 @@ from scheduler.config.catalog import load_paths
 from scheduler.config.project import Project
 from scheduler.core.catalog import Catalog
 from scheduler.core.errors import InvalidJobError, UnknownJobError
-from scheduler.core.job import LoadedJob, local_iso
+from scheduler.core.job import LoadedJob
+from scheduler.core.localtime import local_iso
 from scheduler.core.schedule import next_runs
 from scheduler.engine.runhistory import DB_NAME, history, store_path
 

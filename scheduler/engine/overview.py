@@ -22,8 +22,9 @@ from typing import Any
 from scheduler.core.catalog import Catalog
 from scheduler.core.clock import Clock
 from scheduler.core.errors import StoreError
-from scheduler.core.job import LoadedJob, local_iso
+from scheduler.core.job import LoadedJob
 from scheduler.core.ledger import state
+from scheduler.core.localtime import local_iso
 from scheduler.engine import api
 from scheduler.engine.runlog import RunLog
 

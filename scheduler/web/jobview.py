@@ -11,8 +11,9 @@ from typing import Any
 import structlog
 
 from scheduler.core.errors import SchedulerError
-from scheduler.core.job import LoadedJob, local_iso
+from scheduler.core.job import LoadedJob
 from scheduler.core.ledger import LEDGER
+from scheduler.core.localtime import local_iso
 from scheduler.core.schedule import next_runs
 from scheduler.engine.overview import Overview
 from scheduler.engine.runlog import MAX_LIMIT, BadCursorError, HistoryQuery, day_start

@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from scheduler.core.job import LoadedJob, local_iso
+from scheduler.core.job import LoadedJob
+from scheduler.core.localtime import local_iso
 from scheduler.store.runrow import RunRow
 
 WIDTH, HEIGHT = 600, 120

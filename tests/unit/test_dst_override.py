@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from scheduler.core.cronexpr import parse_cron
-from scheduler.core.job import local_iso
 from scheduler.core.jobschedule import build_schedule
+from scheduler.core.localtime import local_iso
 from scheduler.core.models import JobSpec
 from scheduler.core.policies import DstGap, DstRepeat
 from scheduler.core.schedule import CronSchedule, next_runs

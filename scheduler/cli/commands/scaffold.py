@@ -156,7 +156,7 @@ def new(
     from scheduler.config.catalog import display_path
     from scheduler.config.loader import parse_job_documents
     from scheduler.core.clock import SystemClock
-    from scheduler.core.job import local_iso
+    from scheduler.core.localtime import local_iso
 
     given = [
         opt

@@ -164,7 +164,7 @@ def _as_json(
     outages: list[tuple[datetime, datetime]],
     found: list[Occurrence],
 ) -> dict[str, Any]:
-    from scheduler.core.job import local_iso
+    from scheduler.core.localtime import local_iso
     from scheduler.core.runs import iso_utc
 
     zones = {job.name: job.timezone for job in jobs}
@@ -206,7 +206,7 @@ def _as_text(
     outages: list[tuple[datetime, datetime]],
     found: list[Occurrence],
 ) -> str:
-    from scheduler.core.job import local_iso
+    from scheduler.core.localtime import local_iso
     from scheduler.core.runs import iso_utc
 
     down = "; ".join(f"down {iso_utc(a)} .. {iso_utc(b)}" for a, b in outages) or "no outage"
