@@ -271,7 +271,9 @@ def _load_paths(
     elif helper and pool_size(len(tasks)):
         from scheduler.config.splitread import read_split  # validate only: not at import
 
-        results = read_split(_read_and_find, _read_and_lint, tasks)
+        if now is not None:
+            _import_for_lint()  # once, before the helper is forked: not in both processes
+        results = read_split(_read_and_find, _read_and_report, tasks)
     else:
         results = [_read(*task) for task in tasks]
     return build_catalog([*problems, *results])
@@ -302,6 +304,23 @@ def _read_and_lint(task: tuple[str, datetime | None, FileContext, str]) -> FileR
     result = _read_and_find(task)
     result.jobs = [job.compact() for job in result.jobs]
     return result
+
+
+def _read_and_report(task: tuple[str, datetime | None, FileContext, str]) -> FileResult:
+    """One file read by ``splitread``'s helper, its jobs' lint done there: the jobs go
+    back only to be reported on, so compact and unresolved (they pickle small)."""
+    result = _read_and_find(task)
+    result.jobs = [job.compact(resolved=False) for job in result.jobs]
+    return result
+
+
+def _import_for_lint() -> None:
+    """What reading a file with its lint imports on the first document: the job model
+    (pydantic: 0.48G instructions, a tenth of validating 2,000 files) and the linter."""
+    from scheduler.core.lint import job_findings  # noqa: F401
+    from scheduler.core.modelrefs import job_spec
+
+    job_spec()
 
 
 def _read_and_find(task: tuple[str, datetime | None, FileContext, str]) -> FileResult:

