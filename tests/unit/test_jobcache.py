@@ -368,3 +368,39 @@ def test_packed_stamps_are_the_stamps(tmp_path: Path, helped: _Clock) -> None:
     assert [s or None for s in stamps] == [jobcache.stamp(f, "d") for f in files]
     assert None not in [jobcache.stamp(f, "d") for f in files[:4]]
     assert jobcache.unpacked_stamps(packed[:-1], len(files)) is None
+
+
+def _malformed(entries: dict[str, jobcache.Entry]) -> list[object]:
+    """A well-formed chunk of ``entries`` (one file of one job) altered each way a cache
+    must not be trusted in."""
+    (file, (digest, jobs, stamp)), *_ = entries.items()
+    return [
+        [(file, (digest, jobs, stamp))],  # not a dict
+        {file.encode(): (digest, jobs, stamp)},  # a name that is not text
+        {file: [digest, jobs, stamp]},  # an entry that is not a tuple
+        {file: (digest, jobs)},  # of another length
+        {file: (digest.hex(), jobs, stamp)},  # a digest that is not bytes
+        {file: (digest, list(jobs), stamp)},  # jobs that are not a tuple
+        {file: (digest, jobs, str(stamp))},  # a stamp that is not a number
+        {file: (digest, jobs, True)},  # nor a bool
+        {file: (digest, (*jobs, "job"), stamp)},  # something that is not a job
+        {file + "x": (digest, jobs, stamp)},  # a job of another file
+        {file: (digest, jobs, stamp), file + "x": (digest, jobs, stamp)},  # one of two
+    ]
+
+
+def test_a_cache_of_unexpected_shapes_is_ignored(tmp_path: Path) -> None:
+    _, data, _ = _setup(tmp_path)
+    entries = jobcache.load(data, repr(TaskRules()))
+    assert len(entries) == 1
+    cache = data / jobcache.CACHE_FILE
+
+    def written(chunk: object) -> jobcache.Entries:
+        with cache.open("wb") as fh:
+            pickle.dump((jobcache._version(""), 1), fh)
+            pickle.dump(chunk, fh)
+        return jobcache.load(data)
+
+    assert written(entries) == entries  # as the cache writes it: served
+    for chunk in _malformed(entries):
+        assert written(chunk) == {}, chunk
