@@ -50,16 +50,16 @@ class RunCache:
     def __init__(self, now: datetime) -> None:
         self.now = now.astimezone(UTC)
         self.stop = self.now + PILE_UP_WINDOW
-        self._seconds: dict[str, list[int]] = {}  # by schedule, jitter left out
+        self._seconds: dict[Schedule, list[int]] = {}  # by schedule, jitter left out
         self._walls: dict[str, tuple[list[datetime], list[int]] | None] = {}  # by expression
         self._offsets: dict[tzinfo, timedelta | None] = {}  # by zone (_steady_offset)
         naive = self.now.replace(tzinfo=None)
         self._wall_lo, self._wall_hi = naive - _WALL_MARGIN, naive + PILE_UP_WINDOW + _WALL_MARGIN
 
-    def seconds(self, key: str, schedule: Schedule) -> list[int]:
+    def seconds(self, schedule: Schedule) -> list[int]:
         """The first PILE_UP_MAX_RUNS runs of ``schedule`` in (now, now + PILE_UP_WINDOW],
-        as POSIX seconds (floored), cached under ``key``."""
-        found = self._seconds.get(key)
+        as POSIX seconds (floored), cached by the schedule (a hashable value)."""
+        found = self._seconds.get(schedule)
         if found is None:
             found = self._counted(schedule, self.now, self.stop)
             if found is None:
@@ -71,7 +71,7 @@ class RunCache:
                         break
                     found.append(math.floor(nxt.timestamp()))
                     t = nxt
-            self._seconds[key] = found
+            self._seconds[schedule] = found
         return found
 
     def _counted(self, schedule: Schedule, lo: datetime, hi: datetime) -> list[int] | None:
@@ -152,18 +152,15 @@ class RunCache:
 def run_minutes(job: LoadedJob, runs: RunCache) -> frozenset[int]:
     """The minutes (POSIX seconds // 60) an enabled ``job`` runs in over (now, now +
     PILE_UP_WINDOW], its jitter included; none for a disabled job."""
-    if not job.spec.enabled:
+    if not job.enabled:
         return frozenset()
     schedule, delay = job.schedule, 0
     if isinstance(schedule, Jitter):
         delay = int(schedule.delay.total_seconds())
         schedule = schedule.inner
-    # The schedule as written without its jitter, and the job's DST rule, which moves or
-    # drops runs of the same text on a DST night: jobs equal in both share their runs.
-    key = job.spec.schedule.model_dump_json(exclude={"jitter"})
-    if job.spec.dst is not None:
-        key += job.spec.dst.model_dump_json()
-    seconds = runs.seconds(key, schedule)
+    # The runnable schedule without its jitter is a value (its kind, zone, window and the
+    # job's DST rule): jobs with equal ones share their runs, and no spec is read for it.
+    seconds = runs.seconds(schedule)
     return frozenset((s + delay) // 60 for s in seconds)
 
 
