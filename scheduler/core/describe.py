@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -34,11 +35,16 @@ def describe_schedule(spec: ScheduleSpec) -> str:
 
 
 def describe_job_schedule(job: LoadedJob) -> str:
-    """``describe_schedule`` of the job's schedule; a compact job's recurring one is read
-    from its JSON (``json_schedule``), its spec not rebuilt."""
+    """``describe_schedule`` of the job's schedule; a compact job's is read from its JSON
+    (``json_schedule``), its spec not rebuilt (but for a one-shot at a UTC offset)."""
     fields = job.json_schedule
-    if fields is None or "at" in fields:
+    if fields is None:
         return describe_schedule(job.spec.schedule)
+    if "at" in fields:
+        at = datetime.fromisoformat(fields["at"])
+        if at.tzinfo is not None:  # written as the model writes an offset: its words
+            return describe_schedule(job.spec.schedule)
+        return _with_jitter(f"once at {at.isoformat(sep=' ')}", fields.get("jitter"))
     weekly = fields.get("weekly")
     if weekly is not None:
         weekly = ([Weekday(d) for d in weekly["days"]], weekly["at"])

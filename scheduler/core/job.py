@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from scheduler.core.canonical import canonical_json, json_exact
 from scheduler.core.durations import parse_duration
-from scheduler.core.jobschedule import jittered, recurring_schedule
+from scheduler.core.jobschedule import plain_schedule_of
 from scheduler.core.localtime import DEFAULT_TIMEZONE
 from scheduler.core.modelrefs import job_spec, schedule_builder, serialization_error
 from scheduler.core.policies import (
@@ -356,19 +356,11 @@ def from_plain(plain: PlainJob, place: Place) -> LoadedJob:
     slot what ``LoadedJob(JobSpec.model_validate(document), *place).compact()`` holds,
     with no model built."""
     file, line, column, document, name_line, defaults_files, positions = place
-    sched = plain.schedule
-    schedule = recurring_schedule(
-        ZoneInfo(sched.timezone),
-        cron=sched.cron,
-        interval=sched.interval,
-        daily=sched.daily,
-        weekly=sched.weekly,
-    )
     slots = {
         "_hash": plain.definition_hash,
         "_misfire": _misfire_rule(DEFAULT_MISFIRE_POLICY, None, DEFAULT_MAX_CATCHUP),
         "_params": None if plain.params is None else Params(plain.params),
-        "_schedule": jittered(schedule, plain.name, sched.jitter),
+        "_schedule": plain_schedule_of(plain.schedule, plain.name),
         "_spec": None,
         "_spec_json": plain.spec_json,
         "canary": plain.canary,

@@ -25,6 +25,7 @@ from scheduler.core.schedule import (
 
 if TYPE_CHECKING:  # a plain job's schedule is built without the model (core.plainjob)
     from scheduler.core.models import JobSpec
+    from scheduler.core.plainschedule import PlainSchedule
 
 
 def build_schedule(spec: JobSpec) -> Schedule:
@@ -54,6 +55,26 @@ def build_schedule(spec: JobSpec) -> Schedule:
             end=None if sched.end is None else sched.aware(sched.end).astimezone(UTC),
         )
     return jittered(base, spec.name, sched.jitter)
+
+
+def plain_schedule_of(sched: PlainSchedule, name: str) -> Schedule:
+    """``build_schedule`` of a plain document's schedule (``plainschedule``), read without
+    the model: the same kind, window and jitter, from the same instants."""
+    base: Schedule
+    if sched.at is not None:
+        base = AtSchedule(sched.at)
+    else:
+        base = recurring_schedule(
+            ZoneInfo(sched.timezone),
+            cron=sched.cron,
+            interval=sched.interval,
+            anchor=EPOCH if sched.anchor is None else sched.anchor,
+            daily=sched.daily,
+            weekly=sched.weekly,
+        )
+    if sched.start is not None or sched.end is not None:
+        base = Window(base, start=sched.start, end=sched.end)
+    return jittered(base, name, sched.jitter)
 
 
 def jittered(base: Schedule, name: str, jitter: str | None) -> Schedule:

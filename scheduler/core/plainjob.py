@@ -6,7 +6,7 @@ job model and dumping it back to JSON for its compact form was most of a parse w
 time. ``plain_job`` reads such a document directly, by the model's own field checks
 (``fieldchecks``, ``parse_cron``, ``parse_duration``), and writes the two JSON texts the
 model would: the spec as ``model_dump_json(exclude_defaults=True)`` and the definition
-hash's full dump.
+hash's full dump. Its ``schedule:`` is read by ``plainschedule``.
 
 It only accepts: anything it does not fully understand (another field, a value of
 another type, a NaN, a "${" reference, an aware datetime in params) gives None, and the model
@@ -18,7 +18,6 @@ fails if the model gains a field this module does not know.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -31,18 +30,16 @@ from scheduler.core.canonical import (
     json_exact,
     json_mode,
 )
-from scheduler.core.cronexpr import parse_cron
-from scheduler.core.durations import parse_duration
-from scheduler.core.fieldchecks import (
-    NAME_RE,
-    QUEUE_RE,
-    TASK_RE,
-    Weekday,
-    known_timezone,
-    time_of_day,
-    weekday_of,
+from scheduler.core.fieldchecks import NAME_RE, QUEUE_RE, TASK_RE
+from scheduler.core.plainschedule import (
+    RECURRING_HOLES,
+    SCHEDULE_FIELDS,
+    TEXT,
+    Declined,
+    PlainSchedule,
+    exactly,
+    plain_schedule,
 )
-from scheduler.core.localtime import DEFAULT_TIMEZONE
 from scheduler.core.policies import DEFAULT_MAX_CATCHUP, DEFAULT_MISFIRE_POLICY, OverlapPolicy
 
 #: The job model's fields, in its order (a dump's key order), and those a plain document
@@ -67,50 +64,37 @@ JOB_FIELDS = (
     "on_failure",
     "history",
 )
-SCHEDULE_FIELDS = (
-    "cron",
-    "interval",
-    "daily",
-    "weekly",
-    "at",
-    "timezone",
-    "jitter",
-    "start",
-    "end",
-    "anchor",
-)
 _PLAIN_FIELDS = frozenset(JOB_FIELDS[:9]) | {"overlap"}
-_PLAIN_SCHEDULE = frozenset(("cron", "interval", "daily", "weekly", "timezone", "jitter"))
-_KINDS = ("cron", "interval", "daily", "weekly")
-_NO_KIND = dict.fromkeys(_KINDS)
 _OVERLAPS = {p.value: p for p in OverlapPolicy}
 _MAX_DESCRIPTION = 2000
 _MAX_CANARY = 1000
 _MAX_PREVIOUS_NAMES = 50
-_MAX_TIMES = 1440
 _MAX_DEPTH = 64  # params nested deeper are left to the model
 
 #: The definition hash's dump (``model_dump(mode="json")``, history left out) of a plain
-#: document: what it gives, in holes; what it cannot give, the model's defaults.
+#: document: what it gives, in holes; what it cannot give, the model's defaults. A
+#: recurring schedule without window or phase has one of its own (fewer holes to fill).
+_DUMP_SHAPE = {
+    **dict.fromkeys(JOB_FIELDS[:-1]),
+    **{field: Hole(field) for field in _PLAIN_FIELDS - {"schedule"}},
+    "misfire": {
+        "policy": DEFAULT_MISFIRE_POLICY.value,
+        "grace": None,
+        "max_catchup": DEFAULT_MAX_CATCHUP,
+    },
+}
 _FULL_DUMP = CanonicalTemplate(
     {
-        **dict.fromkeys(JOB_FIELDS[:-1]),
-        **{field: Hole(field) for field in _PLAIN_FIELDS - {"schedule"}},
+        **_DUMP_SHAPE,
         "schedule": {
             **dict.fromkeys(SCHEDULE_FIELDS),
-            **{field: Hole(field) for field in (*_KINDS, "timezone", "jitter")},
-        },
-        "misfire": {
-            "policy": DEFAULT_MISFIRE_POLICY.value,
-            "grace": None,
-            "max_catchup": DEFAULT_MAX_CATCHUP,
+            **{field: Hole(field) for field in RECURRING_HOLES},
         },
     }
 )
-
-
-class _Declined(Exception):
-    """Not a document this module understands: the model reads it."""
+_BOUNDED_DUMP = CanonicalTemplate(
+    {**_DUMP_SHAPE, "schedule": {field: Hole(field) for field in SCHEDULE_FIELDS}}
+)
 
 
 class PlainJob(NamedTuple):
@@ -137,13 +121,13 @@ def plain_job(data: object) -> PlainJob | None:
     when it is not a plain document that the model would accept as it is read here."""
     try:
         return _read(data)
-    except _Declined:
+    except Declined:
         return None
 
 
 def _read(data: object) -> PlainJob:
     if type(data) is not dict or not _PLAIN_FIELDS.issuperset(data):
-        raise _Declined
+        raise Declined
     name = _matching(data.get("name"), NAME_RE)
     task = _matching(data.get("task"), TASK_RE)
     queue = _matching(data.get("queue", "default"), QUEUE_RE)
@@ -151,24 +135,24 @@ def _read(data: object) -> PlainJob:
     if description is not None and (
         type(description) is not str or len(description) > _MAX_DESCRIPTION
     ):
-        raise _Declined
+        raise Declined
     params = data.get("params", {})
     if type(params) is not dict:
-        raise _Declined
+        raise Declined
     _plain_value(params, 0)
     exact = json_exact(params)
-    enabled = _exactly(data.get("enabled", True), bool)
-    canary = _exactly(data.get("canary", 0), int)
+    enabled = exactly(data.get("enabled", True), bool)
+    canary = exactly(data.get("canary", 0), int)
     if not 0 <= canary <= _MAX_CANARY:
-        raise _Declined
-    previous = _exactly(data.get("previous_names", []), list)
+        raise Declined
+    previous = exactly(data.get("previous_names", []), list)
     if len(previous) > _MAX_PREVIOUS_NAMES:
-        raise _Declined
+        raise Declined
     previous_names = tuple(_matching(p, NAME_RE) for p in previous)
-    overlap = _OVERLAPS.get(_exactly(data.get("overlap", "forbid"), str))
+    overlap = _OVERLAPS.get(exactly(data.get("overlap", "forbid"), str))
     if overlap is None:
-        raise _Declined
-    sched = _schedule(data.get("schedule"))
+        raise Declined
+    sched = plain_schedule(data.get("schedule"))
     fields = {
         "name": name,
         "description": description,
@@ -180,13 +164,12 @@ def _read(data: object) -> PlainJob:
         "previous_names": previous,
         "overlap": overlap.value,
     }
-    kind, value = sched.kind
-    full = {**fields, **_NO_KIND, kind: value, "timezone": sched.timezone, "jitter": sched.jitter}
+    full = sched.with_dump(fields)
     if not exact:
         try:
             full["params"] = json_mode(params)
         except ValueError:  # 1 and "1": which one the model keeps is its own
-            raise _Declined from None
+            raise Declined from None
     return PlainJob(
         name,
         task,
@@ -198,7 +181,9 @@ def _read(data: object) -> PlainJob:
         sched,
         None if exact else params,
         _spec_json(fields if exact else {**fields, "params": {}}, sched),
-        hashlib.sha256(_FULL_DUMP.fill(full).encode()).hexdigest()[:16],
+        hashlib.sha256(
+            (_BOUNDED_DUMP if sched.bounded else _FULL_DUMP).fill(full).encode()
+        ).hexdigest()[:16],
     )
 
 
@@ -206,26 +191,15 @@ def _spec_json(fields: dict[str, Any], sched: PlainSchedule) -> bytes:
     """The spec as ``model_dump_json(exclude_defaults=True)`` writes it: in the model's
     order, each field equal to its default left out. Written piece by piece: the encoder's
     call alone cost more than all of it (15k instructions a job)."""
-    out = ['{"name":', _TEXT(fields["name"])]
+    out = ['{"name":', TEXT(fields["name"])]
     if fields["description"] is not None:
-        out += (',"description":', _TEXT(fields["description"]))
-    out += (',"task":', _TEXT(fields["task"]))
+        out += (',"description":', TEXT(fields["description"]))
+    out += (',"task":', TEXT(fields["task"]))
     if fields["queue"] != "default":
-        out += (',"queue":', _TEXT(fields["queue"]))
+        out += (',"queue":', TEXT(fields["queue"]))
     if fields["params"]:
         out += (',"params":', compact_json(fields["params"]))
-    kind, value = sched.kind
-    out += (
-        ',"schedule":{"',
-        kind,
-        '":',
-        _TEXT(value) if type(value) is str else compact_json(value),
-    )
-    if sched.timezone != DEFAULT_TIMEZONE:
-        out += (',"timezone":', _TEXT(sched.timezone))
-    if sched.jitter is not None:
-        out += (',"jitter":', _TEXT(sched.jitter))
-    out.append("}")
+    out += sched.json_text()
     if not fields["enabled"]:
         out.append(',"enabled":false')
     if fields["canary"]:
@@ -233,124 +207,18 @@ def _spec_json(fields: dict[str, Any], sched: PlainSchedule) -> bytes:
     if fields["previous_names"]:
         out += (',"previous_names":', compact_json(fields["previous_names"]))
     if fields["overlap"] != OverlapPolicy.forbid.value:
-        out += (',"overlap":', _TEXT(fields["overlap"]))
+        out += (',"overlap":', TEXT(fields["overlap"]))
     out.append("}")
     try:
         return "".join(out).encode()
     except UnicodeEncodeError:  # a lone surrogate: the model's dump refuses it its own way
-        raise _Declined from None
-
-
-#: Text as serde_json (pydantic's writer) and ``COMPACT`` write it: quoted, '"', '\\' and
-#: control characters escaped, the rest as it is.
-_TEXT = json.encoder.encode_basestring
-
-
-class PlainSchedule(NamedTuple):
-    """An accepted plain ``schedule:``: its one kind, zone and jitter."""
-
-    #: ("cron", text), ("interval", text), ("daily", [times]) or ("weekly", {days, at}),
-    #: each as the model dumps it.
-    kind: tuple[str, Any]
-    timezone: str
-    jitter: str | None
-    days: tuple[Weekday, ...] = ()  # weekly's
-
-    @property
-    def cron(self) -> str | None:
-        return self.kind[1] if self.kind[0] == "cron" else None
-
-    @property
-    def interval(self) -> str | None:
-        return self.kind[1] if self.kind[0] == "interval" else None
-
-    @property
-    def daily(self) -> list[str] | None:
-        return self.kind[1] if self.kind[0] == "daily" else None
-
-    @property
-    def weekly(self) -> tuple[tuple[Weekday, ...], list[str]] | None:
-        return (self.days, self.kind[1]["at"]) if self.kind[0] == "weekly" else None
-
-
-def _schedule(value: object) -> PlainSchedule:
-    if type(value) is not dict or not _PLAIN_SCHEDULE.issuperset(value):
-        raise _Declined
-    kinds = [k for k in _KINDS if k in value]
-    if len(kinds) != 1:
-        raise _Declined
-    timezone = _exactly(value.get("timezone", DEFAULT_TIMEZONE), str)
-    if not known_timezone(timezone):
-        raise _Declined
-    kind = kinds[0]
-    given = value[kind]
-    days: tuple[Weekday, ...] = ()
-    if kind == "cron":
-        _exactly(given, str)
-        try:
-            parse_cron(given)
-        except Exception:  # whatever it is, the model reports it
-            raise _Declined from None
-    elif kind == "interval":
-        given = _duration(given)
-    elif kind == "daily":
-        given = _times(given)
-    else:
-        days, at = _weekly(given)
-        given = {"days": [d.value for d in days], "at": at}
-    jitter = None if "jitter" not in value else _duration(value["jitter"])
-    if (
-        jitter is not None
-        and kind == "interval"
-        and parse_duration(jitter) >= parse_duration(given)
-    ):
-        raise _Declined
-    return PlainSchedule((kind, given), timezone, jitter, days)
-
-
-def _exactly(value: Any, kind: type) -> Any:
-    # Exactly that type: the model's strict fields refuse a bool for an int and the
-    # reverse, and a str subclass is no document's.
-    if type(value) is not kind:
-        raise _Declined
-    return value
+        raise Declined from None
 
 
 def _matching(value: object, pattern: Any) -> str:
     if type(value) is not str or not pattern.fullmatch(value):
-        raise _Declined
+        raise Declined
     return value
-
-
-def _duration(value: object) -> str:
-    text: str = _exactly(value, str)
-    try:
-        parse_duration(text)
-    except ValueError:
-        raise _Declined from None
-    return text.strip()
-
-
-def _times(value: object) -> list[str]:
-    items = [value] if type(value) is str else _exactly(value, list)
-    if not 1 <= len(items) <= _MAX_TIMES:
-        raise _Declined
-    found = [time_of_day(t) if type(t) is str else None for t in items]
-    if None in found:
-        raise _Declined
-    return found  # type: ignore[return-value]
-
-
-def _weekly(value: object) -> tuple[tuple[Weekday, ...], list[str]]:
-    if type(value) is not dict or value.keys() != {"days", "at"}:
-        raise _Declined
-    given = _exactly(value["days"], list)
-    if not 1 <= len(given) <= 7:
-        raise _Declined
-    days = tuple(weekday_of(d) if type(d) is str else None for d in given)
-    if None in days:
-        raise _Declined
-    return days, _times(value["at"])  # type: ignore[return-value]
 
 
 def _plain_value(value: object, depth: int) -> None:
@@ -360,7 +228,7 @@ def _plain_value(value: object, depth: int) -> None:
     kind = type(value)
     if kind is list or kind is dict:
         if depth >= _MAX_DEPTH:
-            raise _Declined
+            raise Declined
         if kind is list:
             for item in value:  # type: ignore[attr-defined]
                 _plain_value(item, depth + 1)
@@ -368,12 +236,12 @@ def _plain_value(value: object, depth: int) -> None:
         for key, item in value.items():  # type: ignore[attr-defined]
             if type(key) is str:
                 if "${" in key:
-                    raise _Declined
+                    raise Declined
             elif depth == 0 or type(key) not in (bool, int) or key not in JSON_INTS:
-                raise _Declined  # a top-level one is the model's error; others, unusual
+                raise Declined  # a top-level one is the model's error; others, unusual
             _plain_value(item, depth + 1)
     elif not _plain_leaf(value, kind):
-        raise _Declined
+        raise Declined
 
 
 def _plain_leaf(value: Any, kind: type) -> bool:

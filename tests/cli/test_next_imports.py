@@ -33,10 +33,17 @@ NEVER_FOR_NEXT = (
     "scheduler.cli.commands.web",
 )
 
+#: A document the plain-document fast path leaves to the model (retries).
+RETRIED = """name: retried
+task: examples.bots:heartbeat
+retries: {max: 2}
+schedule: {cron: "0 9 * * *"}
+"""
+
 # The command ends the process with os._exit (no teardown): the modules are listed then.
 _PROBE = """
 import json, os, sys
-sys.argv = ["scheduler", "next", "nightly-report", "--jobs-dir", sys.argv[1], "--count", "1"]
+sys.argv = ["scheduler", "next", sys.argv[2], "--jobs-dir", sys.argv[1], "--count", "1"]
 end = os._exit
 
 def listed(code):
@@ -50,11 +57,13 @@ raise AssertionError("next returned instead of ending the process")
 """
 
 
-def modules_after_next(jobs_dir: Path = FIXTURES / "valid", **env: str) -> set[str]:
-    """The modules in ``sys.modules`` after one ``next`` in a fresh interpreter."""
+def modules_after_next(
+    jobs_dir: Path = FIXTURES / "valid", name: str = "nightly-report", **env: str
+) -> set[str]:
+    """The modules in ``sys.modules`` after one ``next NAME`` in a fresh interpreter."""
     clean = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
     proc = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(jobs_dir)],
+        [sys.executable, "-c", _PROBE, str(jobs_dir), name],
         cwd=PROJECT,
         env={**clean, **env},
         capture_output=True,
@@ -82,24 +91,43 @@ def test_next_on_plain_schedules_imports_neither_croniter_nor_tomllib() -> None:
     assert "tomllib" not in loaded
 
 
-def test_pydantic_plugins_allowed_are_still_discovered() -> None:
-    """``PYDANTIC_DISABLE_PLUGINS=""`` lets pydantic look for plugins as it always does."""
-    assert "importlib.metadata" in modules_after_next(PYDANTIC_DISABLE_PLUGINS="")
+def test_pydantic_plugins_allowed_are_still_discovered(tmp_path: Path) -> None:
+    """``PYDANTIC_DISABLE_PLUGINS=""`` lets pydantic look for plugins as it always does
+    (on a document the model reads: the valid fixture's are all plain)."""
+    shutil.copytree(FIXTURES / "valid", tmp_path, dirs_exist_ok=True)
+    (tmp_path / "retried.yaml").write_text(RETRIED, encoding="utf-8")
+    loaded = modules_after_next(tmp_path, PYDANTIC_DISABLE_PLUGINS="")
+    assert "pydantic" in loaded
+    assert "importlib.metadata" in loaded
+
+
+WINDOWED = """name: windowed
+task: examples.bots:heartbeat
+schedule:
+  interval: 30s
+  timezone: America/Sao_Paulo
+  start: 2024-06-01
+  end: 2032-01-01T00:00:00
+  anchor: "2024-01-01 00:15"
+"""
 
 
 def test_next_on_plain_jobs_imports_no_pydantic(tmp_path: Path) -> None:
-    """A jobs.d of plain documents (a cron, interval, daily or weekly schedule in a zone,
-    params, queue, jitter) is read without the job model: ``next`` imports no pydantic."""
-    # The valid fixture's jobs but its one-shot `at` (which the model reads).
+    """A jobs.d of plain documents (a cron, interval, daily or weekly schedule or a one-shot
+    `at` in a zone, params, queue, jitter, a start/end window, an anchor) is read without
+    the job model: ``next`` imports no pydantic."""
     found = (FIXTURES / "valid").rglob("*.y*ml")
-    plain = [f for f in found if f.name != "at.yaml" and not f.name.startswith(".")]
+    plain = [f for f in found if not f.name.startswith(".")]
+    assert "at.yaml" in {f.name for f in plain}
     for file in plain:
         shutil.copy(file, tmp_path / f"{file.parent.name}-{file.name}")
-    loaded = modules_after_next(tmp_path)
-    assert "scheduler.config.loader" in loaded
-    # Their packages, which any module of theirs imports first (the CLI's stand-in for
-    # pydantic's plugin loader, app._without_plugin_discovery, is no import of pydantic).
-    assert {"pydantic", "pydantic_core"} & loaded == set()
+    (tmp_path / "windowed.yaml").write_text(WINDOWED, encoding="utf-8")
+    for name in ("nightly-report", "one-shot", "windowed"):  # each described, its runs found
+        loaded = modules_after_next(tmp_path, name)
+        assert "scheduler.config.loader" in loaded
+        # Their packages, which any module of theirs imports first (the CLI's stand-in for
+        # pydantic's plugin loader, app._without_plugin_discovery, is no import of pydantic).
+        assert {"pydantic", "pydantic_core"} & loaded == set(), name
 
 
 # Every module `next` imports before it validates a document (issue 13).

@@ -8,7 +8,7 @@ import copy
 import pickle
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import yaml
@@ -77,17 +77,59 @@ TIMES = st.tuples(st.integers(0, 23), st.integers(0, 59), st.integers(0, 59), st
 )
 DAYS = st.sampled_from(["mon", "Tue", "wed", "THU", "friday", "Saturday", " sun ", "sat"])
 ZONES = st.sampled_from(["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata", "Etc/GMT+5"])
+#: Local datetimes as job files write them: YAML's dates and naive datetimes, and quoted
+#: ISO text (a date, a time to the minute or the second, "T" or a space), within the
+#: model's years. DST nights are drawn often: a skipped or repeated local time.
+DST_NIGHTS = st.sampled_from(
+    [
+        datetime(2030, 3, 31, 2, 30),  # Europe/Paris skips 02:00-03:00
+        datetime(2030, 10, 27, 2, 30),  # and repeats it
+        datetime(2030, 3, 10, 2, 15),  # America/New_York skips
+        datetime(2030, 11, 3, 1, 45),  # and repeats
+    ]
+)
+LOCAL_DATETIMES = DST_NIGHTS | st.datetimes(
+    datetime(1900, 1, 1), datetime(9000, 12, 31, 23, 59)
+).map(
+    lambda d: d.replace(fold=0)  # YAML's are never of the second pass
+)
+
+
+def _written(moment: datetime, form: int) -> Any:
+    """``moment`` as a job file may give it: form 0-1 as YAML reads it, 2-5 as text."""
+    if form == 0:
+        return moment
+    if form == 1:
+        return moment.date()
+    texts = (
+        moment.date().isoformat(),
+        moment.isoformat(timespec="minutes"),
+        moment.isoformat(sep=" ", timespec="seconds"),
+        moment.isoformat(timespec="seconds"),
+    )
+    return texts[form - 2]
+
+
+LOCALS = st.tuples(LOCAL_DATETIMES, st.integers(0, 5)).map(lambda t: _written(*t))
 
 
 def _one_or_list(items: st.SearchStrategy[str]) -> st.SearchStrategy[Any]:
     return items | st.lists(items, min_size=1, max_size=4)
 
 
+def _local(written: Any) -> datetime:
+    if isinstance(written, str):
+        return datetime.fromisoformat(written)
+    return written if isinstance(written, datetime) else datetime.combine(written, time())
+
+
 @st.composite
 def schedules(draw: st.DrawFn) -> dict[str, Any]:
-    kind = draw(st.sampled_from(["cron", "interval", "daily", "weekly"]))
+    kind = draw(st.sampled_from(["cron", "interval", "daily", "weekly", "at"]))
     out: dict[str, Any] = {}
-    if kind == "cron":
+    if kind == "at":
+        out["at"] = draw(LOCALS)
+    elif kind == "cron":
         out["cron"] = draw(CRONS)
     elif kind == "interval":
         out["interval"] = draw(st.sampled_from(["1h", "1d", "6h", " 90m", "1w"]))
@@ -100,6 +142,13 @@ def schedules(draw: st.DrawFn) -> dict[str, Any]:
         out["timezone"] = draw(ZONES)
     if draw(st.booleans()):
         out["jitter"] = draw(st.sampled_from(["30s", "1m", "15m", " 5s"]))
+    # A window in order (local order is instant order: the fixed-time rule keeps it).
+    window = sorted(draw(st.lists(LOCALS, max_size=2)), key=_local)
+    for field in draw(st.sampled_from([(), ("start",), ("end",), ("start", "end")])):
+        if window:
+            out[field] = window.pop(0)
+    if kind == "interval" and draw(st.booleans()):
+        out["anchor"] = draw(LOCALS)
     return out
 
 
@@ -202,6 +251,18 @@ ODD = st.sampled_from(
         {date(2026, 1, 1): 1},
         {2**63: 1},
         [date(2026, 1, 1), 0.955, {False: [1.0]}],
+        datetime(1899, 12, 31, 23, 59),
+        date(9001, 1, 1),
+        datetime(2030, 10, 27, 2, 30, fold=1),
+        "2030-02-30",
+        "2030-01-01T24:00",
+        "2030-01-01t09:00",
+        "2030-01-01T09:00Z",
+        "2030-01-01T09:00+01:00",
+        "2030-01-01T09:00:00.5",
+        "20300101",
+        "9001-01-01",
+        1700000000,
     ]
 )
 PLACES = st.sampled_from(
@@ -289,6 +350,31 @@ def test_near_misses_are_declined_or_read_as_the_model_reads_them(doc: dict[str,
     compare(doc)
 
 
+#: Local datetimes of every shape and year, and text of their digits' shape (Feb 30th).
+ANY_LOCAL = (
+    LOCALS
+    | st.datetimes(datetime(1, 1, 2), datetime(9999, 12, 30)).map(lambda d: _written(d, 0))
+    | st.dates(date(1, 1, 2), date(9999, 12, 30))
+    | LOCAL_DATETIMES.map(lambda d: d.replace(fold=1))
+    | st.from_regex(
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?", fullmatch=True
+    )
+)
+
+
+@SETTINGS
+@given(
+    doc=plain_docs(),
+    given_bounds=st.dictionaries(st.sampled_from(["at", "start", "end", "anchor"]), ANY_LOCAL),
+)
+def test_local_datetimes_are_declined_or_read_as_the_model_reads_them(
+    doc: dict[str, Any], given_bounds: dict[str, Any]
+) -> None:
+    """Any at, start, end and anchor on any kind (a window backwards, a year out of range,
+    an anchor on a cron, a second kind beside ``at``): declined, or the model path's job."""
+    compare({**doc, "schedule": {**doc["schedule"], **given_bounds}})
+
+
 def test_what_the_fast_path_leaves_to_the_model_is_declined() -> None:
     """Documents the model accepts but the fast path does not cover go the model's way."""
     base = {"name": "j", "task": "m:f", "schedule": {"cron": "30 2 * * *"}}
@@ -300,14 +386,38 @@ def test_what_the_fast_path_leaves_to_the_model_is_declined() -> None:
         {**base, "params": {"home": "${env:HOME}"}},
         {**base, "params": {"small": 1e-7}},
         {**base, "params": {"at": datetime(2026, 1, 1, tzinfo=UTC)}},
-        {**base, "schedule": {"at": "2030-01-01T00:00"}},
-        {**base, "schedule": {"cron": "30 2 * * *", "start": "2030-01-01"}},
-        {**base, "schedule": {"interval": "1h", "anchor": "2030-01-01"}},
+        {**base, "schedule": {"at": "2030-01-01T00:00Z"}},
+        {**base, "schedule": {"at": "2030-01-01T00:00:00.5"}},
+        {**base, "schedule": {"cron": "30 2 * * *", "start": 1700000000}},
+        {**base, "schedule": {"cron": "30 2 * * *", "end": datetime(2030, 1, 1, tzinfo=UTC)}},
+        {**base, "schedule": {"interval": "1h", "anchor": "2030-01-01T00:00+01:00"}},
         {**base, "dst": {"gap": "skip"}},
     ]
     for doc in uncovered:
         assert model_job(doc) is not None, doc
         assert plain_job(doc) is None, doc
+
+
+def test_one_shots_windows_and_phases_are_read_as_the_model_reads_them() -> None:
+    """``at``, ``start``, ``end`` and ``anchor`` as job files write them (YAML's dates and
+    datetimes, quoted ISO text) are accepted: the model path's very job, DST nights read
+    by the fixed-time rule; a window whose start is after its end is the model's error."""
+    base = {"name": "j", "task": "m:f"}
+    paris = {"timezone": "Europe/Paris"}
+    covered = [
+        {"at": "2030-01-01T00:00"},
+        {"at": datetime(2030, 3, 31, 2, 30), **paris},  # in the gap: its end
+        {"cron": "30 2 * * *", "start": "2030-01-01"},
+        {"cron": "30 2 * * *", "start": date(2030, 1, 1), "end": "2030-10-27 02:30", **paris},
+        {"interval": "1h", "anchor": "2030-01-01"},
+        {"interval": "90m", "anchor": datetime(2030, 1, 1, 0, 15), "jitter": "1m", **paris},
+        {"daily": "09:00", "start": "2030-10-27 02:30", "end": "2030-10-27 02:30", **paris},
+    ]
+    for schedule in covered:
+        assert compare({**base, "schedule": schedule}), schedule
+    backwards = {"cron": "0 9 * * *", "start": "2031-01-01", "end": "2030-01-01"}
+    assert plain_job({**base, "schedule": backwards}) is None
+    assert model_job({**base, "schedule": backwards}) is None
 
 
 def test_the_fast_path_knows_every_field_of_the_model() -> None:
