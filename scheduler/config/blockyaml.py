@@ -233,7 +233,10 @@ def _plain(text: str, stop: str) -> Any:
         return text  # str, and '<<' and '=' (merge and value: text without aliases)
     found = _TYPED_VALUES.get(text)
     if found is None:
-        found = _CONSTRUCTORS[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, text))
+        try:
+            found = _CONSTRUCTORS[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, text))
+        except Exception:  # 2026-13-01: the slow path reports it with its file and line
+            raise _NotBlock from None
         if found is None:
             return None
         if len(_TYPED_VALUES) < 4096 and len(text) <= 40:

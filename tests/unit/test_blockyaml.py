@@ -212,3 +212,15 @@ def test_it_declines_what_libyaml_should_read() -> None:
 def test_errors_after_a_declined_file_keep_their_location() -> None:
     result = parse_job_documents("name: a\ntask: m:f\nschedule:\n  cron:\n    - x\n", "x.yaml")
     assert [(e.line, e.column, e.path) for e in result.errors] == [(5, 5, "schedule.cron")]
+
+
+def test_a_scalar_its_type_refuses_is_an_error_with_its_place() -> None:
+    # Typed as a timestamp by its shape, refused by its constructor: the libyaml path
+    # locates it; an exception out of the line reader was an "internal error".
+    for text, place in [
+        ("name: a\ntask: m:f\nparams:\n  d: 2026-13-01\n", (4, 6, "params.d")),
+        ("name: a\ntask: m:f\nparams:\n  d: [2026-02-30]\n", (4, 7, "params.d[0]")),
+    ]:
+        assert block_documents(text, positions=True) is None
+        result = parse_job_documents(text, "x.yaml")
+        assert [(e.line, e.column, e.path) for e in result.errors] == [place], text
