@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pydantic
 import structlog
 
 from scheduler.config.gcpause import paused_gc
@@ -121,7 +120,7 @@ def unpacked_stamps(data: bytes, count: int) -> Sequence[int] | None:
 @lru_cache(maxsize=1)
 def code_version() -> str:
     """A digest of the code that turns job files into jobs (and what it runs on)."""
-    h = hashlib.sha256(f"{_FORMAT} {sys.version} {pydantic.VERSION}".encode())
+    h = hashlib.sha256(f"{_FORMAT} {sys.version} {_pydantic_version()}".encode())
     for folder in ("core", "config"):
         for path in sorted((_PACKAGE / folder).rglob("*.py")):
             h.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0")
@@ -193,6 +192,19 @@ def save(
         log.warning("config.cache_not_saved", path=str(path), error=str(exc))
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+def _pydantic_version() -> str:
+    # From its metadata: importing pydantic here was 19 MB of a watcher whose jobs all
+    # took the plain path (core.plainjob) and need no model.
+    from importlib import metadata
+
+    try:
+        return metadata.version("pydantic")
+    except metadata.PackageNotFoundError:  # vendored or unusual install: ask the package
+        import pydantic
+
+        return pydantic.VERSION
 
 
 def _version(salt: str) -> str:

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scheduler.core.catalog import Catalog
 from scheduler.core.frequency import (
@@ -38,7 +38,6 @@ from scheduler.core.frequency import (
     more_frequent,
 )
 from scheduler.core.job import LoadedJob
-from scheduler.core.models import JobSpec
 from scheduler.core.planwarnings import (
     NEVER_FIRES_HORIZON,
     PlanWarning,
@@ -48,6 +47,9 @@ from scheduler.core.planwarnings import (
     possible_renames,
 )
 from scheduler.core.schedule import next_runs
+
+if TYPE_CHECKING:  # the job model (pydantic): imported where specs are compared
+    from scheduler.core.models import JobSpec
 
 __all__ = [
     "FREQUENCY_CAP",
@@ -192,6 +194,8 @@ def field_changes(old: JobSpec | None, new: JobSpec | None) -> tuple[FieldChange
     """
     before = flatten(old.model_dump(mode="json")) if old is not None else {}
     after = flatten(new.model_dump(mode="json")) if new is not None else {}
+    from scheduler.core.models import JobSpec
+
     order = list(JobSpec.model_fields)
     paths = sorted(
         dict.fromkeys([*before, *after]),

@@ -337,7 +337,7 @@ def trigger(
 
     request = job.run_request(now, RunTrigger.manual, canary=canary)
     # A manual run is the job's run: same timeout, TTLs and retries as a scheduled one.
-    dispatcher = Dispatcher(conn, owner=by or "cli", options=lambda _name: rq_options(job.spec))
+    dispatcher = Dispatcher(conn, owner=by or "cli", options=lambda _name: rq_options(job))
     [outcome] = dispatcher.enqueue([request], now)
     if outcome.enqueued:
         _report_enqueued(conn, request, now, note=None if by is None else f"run now by {by}")

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 from redis.commands.core import Script
@@ -33,10 +33,12 @@ from rq import Queue, Retry
 from rq.job import Job
 
 from scheduler.core.durations import parse_duration
-from scheduler.core.models import JobSpec
 from scheduler.core.runs import RunRequest, RunTrigger
 from scheduler.engine.claims import CLAIM_STAGED, ENQUEUE_ONCE, SWEEP_BURSTS
 from scheduler.engine.leader import LAST_DISPATCHED_KEY, LEASE_KEY
+
+if TYPE_CHECKING:
+    from scheduler.core.job import LoadedJob
 
 RUNNER = "scheduler.runner.run"
 MARKER_PREFIX = "scheduler:run:"
@@ -61,8 +63,15 @@ def retry_intervals(count: int, backoff: float, factor: float, cap: float) -> tu
     return tuple(int(min(backoff * factor**n, cap)) for n in range(count))
 
 
-def rq_options(spec: JobSpec) -> RqOptions:
+#: The job fields that decide its RQ options: a job setting none takes ``RqOptions()``.
+RQ_FIELDS = ("timeout", "result_ttl", "failure_ttl", "retries")
+
+
+def rq_options(job: LoadedJob) -> RqOptions:
     """Timeout, TTLs and retry waits of the job's RQ jobs, in seconds."""
+    if job.leaves_default(*RQ_FIELDS):  # nearly every job: no spec rebuilt, no model
+        return RqOptions()
+    spec = job.spec
 
     def seconds(text: str | None) -> int | None:
         return None if text is None else int(parse_duration(text).total_seconds())

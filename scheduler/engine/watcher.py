@@ -374,7 +374,7 @@ class Watcher:
 
     def _rq_options(self, name: str) -> RqOptions:
         job = self.config.jobs.get(name)
-        return RqOptions() if job is None else rq_options(job.spec)
+        return RqOptions() if job is None else rq_options(job)
 
     # -- files -----------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from scheduler.config.loader import parse_job_documents
@@ -131,3 +132,35 @@ def test_a_compact_jobs_zone_is_read_without_rebuilding_its_spec() -> None:
         assert compact.timezone_name == full.spec.schedule.timezone
         assert compact.timezone == full.timezone
     assert jobmodule._spec_from_json.cache_info().misses == rebuilt
+
+
+def test_a_compact_jobs_runs_are_the_full_jobs_without_rebuilding_its_spec() -> None:
+    """What a run is enqueued with (payload, RQ options) is the same from the compact job's
+    JSON as from its spec; only a job that sets what the JSON path leaves to the spec
+    (retries, a timeout, TTLs) has it rebuilt, so a watcher of plain jobs needs no model."""
+    from scheduler.core import job as jobmodule
+    from scheduler.core.runs import RunTrigger
+    from scheduler.engine.dispatch import rq_options
+
+    no_policies = PINNED.replace("retries: {max: 2}\n", "")
+    cases = {
+        "retries": (PINNED, True),
+        "plain": ("name: p\ntask: m:f\nschedule:\n  interval: 5m\n", False),
+        "params, zone, queue": (no_policies, False),
+        "dates in params": (no_policies.replace("limit: 3", "day: 2026-03-01"), False),
+        "a param named timeout": (no_policies.replace("limit: 3", "timeout: 3"), True),
+        "timeout": (no_policies + "timeout: 10m\nresult_ttl: 1h\n", True),
+    }
+    instant = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    for case, (text, rebuilds) in cases.items():
+        full = _job(text)
+        compact = pickle.loads(pickle.dumps(full.compact()))
+        asked = jobmodule._spec_from_json.cache_info
+        before = asked().hits + asked().misses
+        for trigger, canary in [(RunTrigger.schedule, False), (RunTrigger.manual, True)]:
+            got = compact.run_request(instant, trigger, canary=canary)
+            want = full.run_request(instant, trigger, canary=canary)
+            assert replace(got, run_id="") == replace(want, run_id=""), case  # manual: random
+        assert rq_options(compact) == rq_options(full), case
+        rebuilt = asked().hits + asked().misses > before
+        assert rebuilt == rebuilds, case

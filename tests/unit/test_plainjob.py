@@ -435,13 +435,19 @@ from scheduler.core.plainjob import plain_job
 doc = {"name": "j", "task": "m:f", "schedule": {"cron": "30 2 * * *", "timezone": "Europe/Paris"}}
 job = from_plain(plain_job(doc), ("f.yaml", 1, 1, 0, 1, (), {}))
 job.schedule, job.definition_hash, job.misfire
+from datetime import datetime, UTC
+from scheduler.core.runs import RunTrigger
+from scheduler.engine.watcher import Watcher
+from scheduler.engine.dispatch import rq_options
+job.run_request(datetime.now(UTC), RunTrigger.schedule), rq_options(job)
 print([m for m in sys.modules if "pydantic" in m])
 """
 
 
 def test_the_fast_path_imports_no_pydantic() -> None:
     """A plain document becomes a compact job without the model's library imported, so a
-    command reading only plain documents (``scheduler next``) need not pay for it."""
+    command reading only plain documents (``scheduler next``) need not pay for it, nor a
+    watcher of such jobs dispatching them (8 MB of its memory at 100,000 jobs)."""
     done = subprocess.run(
         [sys.executable, "-c", NO_MODEL], capture_output=True, text=True, check=True
     )
