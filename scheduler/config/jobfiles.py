@@ -74,7 +74,7 @@ def _listing(folder: str) -> list[tuple[int, list[str]]]:
                     if not name.startswith(".") and not entry.is_symlink():
                         folders.append(name)
                 # A dangling symlink is kept (it becomes a "cannot read" error); a FIFO is not.
-                elif entry.is_file() or entry.is_symlink():
+                elif _is_file(entry) or entry.is_symlink():
                     if _is_job_name(name):
                         jobs.append(name)
                     elif is_defaults_file(name):
@@ -102,5 +102,13 @@ def _listing(folder: str) -> list[tuple[int, list[str]]]:
 def _is_dir(entry: os.DirEntry[str]) -> bool:
     try:
         return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    # A symlink loop raises ELOOP here; it must not end the listing of its whole folder.
+    try:
+        return entry.is_file()
     except OSError:
         return False

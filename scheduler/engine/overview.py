@@ -109,7 +109,11 @@ class Overview:
         if self.jobs_dir.is_dir():
             for path in sorted(self.jobs_dir.rglob("*")):
                 if path.suffix in (".yaml", ".yml") or path.name == "scheduler.toml":
-                    st = path.stat()
+                    try:
+                        st = path.stat()
+                    except OSError:  # a dangling symlink or a loop: the loader reports it
+                        out.append((str(path), None, None))
+                        continue
                     out.append((str(path), st.st_mtime_ns, st.st_size))
         return tuple(out)
 

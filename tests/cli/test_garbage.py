@@ -1,8 +1,8 @@
 """Garbage in, a clear message out: no input makes any command print a traceback.
 
 The garbage tree is built in a temporary directory (binary bytes, NUL characters, an alias
-bomb, runaway nesting, a dangling symlink ...) beside one valid job, ``survivor``, which
-every command must still serve.
+bomb, runaway nesting, a dangling symlink, a symlink loop ...) beside one valid job,
+``survivor``, which every command must still serve.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ def garbage_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (jobs / "survivor.yaml").write_text(SURVIVOR, encoding="utf-8")
     if hasattr(os, "symlink"):
         (jobs / "dangling.yaml").symlink_to(root / "nowhere.yaml")
+        # A loop (ELOOP on stat) once hid every file of its folder, survivor included.
+        (jobs / "loop-a.yaml").symlink_to("loop-b.yaml")
+        (jobs / "loop-b.yaml").symlink_to("loop-a.yaml")
     return root
 
 
@@ -53,7 +56,7 @@ def test_validate_locates_an_error_in_every_garbage_file(garbage_json, garbage_d
     data = garbage_json.json()
     expected = {f"jobs.d/{name}" for name in GARBAGE}
     if (garbage_dir / "jobs.d" / "dangling.yaml").is_symlink():
-        expected.add("jobs.d/dangling.yaml")
+        expected |= {"jobs.d/dangling.yaml", "jobs.d/loop-a.yaml", "jobs.d/loop-b.yaml"}
     assert {e["file"] for e in data["errors"]} == expected
     for error in data["errors"]:
         assert error["line"] >= 1, error

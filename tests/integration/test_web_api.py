@@ -46,6 +46,20 @@ def test_unknown_job_is_a_404_json_error(dirs: tuple[Path, Path]) -> None:
         assert "nope" in response.json()["error"]
 
 
+def test_broken_symlinks_in_the_jobs_dir_do_not_break_the_pages(
+    dirs: tuple[Path, Path],
+) -> None:
+    """A dangling symlink or a symlink loop named *.yaml: the pages and API still answer."""
+    jobs, data = dirs
+    (jobs / "dangling.yaml").symlink_to(jobs / "nowhere.yaml")
+    (jobs / "loop-a.yaml").symlink_to("loop-b.yaml")
+    (jobs / "loop-b.yaml").symlink_to("loop-a.yaml")
+    web = client(jobs, data)
+    for path in ("/", "/api/v1/jobs", "/api/v1/jobs/alpha", "/metrics", "/healthz"):
+        assert web.get(path).status_code == 200, path
+    assert [j["name"] for j in web.get("/api/v1/jobs").json()["jobs"]] == ["alpha", "beta"]
+
+
 def test_history_rows_are_the_cli_rows_with_a_cursor(dirs: tuple[Path, Path]) -> None:
     """Rows as `history --format json`, newest first, by pages of `limit` with next_cursor."""
     from scheduler.engine import api
