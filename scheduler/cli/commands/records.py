@@ -80,22 +80,46 @@ def trigger(name: str, jobs_dir: Path, data_dir: Path, redis_url: str | None, fm
     help="Only runs in this state: a status, or a ledger state such as skipped-overlap, "
     "missed-downtime, missed-grace, paused, deduplicated, replaced, timeout, manual, catch-up.",
 )
-@jobs_dir_accepted
+@jobs_dir_option
 @data_dir_option
 @redis_url_accepted
 @format_option("text", "json")
-def history(name: str | None, limit: int, status: str | None, data_dir: Path, fmt: str) -> None:
-    """Recorded runs (of job NAME), newest first."""
+def history(
+    name: str | None, limit: int, status: str | None, jobs_dir: Path, data_dir: Path, fmt: str
+) -> None:
+    """Recorded runs (of job NAME), newest first.
+
+    NAME may be a job deleted from the jobs dir: its runs are still shown. A name with no
+    runs that no job file defines either is a typo: exit 1, as ``next`` and ``trigger`` do.
+    """
     from scheduler.cli.report import dumps, history_table
     from scheduler.core.errors import StoreError
     from scheduler.engine.runhistory import history as read_history
 
     try:
         rows = read_history(data_dir, job=name, status=status, limit=limit)
+        if name is not None and not rows and jobs_dir.is_dir():
+            _require_known(name, jobs_dir, data_dir)
     except StoreError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_INVALID)
     click.echo(dumps(rows) if fmt == "json" else history_table(rows))
+
+
+def _require_known(name: str, jobs_dir: Path, data_dir: Path) -> None:
+    """Exit 1 when ``name`` is neither a job of ``jobs_dir`` nor a job with any run."""
+    from scheduler.core.errors import InvalidJobError, UnknownJobError
+    from scheduler.engine import api
+    from scheduler.engine.runhistory import history as read_history
+
+    try:
+        api.find_job(api.validate([jobs_dir], None), name)
+    except InvalidJobError:
+        return  # its file is rejected, but it names the job: not a typo
+    except UnknownJobError as exc:
+        if not read_history(data_dir, job=name, status=None, limit=1):
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_INVALID)
 
 
 @click.command()
