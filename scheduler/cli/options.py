@@ -44,8 +44,21 @@ def _redis_url(help: str, *, expose: bool) -> Callable[[F], F]:
         show_envvar=True,
         default=None,
         expose_value=expose,
+        callback=_check_redis_url,
         help=help,
     )
+
+
+def _check_redis_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A malformed URL is a usage error (exit 2) on every command, the watcher included."""
+    if value:
+        from redis.connection import parse_url  # only when given: `next` never pays for it
+
+        try:
+            parse_url(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
 
 
 def jobs_dir_option(fn: F) -> F:

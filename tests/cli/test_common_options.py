@@ -112,3 +112,19 @@ def test_a_jobs_dir_that_is_a_file_is_a_usage_error_everywhere(empty_dir: Path) 
     result = run_cli("health", "--jobs-dir", "jobs.yaml", cwd=empty_dir)
     assert result.code == 2
     assert "--jobs-dir" in result.err
+
+
+REDIS_ARGS = {"trigger": ["x"], "pause": ["x", "--reason", "r"], "resume": ["x"]}
+REDIS_ARGS |= {"backup": ["out.db"], "restore": ["in.db"], "worker": ["--burst"]}
+
+
+@pytest.mark.parametrize("name", sorted(RECORDS_OR_REDIS))
+def test_a_malformed_redis_url_is_a_usage_error_everywhere(name: str, empty_dir: Path) -> None:
+    """`--redis-url notaurl` (or REDIS_URL): exit 2 naming the option, the watcher included
+    (it used to say 'internal error: ValueError' and exit 1)."""
+    (empty_dir / "jobs.d").mkdir()
+    args = [name, *REDIS_ARGS.get(name, []), "--redis-url", "notaurl"]
+    result = run_cli(*args, cwd=empty_dir, timeout=20)
+    assert result.code == 2, (result.out, result.err)
+    assert "--redis-url" in result.err
+    assert "internal error" not in result.err
