@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -54,16 +56,38 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(overview, token)
     root = args.root_path.rstrip("/")
     mode = "read-only" if token is None else "actions need the token"
-    print(f"web: http://{args.host}:{args.port}{root}/ ({mode})", flush=True)
+    sock = listen(args.host, args.port)
+    port = sock.getsockname()[1]
+    print(f"web: http://{args.host}:{port}{root}/ ({mode})", flush=True)
+    config = uvicorn.Config(app, root_path=root, log_level=args.log_level, access_log=False)
+    # uvicorn re-raises the signal that stopped it once it has shut down: with this handler
+    # in place then, SIGTERM ends the process with 0 (as the watcher does), not 143.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.run(
-            app,
-            host=args.host,
-            port=args.port,
-            root_path=root,
-            log_level=args.log_level,
-            access_log=False,
-        )
+        uvicorn.Server(config).run(sockets=[sock])
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``, listening; exit 1 with one line when it cannot be
+    (the port in use, an unknown host), where uvicorn would log an error and exit 3.
+
+    Bound here, before the URL is printed, so the URL printed is the one served (port 0:
+    the port the system chose).
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        print(f"error: cannot listen on {host}:{port}: {reason}", file=sys.stderr)
+        sys.exit(1)
+    sock.set_inheritable(True)
+    return sock
 
 
 if __name__ == "__main__":

@@ -92,3 +92,46 @@ def test_the_api_and_metrics_answer(server: str) -> None:
     assert status == 200
     assert 'scheduler_job_enabled{job_name="alpha"} 1.0' in text
     assert "scheduler_rejected_files 1.0" in text
+
+
+def _web(jobs: Path, data: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if k not in ("SCHEDULER_WEB_TOKEN", "REDIS_URL")}
+    argv = [sys.executable, "-m", "scheduler", "web", "--port", str(port)]
+    argv += ["--jobs-dir", str(jobs), "--data-dir", str(data)]
+    return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_a_port_in_use_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    """Another process holds the port: one error line naming it, exit 1 (uvicorn: exit 3),
+    and no URL printed as if it served."""
+    jobs = tmp_path / "jobs.d"
+    write_job(jobs, "alpha")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        proc = _web(jobs, tmp_path / "data", port)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1, err.decode()
+    assert f"cannot listen on 127.0.0.1:{port}" in err.decode()
+    assert b"Traceback" not in err
+    assert b"http://" not in out
+
+
+def test_port_0_prints_the_port_served_and_sigterm_exits_0(tmp_path: Path) -> None:
+    """--port 0: the URL printed has the port the system chose, and it serves; SIGTERM
+    stops it with exit 0, as the watcher does."""
+    jobs = tmp_path / "jobs.d"
+    write_job(jobs, "alpha")
+    proc = _web(jobs, tmp_path / "data", 0)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode()
+        url = line.split()[1]
+        assert not url.endswith(":0/"), line
+        wait_for(lambda: _get(f"{url}healthz")[0] == 200, timeout=30, message="/healthz")
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err.decode()
+    assert b"Traceback" not in err
