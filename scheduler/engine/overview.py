@@ -105,7 +105,7 @@ class Overview:
     # -- the catalog ------------------------------------------------------------------
 
     def _files_signature(self) -> tuple[Any, ...]:
-        out = []
+        out: list[tuple[str, int | None, int | None]] = []
         if self.jobs_dir.is_dir():
             for path in sorted(self.jobs_dir.rglob("*")):
                 if path.suffix in (".yaml", ".yml") or path.name == "scheduler.toml":
