@@ -67,7 +67,9 @@ def _text_for(err: ErrorDetails, loc: Loc) -> str:
             )
         return f"unknown field {field!r}{hint}"
     if kind == "string_type":
-        quote = f' (quote it: "{value}")' if isinstance(value, int | float | bool | date) else ""
+        quote = f' (quote it: "{value}")' if isinstance(value, int | float | date) else ""
+        if isinstance(value, bool):  # written yes/on/off..., never as Python spells it
+            quote = " (quote it: YAML reads unquoted yes, no, on, off, true and false as booleans)"
         return f"expected text, got {describe_value(value)}{quote}"
     if kind == "bool_type":
         return f"expected true or false, got {describe_value(value)}"

@@ -308,6 +308,12 @@ def test_missing_nested_field_is_located_at_its_parent_key():
             'expected text, got the number 123 (quote it: "123")',
         ),
         (
+            "name: off\ntask: m:f\nschedule: {cron: '* * * * *'}\n",
+            (1, 7, "name"),
+            "expected text, got the boolean false (quote it: YAML reads unquoted yes, no, on, "
+            "off, true and false as booleans)",
+        ),
+        (
             HEAD + "params: [1, 2]\nschedule: {cron: '* * * * *'}\n",
             (3, 9, "params"),
             "expected a mapping",
@@ -331,6 +337,7 @@ def test_missing_nested_field_is_located_at_its_parent_key():
     ids=[
         "enabled-string",
         "name-number",
+        "name-boolean",
         "params-list",
         "schedule-string",
         "schedule-null",
