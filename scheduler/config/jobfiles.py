@@ -32,11 +32,15 @@ def scan(root: Path) -> tuple[list[str], list[str]]:
     already tells a file from a folder, so at 100,000 files no file is stat'ed here. Each
     folder's names are sorted as it is listed and its sub-folders walked in their place,
     which gives that order without a sort key (a list of components) per path.
+
+    A folder that may not be listed (``chmod 000``) is given as a job file: reading it then
+    fails with a located "cannot read: Permission denied", where skipping it would drop
+    its jobs without a word.
     """
     jobs: list[str] = []
     defaults: list[str] = []
     top = str(root)
-    walking = [(top, iter(_listing(top)))]
+    walking = [(top, iter(_listing_or_refusal(top, jobs)))]
     while walking:
         folder, items = walking[-1]
         item = next(items, None)
@@ -46,10 +50,19 @@ def scan(root: Path) -> tuple[list[str], list[str]]:
         kind, names = item
         prefix = "" if folder == "." else f"{folder}{os.sep}"
         if kind == _FOLDER:
-            walking.append((prefix + names[0], iter(_listing(prefix + names[0]))))
+            sub = prefix + names[0]
+            walking.append((sub, iter(_listing_or_refusal(sub, jobs))))
         else:
             (defaults if kind == _DEFAULTS else jobs).extend([prefix + name for name in names])
     return jobs, defaults
+
+
+def _listing_or_refusal(folder: str, jobs: list[str]) -> list[tuple[int, list[str]]]:
+    try:
+        return _listing(folder)
+    except PermissionError:
+        jobs.append(folder)
+        return []
 
 
 _FOLDER, _JOB, _DEFAULTS = 0, 1, 2
@@ -79,7 +92,9 @@ def _listing(folder: str) -> list[tuple[int, list[str]]]:
                         jobs.append(name)
                     elif is_defaults_file(name):
                         defaults.append(name)
-    except OSError:  # as os.walk: a folder that cannot be listed is skipped
+    except PermissionError:
+        raise
+    except OSError:  # as os.walk: a folder gone (or not one) since it was seen is skipped
         return []
     jobs.sort()
     defaults.sort()

@@ -177,3 +177,29 @@ def test_fifo_in_jobs_dir_does_not_hang(cli, tmp_path: Path) -> None:
     os.mkfifo(jobs / "pipe.yaml")
     result = cli("validate", cwd=tmp_path, timeout=30)  # a hang, not a slow start under load
     assert result.code in (0, 1)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX permissions")
+def test_a_folder_that_cannot_be_listed_is_an_error_not_skipped(cli, tmp_path: Path) -> None:
+    """jobs.d/team/ chmod 000: validate names it (cannot read) and exits 1, where its
+    jobs used to vanish with 'ok'; the other jobs still validate."""
+    jobs = tmp_path / "jobs.d"
+    (jobs / "team").mkdir(parents=True)
+    (jobs / "survivor.yaml").write_text(SURVIVOR, encoding="utf-8")
+    (jobs / "team" / "hidden-job.yaml").write_text(SURVIVOR.replace("survivor", "other"))
+    (jobs / "team").chmod(0)
+    try:
+        try:
+            os.listdir(jobs / "team")
+        except PermissionError:
+            pass
+        else:
+            pytest.skip("this user lists every folder (root with CAP_DAC_READ_SEARCH)")
+        result = cli("validate", "--format", "json", cwd=tmp_path)
+    finally:
+        (jobs / "team").chmod(0o755)
+    assert result.code == 1
+    data = result.json()
+    assert [(e["file"], e["line"]) for e in data["errors"]] == [("jobs.d/team", 1)]
+    assert "Permission denied" in data["errors"][0]["message"]
+    assert data["jobs"] == 1
