@@ -226,11 +226,15 @@ def load_paths(
     *,
     project: Project | None = None,
     helper: bool = False,
+    root: Path | None = None,
 ) -> Catalog:
     """Load explicit files and directories (directories are searched for job files).
 
     A directory's defaults files apply to the job files under it; an explicit file gets
-    the defaults of its own folder. ``project`` gives the task rules (default: the
+    the defaults of its own folder. A file or folder inside ``root`` (the jobs dir) gets
+    the defaults the watcher gives it: those of every folder from ``root`` down to it
+    (``validate jobs.d/team/x.yaml`` as pre-commit runs it checks what will run).
+    ``project`` gives the task rules (default: the
     project of the first path). A file reached twice (named twice, or through a symlink)
     is read once. ``helper``: on two or three cores, a big tree is read with one forked
     helper process (``splitread``); a caller with threads of its own leaves it off.
@@ -238,28 +242,38 @@ def load_paths(
     # A big tree's jobs are built here with next to no cycle among them: the collector's
     # passes over the growing heap would free nothing (a tenth of the time at 10k files).
     with paused_gc():
-        return _load_paths(paths, now, project, helper)
+        return _load_paths(paths, now, project, helper, root)
 
 
 def _load_paths(
-    paths: Sequence[Path], now: datetime | None, project: Project | None, helper: bool
+    paths: Sequence[Path],
+    now: datetime | None,
+    project: Project | None,
+    helper: bool,
+    root: Path | None,
 ) -> Catalog:
     rules = project.rules if project is not None else _rules_for(paths)
     files: dict[str, tuple[str, FileContext]] = {}
     problems: list[FileResult] = []
+    from_root: FileContexts | None = None
     for path in paths:
+        context_of: FileContexts | None = None
+        if root is not None and _strictly_inside(path, root):
+            if from_root is None:
+                from_root = FileContexts(read_defaults(root)[0], root, rules)
+            context_of = from_root
         if path.is_dir():
             found, defaults_files = scan(path)
             tree, broken = read_defaults(path, defaults_files)
             problems.extend(broken)
-            context_of = FileContexts(tree, path, rules)
+            context_of = context_of or FileContexts(tree, path, rules)
             for file, real in zip(found, _real_paths(str(path), found), strict=True):
                 files.setdefault(real, (file, context_of(file)))
         else:
-            tree, _ = read_defaults(path.parent)
-            files.setdefault(
-                os.path.realpath(path), (str(path), FileContexts(tree, path.parent, rules)(path))
+            context_of = context_of or FileContexts(
+                read_defaults(path.parent)[0], path.parent, rules
             )
+            files.setdefault(os.path.realpath(path), (str(path), context_of(path)))
     cwd = os.getcwd()
     tasks = [(found, now, context, cwd) for found, context in files.values()]
     # Full results (positions, warnings, lint findings) cost ~40% more CPU sent back than
@@ -277,6 +291,11 @@ def _load_paths(
     else:
         results = [_read(*task) for task in tasks]
     return build_catalog([*problems, *results])
+
+
+def _strictly_inside(path: Path, root: Path) -> bool:
+    relative = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    return relative not in {".", ".."} and not relative.startswith(".." + os.sep)
 
 
 def _real_paths(top: str, found: Sequence[str]) -> list[str]:

@@ -32,14 +32,16 @@ def validate(
     *,
     project: Project | None = None,
     helper: bool = False,
+    root: Path | None = None,
 ) -> Catalog:
     """Load and check every job file under ``paths``; the catalog holds all problems.
 
     ``now`` None: without the warnings that depend on the date (and no lint findings).
 
     ``helper``: a big tree may be read with a forked helper process (``load_paths``).
+    ``root``: the jobs dir, whose defaults files apply to the paths inside it.
     """
-    return load_paths(paths, now, project=project, helper=helper)
+    return load_paths(paths, now, project=project, helper=helper, root=root)
 
 
 def check_tasks(catalog: Catalog, project: Project, *, import_tasks: bool) -> None:

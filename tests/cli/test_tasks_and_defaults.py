@@ -210,6 +210,30 @@ def test_a_broken_defaults_file_is_located_and_rejects_the_jobs_below_it(tmp_pat
     assert result.json()["jobs"] == 0
 
 
+def test_an_explicit_file_gets_the_defaults_of_every_folder_above_it(tmp_path: Path) -> None:
+    """`validate jobs.d/team/deep/a.yaml` (pre-commit's changed files) applies the
+    defaults of jobs.d/ and jobs.d/team/, as the watcher will, not only its own folder's."""
+    job = "name: a\ntask: mytasks:plain\nschedule:\n  cron: '30 2 * * *'\n"
+    project(
+        tmp_path,
+        {
+            "_defaults.yaml": "timezone: Europe/Paris\n",
+            "team/_defaults.yaml": "queue: bots\n",
+            "team/deep/a.yaml": job,
+            "other/_defaults.yaml": "timezone: Europe/Pariss\n",
+            "other/b.yaml": job.replace("name: a", "name: b"),
+        },
+    )
+    for target in ("jobs.d/team/deep/a.yaml", "jobs.d/team"):
+        result = run_cli("validate", target, "--format", "json", cwd=tmp_path)
+        assert result.code == 0, result.out
+        codes = {w.get("code") for w in result.json()["warnings"]}
+        assert {"dst-skipped", "dst-repeated"} <= codes, result.out  # in Paris, not UTC
+    result = run_cli("validate", "jobs.d/other/b.yaml", "--format", "json", cwd=tmp_path)
+    assert result.code == 1
+    assert "other/_defaults.yaml is invalid" in result.json()["errors"][0]["message"]
+
+
 def test_defaults_cannot_name_a_task_or_a_schedule(tmp_path: Path) -> None:
     """Identity and timing belong to each job: such keys in defaults are located errors."""
     project(

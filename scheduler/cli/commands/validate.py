@@ -70,7 +70,9 @@ def _validate(
     project = load_project(targets[0] if targets[0].is_dir() else targets[0].parent)
     # A forked helper only where this process is the command alone (app.main): a caller in
     # process (click's CliRunner, a library) may run threads of its own.
-    catalog = api.validate(targets, now, project=project, helper=ExitNow.ends_process)
+    catalog = api.validate(
+        targets, now, project=project, helper=ExitNow.ends_process, root=jobs_dir
+    )
     api.check_tasks(catalog, project, import_tasks=import_tasks)
     api.lint(catalog, now, strict=strict)
     if fmt == "json":
