@@ -128,3 +128,20 @@ def test_a_malformed_redis_url_is_a_usage_error_everywhere(name: str, empty_dir:
     assert result.code == 2, (result.out, result.err)
     assert "--redis-url" in result.err
     assert "internal error" not in result.err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["run", "--workers", "0"], ["web", "--port", "0"], ["validate"], ["list"], ["status"]],
+    ids=lambda args: args[0],
+)
+def test_a_missing_jobs_dir_is_a_usage_error_for_commands_that_read_jobs(
+    args: list[str], empty_dir: Path
+) -> None:
+    """A mistyped --jobs-dir: exit 2 naming it, the watcher included (it used to create
+    the folder and run with no jobs, healthy, dispatching nothing)."""
+    redis = ["--redis-url", "redis://x"] if args[0] in RECORDS_OR_REDIS else []
+    result = run_cli(*args, "--jobs-dir", "jobs-typo", *redis, cwd=empty_dir)
+    assert result.code == 2, (result.out, result.err)
+    assert "jobs-typo" in result.err
+    assert not (empty_dir / "jobs-typo").exists()

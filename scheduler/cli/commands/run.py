@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from scheduler.cli.context import connect_redis
+from scheduler.cli.context import connect_redis, require_dir
 from scheduler.cli.options import (
     data_dir_option,
     jobs_dir_accepted,
@@ -82,6 +82,8 @@ def run_(
 ) -> None:
     """Run the watcher: follow the jobs dir and enqueue each due run into RQ."""
     from scheduler.cli.log import RQ_INFO_ENV, configure
+
+    require_dir(jobs_dir)  # a typo must not start a healthy watcher of nothing
 
     # First: the logging decides how structlog is imported (see configure).
     configure("console" if log_format == "console" else "json", rq_info=verbose)
