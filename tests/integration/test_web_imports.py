@@ -1,7 +1,7 @@
 """``python -m scheduler.web`` leaves rich unimported (structlog imports it for console
 tracebacks where it is installed: here a dev dependency), as the watcher's JSON logging
 does, and still logs an exception with its traceback. Checked in a fresh interpreter, its
-main run up to serving (``uvicorn.run`` replaced)."""
+main run up to serving (``uvicorn.Server.run`` replaced)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ _PROBE = """
 import json, sys
 import uvicorn
 
-def served(app, **kwargs):
+def served(self, sockets=None):
     import structlog
     try:
         1 / 0
@@ -22,9 +22,9 @@ def served(app, **kwargs):
         structlog.get_logger("probe").exception("probe.failed")
     print(json.dumps({"rich": "rich" in sys.modules}))
 
-uvicorn.run = served
+uvicorn.Server.run = served
 from scheduler.web.__main__ import main
-main(["--jobs-dir", sys.argv[1], "--data-dir", sys.argv[2]])
+main(["--jobs-dir", sys.argv[1], "--data-dir", sys.argv[2], "--port", "0"])
 """
 PROJECT = Path(__file__).resolve().parents[2]
 
