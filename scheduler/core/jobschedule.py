@@ -78,10 +78,18 @@ def plain_schedule_of(sched: PlainSchedule, name: str) -> Schedule:
 
 
 def jittered(base: Schedule, name: str, jitter: str | None) -> Schedule:
-    """``base`` moved by the job's stable delay within ``jitter`` (if any)."""
+    """``base`` moved by the job's stable delay within ``jitter`` (if any).
+
+    A window bounds the runs as they happen: it moves earlier by the delay under the
+    jitter, so a run is in [start, end] once moved (not only before).
+    """
     if jitter is not None:
         delay = jitter_delay(name, parse_duration(jitter))
         if delay:
+            if isinstance(base, Window):
+                start = None if base.start is None else base.start - delay
+                end = None if base.end is None else base.end - delay
+                base = Window(base.inner, start=start, end=end)
             return Jitter(base, delay)
     return base
 

@@ -344,3 +344,38 @@ def test_after_at_the_ends_of_time_is_handled(cli, after: str) -> None:
     result = cli("next", "paris-0230", "--after", after, "--jobs-dir", "dst")
     assert "internal error" not in result.err
     assert result.code in (0, 2)
+
+
+WINDOWED_JITTER = """\
+name: jit2
+task: examples.bots:report
+schedule:
+  cron: "0 9 * * *"
+  jitter: 1h
+  start: "2026-05-03T09:10:00"
+  end: "2026-05-05T09:10:00"
+---
+name: jat
+task: examples.bots:report
+schedule:
+  at: "2027-01-01T00:00:00"
+  jitter: 1h
+  end: "2027-01-01T00:10:00"
+"""
+
+
+def test_start_and_end_bound_the_jittered_runs(cli, tmp_path) -> None:
+    """[start, end] holds the runs as they happen, jitter included (jit2's delay is
+    18m11s): 09:00 + 18m11s falls inside a window starting 09:10, and a run due at
+    00:12:29 is not one of a window ending at 00:10."""
+    (tmp_path / "jobs.d").mkdir()
+    (tmp_path / "jobs.d" / "w.yaml").write_text(WINDOWED_JITTER, encoding="utf-8")
+    result = cli("next", "jit2", "--after", "2026-05-01T00:00:00Z", "--format", "json",
+                 cwd=tmp_path)  # fmt: skip
+    assert result.json()["runs"] == [
+        "2026-05-03T09:18:11+00:00",
+        "2026-05-04T09:18:11+00:00",
+    ]
+    result = cli("next", "jat", "--after", "2026-12-01T00:00:00Z", "--format", "json",
+                 cwd=tmp_path)  # fmt: skip
+    assert (result.code, result.json()["runs"]) == (0, [])
