@@ -23,11 +23,13 @@ import yaml
 
 from scheduler.config.yamlsource import Document, Loc, job_loader, plain_tag
 
-#: One ``key:`` at some indent, and the value (if any) after at least one space.
-_KEY = re.compile(r"( *)([A-Za-z_][A-Za-z0-9_.-]*):(?: +(.*)|$)")
+#: One ``key:`` at some indent, and the value (if any) after at least one space. At most
+#: 1,024 characters to the colon: libyaml refuses a longer implicit key.
+_KEY = re.compile(r"( *)([A-Za-z_][A-Za-z0-9_.-]{0,1023}):(?: +(.*)|$)")
 #: Characters outside printable ASCII and the plain BMP (tabs, CR, NEL, BOM, surrogates,
-#: astral): their lines, breaks and columns are left to libyaml.
-_UNUSUAL = re.compile("[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
+#: astral) and the two libyaml breaks lines at (U+2028, U+2029): their lines, breaks and
+#: columns are left to libyaml.
+_UNUSUAL = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
 #: A plain scalar may not start with these (indicators); "-" only before a digit.
 _NOT_FIRST = frozenset("-?:,[]{}#&*!|>'\"%@`")
 _QUOTES = ('"', "'")
@@ -184,7 +186,9 @@ class _Reader:
         """A one-line ``[a, "b", 'c']`` of scalars (``inner`` from ``column``)."""
         if not inner.strip(" "):
             return []
-        if "#" in inner or "{" in inner or "[" in inner or inner.count(",") >= _MAX_LIST:
+        if "#" in inner or "{" in inner or "}" in inner or "[" in inner:
+            raise _NotBlock  # a comment, or flow indicators libyaml reads otherwise
+        if inner.count(",") >= _MAX_LIST:
             raise _NotBlock
         out = []
         offset = 0
