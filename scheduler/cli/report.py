@@ -209,7 +209,13 @@ def status_text(data: dict[str, Any]) -> str:
                 last["status"] if last else "-",
             )
         )
-    return head + "\n\n" + _table(rows)
+    kept = [
+        f"\n{j['name']}: its file is invalid; the watcher runs its last valid definition"
+        f" (times in UTC): {j['rejected']}"
+        for j in data["jobs"]
+        if j.get("rejected")
+    ]
+    return head + "\n\n" + _table(rows) + "\n" * bool(kept) + "".join(kept)
 
 
 def paused_text(paused: dict[str, Any]) -> str:

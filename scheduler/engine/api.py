@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from scheduler.config.catalog import load_paths
 from scheduler.config.project import Project
@@ -17,6 +18,7 @@ from scheduler.core.job import LoadedJob
 from scheduler.core.localtime import local_iso
 from scheduler.core.schedule import next_runs
 from scheduler.engine.runhistory import DB_NAME, history, store_path
+from scheduler.engine.statusrows import kept_from_rejected, status_row
 
 __all__ = ["DB_NAME", "history", "store_path"]  # what callers import from here
 
@@ -177,29 +179,18 @@ def status(
     for name in sorted(catalog.jobs):
         job = catalog.jobs[name]
         state = states.get(name)
-        run = last.get(name)
         nxt = state.next_run if state is not None else None
         if nxt is None and job.enabled:
             nxt = job.schedule.next_after(now)
-        jobs.append(
-            {
-                "name": name,
-                "enabled": job.enabled,
-                "next_run": None
-                if nxt is None or not job.enabled
-                else local_iso(nxt, job.timezone),
-                "last_run": None
-                if run is None
-                else {
-                    "scheduled_for": local_iso(run.scheduled_for, job.timezone),
-                    "status": str(run.status),
-                    "trigger": str(run.trigger),
-                    "duration_s": run.duration_s,
-                    "error": run.error,
-                },
-                "file": job.file,
-            }
+        jobs.append(status_row(name, job.enabled, nxt, last.get(name), job.file, job.timezone))
+    for name, state, error in kept_from_rejected(catalog, states):
+        # Its file is invalid now, and the watcher runs the last valid definition: shown
+        # (in UTC: its zone was in the file), not dropped as if it no longer ran.
+        row = status_row(
+            name, state.enabled, state.next_run, last.get(name), error.file, ZoneInfo("UTC")
         )
+        jobs.append({**row, "rejected": str(error)})
+    jobs.sort(key=lambda row: str(row["name"]))
     watcher = watcher_health(meta, now)
     paused = watcher["paused"] if live_pauses is None else live_pauses
     watcher["paused"] = paused
